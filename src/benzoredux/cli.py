@@ -1,0 +1,193 @@
+"""The ``benzoredux`` command line: a thin layer over the public API.
+
+No domain logic lives here: every command calls the same functions a developer would, then
+writes the results into ``--out`` as private files (owner-only, formula-safe CSV).
+Exit codes: 0 done, 2 wrong usage, 3 bad input data, 1 anything unexpected (``--debug`` shows
+the traceback).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from benzoredux import __version__
+from benzoredux.errors import BenzoreduxError
+
+EXIT_DATA_ERROR = 3
+
+
+class _Group(click.Group):
+    """Turns library errors into one readable line and an exit code, unless ``--debug``."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (BenzoreduxError, ValueError, TypeError, OSError) as exc:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            click.echo(f"error: {exc}", err=True)
+            click.echo("(run with --debug for the full traceback)", err=True)
+            ctx.exit(EXIT_DATA_ERROR if isinstance(exc, BenzoreduxError | ValueError) else 1)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="benzoredux")
+@click.option("--debug", is_flag=True, help="Show the full traceback on errors.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
+    """Select, screen and follow up chronic benzodiazepine users (the minimal intervention).
+
+    \b
+    Examples:
+      benzoredux demo --out benzoredux-demo
+      benzoredux select dispensings.csv --reference-date 2025-12-31 --out results
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+
+
+def _written(paths: list[Path]) -> None:
+    click.echo("Written (readable by you only):")
+    for path in paths:
+        click.echo(f"  {path}")
+
+
+def _run_selection(
+    dispensings: Any,
+    reference_date: dt.date,
+    out: Path,
+    *,
+    patients: Any = None,
+    episodes: Any = None,
+    options: dict[str, Any],
+    echo: Callable[[str], None] = click.echo,
+) -> list[Path]:
+    from benzoredux.output import write_csv
+    from benzoredux.selection import count_per_gp, select_chronic_users, select_new_users
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        selection = select_chronic_users(
+            dispensings, reference_date, patients=patients, episodes=episodes, **options
+        )
+        new_users = select_new_users(dispensings, reference_date, patients=patients)
+    for warning in caught:
+        click.echo(f"warning: {warning.message}", err=True)
+    chosen = selection
+    if "excluded_because" in selection.columns:
+        chosen = selection[selection["excluded_because"].isna()]
+    per_gp = count_per_gp(chosen, patients)
+    paths = [
+        write_csv(selection, out / "chronic_users.csv"),
+        write_csv(per_gp, out / "chronic_users_per_gp.csv"),
+        write_csv(new_users, out / "new_users.csv"),
+    ]
+    echo(f"Reference date {reference_date}: {len(chosen)} chronic users selected")
+    for row in per_gp.itertuples(index=False):
+        echo(f"  {row.gp_id or '(no GP)'}: {row.chronic_users}")
+    echo(f"{len(new_users)} new users in the last 3 months")
+    return paths
+
+
+@main.command()
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("benzoredux-demo"),
+    show_default=True,
+    help="Folder to write the results into.",
+)
+@click.option("--seed", type=int, default=2025, show_default=True, help="Seed of the practice.")
+def demo(out: Path, seed: int) -> None:
+    """Run the selection on a built-in synthetic practice (no real patient data).
+
+    \b
+    Example:
+      benzoredux demo --out benzoredux-demo
+    """
+    from benzoredux.demo import demo_practice
+    from benzoredux.output import write_csv
+
+    practice = demo_practice(seed=seed)
+    click.echo(
+        f"Demo practice: {practice.patients['gp_id'].nunique()} GPs, "
+        f"{len(practice.patients)} listed patients, {len(practice.dispensings)} dispensings"
+    )
+    paths = [
+        write_csv(practice.dispensings, out / "input" / "dispensings.csv"),
+        write_csv(practice.patients, out / "input" / "patients.csv"),
+        write_csv(practice.episodes, out / "input" / "episodes.csv"),
+    ]
+    paths += _run_selection(
+        practice.dispensings,
+        practice.reference_date,
+        out,
+        patients=practice.patients,
+        episodes=practice.episodes,
+        options={"include_excluded": True},
+    )
+    _written(paths)
+
+
+@main.command("select")
+@click.argument("dispensings", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--reference-date", required=True, help="ISO date (YYYY-MM-DD) the year runs up to.")
+@click.option("--patients", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--episodes", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--gp-route", is_flag=True, help="Keep only patients with a P01/P06/P74 episode.")
+@click.option("--keep-complex", is_flag=True, help="Keep patients with complex co-medication.")
+@click.option(
+    "--include-excluded", is_flag=True, help="List excluded patients too, with the reason."
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder to write the results into.",
+)
+def select(
+    dispensings: Path,
+    reference_date: str,
+    patients: Path | None,
+    episodes: Path | None,
+    gp_route: bool,
+    keep_complex: bool,
+    include_excluded: bool,
+    out: Path,
+) -> None:
+    """Select chronic users from canonical files (CSV with ISO dates, or Parquet).
+
+    \b
+    Example:
+      benzoredux select dispensings.csv --patients patients.csv \\
+          --reference-date 2025-12-31 --out results
+    """
+    from benzoredux.canonical_files import read_canonical
+    from benzoredux.dates import parse_reference_date
+    from benzoredux.tables import DISPENSINGS, EPISODES, PATIENTS
+
+    reference = parse_reference_date(reference_date)
+    paths = _run_selection(
+        read_canonical(dispensings, DISPENSINGS),
+        reference,
+        out,
+        patients=read_canonical(patients, PATIENTS) if patients else None,
+        episodes=read_canonical(episodes, EPISODES) if episodes else None,
+        options={
+            "gp_route": gp_route,
+            "exclude_complex": not keep_complex,
+            "include_excluded": include_excluded,
+        },
+    )
+    _written(paths)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,724 @@
+"""Step 1 of the minimal intervention: find the chronic (and the new) benzodiazepine users.
+
+The rules (FTO module "Minimale interventie", bijlage 1; ``docs/domain/selection.rst`` restates
+them with their sources):
+
+* benzodiazepines are ATC ``N05BA``, ``N05CD`` and ``N05CF`` (clonazepam, ``N03AE01``, is not);
+* a **chronic user** got *more than 90* tablets of benzodiazepines dispensed in the 12 months up
+  to and including the reference date; units of all benzodiazepines add up, returns (negative
+  quantities) subtract, and only solid oral units count when the data tell the form;
+* **complex co-medication** (at least one dispensing of L, M03, M09A except M09AA01, N02A except
+  N02AA59, N03 or N05A in the same 12 months) excludes a patient by default;
+* the optional **GP route** keeps only patients with an ICPC P01, P06 or P74 episode.
+
+Everything is one lazy query per call, grouped once per patient: no Python loop ever touches a
+dispensing. :mod:`benzoredux.engine` decides where the query runs and hands the result back in
+the caller's own kind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import narwhals as nw
+from attrs import Attribute, field, fields, frozen, validators
+from narwhals.typing import IntoFrame
+
+from benzoredux import codes
+from benzoredux.dates import (
+    DateLike,
+    Window,
+    epoch_day,
+    epoch_days,
+    parse_reference_date,
+    window_before,
+)
+from benzoredux.engine import Engine, Execution
+from benzoredux.errors import DataCoverageWarning
+from benzoredux.tables import DISPENSINGS, EPISODES, PATIENTS, check_rows
+
+__all__ = [
+    "ChronicUseCriteria",
+    "NewUseCriteria",
+    "count_per_gp",
+    "select_chronic_users",
+    "select_new_users",
+]
+
+DEPARTED = ("deceased", "moved", "changed_gp")
+
+# The columns the selection reads: rows are checked on these only, so that (say) a malformed
+# postcode in the patients table does not stop a selection that never looks at postcodes.
+_USED_DISPENSINGS = (
+    "patient_id",
+    "date",
+    "atc",
+    "quantity",
+    "strength_mg",
+    "form",
+    "prescriber_id",
+)
+_USED_PATIENTS = ("patient_id", "gp_id", "status", "status_date")
+_USED_EPISODES = ("patient_id", "icpc", "start", "end")
+
+
+def _positive(_instance: object, attribute: Attribute[Any], value: float) -> None:
+    if not value > 0:
+        raise ValueError(f"{attribute.name} must be positive, got {value!r}")
+
+
+def _non_negative(_instance: object, attribute: Attribute[Any], value: float) -> None:
+    if not value >= 0:
+        raise ValueError(f"{attribute.name} must be zero or more, got {value!r}")
+
+
+def _icpc_rubrics(values: Any) -> tuple[str, ...]:
+    """ICPC codes as their 3-character rubrics: episodes are matched by rubric."""
+    return tuple(dict.fromkeys(codes.ICPCCode(v).rubric for v in values))
+
+
+def _forms(values: Mapping[str, bool]) -> Mapping[str, bool]:
+    return {str(k).strip().lower(): bool(v) for k, v in dict(values).items()}
+
+
+@frozen(kw_only=True)
+class ChronicUseCriteria:
+    """The options of :func:`select_chronic_users`, with the FTO module's values as defaults.
+
+    Pass them as keyword arguments to :func:`select_chronic_users`; an unknown name is an error.
+    """
+
+    definition: Literal["units", "nhg"] = field(
+        default="units", validator=validators.in_(("units", "nhg"))
+    )
+    """``units`` (the FTO module): more than ``min_units`` units in the window. ``nhg`` (the NHG
+    guideline's alternative): more than ``nhg_min_days`` days of use in the last ``nhg_months``
+    months, each dispensing supplying ``quantity / nhg_units_per_day`` days."""
+    min_units: float = field(default=90, validator=_non_negative)
+    """A chronic user got *more than* this many units in the window (90: 90 is not, 91 is)."""
+    window_months: int = field(default=12, validator=_positive)
+    """Length of the window, in calendar months up to and including the reference date."""
+    exclude_complex: bool = True
+    """Leave out patients with complex co-medication (their groups are listed either way)."""
+    gp_route: bool = False
+    """Keep only patients with an episode whose code is in ``gp_route_codes`` (HIS route)."""
+    gp_route_codes: tuple[str, ...] = field(default=("P01", "P06", "P74"), converter=_icpc_rubrics)
+    """ICPC rubrics of the GP route; a Dutch subcode (``P74.01``) matches its rubric."""
+    gp_route_active_only: bool = False
+    """Count only episodes that overlap the window (default: any episode started by then)."""
+    exclude_departed: bool = True
+    """With a patients table: leave out patients who died, moved or changed GP on or before the
+    reference date."""
+    include_excluded: bool = False
+    """Also return patients over the threshold who were excluded, with ``excluded_because``."""
+    stopped_grace_days: float = field(default=60, validator=_non_negative)
+    """Flag ``probably_stopped`` when the estimated last supply ran out more than this many days
+    before the reference date."""
+    assumed_units_per_day: float = field(default=1.0, validator=_positive)
+    """Use rate for the supply estimate when it cannot be observed (one dispensing date)."""
+    extra_forms: Mapping[str, bool] = field(factory=dict, converter=_forms)
+    """Dosage-form names to add to the shipped list, each marked solid oral (True) or not."""
+    nhg_months: int = field(default=3, validator=_positive)
+    """NHG definition: the period, in calendar months up to the reference date."""
+    nhg_min_days: float = field(default=60, validator=_non_negative)
+    """NHG definition: a chronic user used on *more than* this many days of the period."""
+    nhg_units_per_day: float = field(default=1.0, validator=_positive)
+    """NHG definition: units taken a day, to turn a dispensing into days of supply."""
+    engine: Engine = field(default="auto", validator=validators.in_(("auto", "native")))
+    """Where the query runs: see :mod:`benzoredux.engine`."""
+
+
+@frozen(kw_only=True)
+class NewUseCriteria:
+    """The options of :func:`select_new_users`."""
+
+    window_months: int = field(default=3, validator=_positive)
+    """A new user's first dispensing falls in this many months up to the reference date."""
+    lookback_months: int = field(default=12, validator=_positive)
+    """... and no benzodiazepine was dispensed in this many months before the window."""
+    max_first_units: float = field(default=10, validator=_non_negative)
+    """A first dispensing of more units than this is flagged ``large_first`` (the guideline
+    allows 5 to 10 tablets for short-term insomnia)."""
+    extra_forms: Mapping[str, bool] = field(factory=dict, converter=_forms)
+    """As in :class:`ChronicUseCriteria`."""
+    engine: Engine = field(default="auto", validator=validators.in_(("auto", "native")))
+    """Where the query runs: see :mod:`benzoredux.engine`."""
+
+
+def _criteria(cls: type[Any], options: Mapping[str, Any]) -> Any:
+    known = {a.name for a in fields(cls)}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise TypeError(
+            f"unknown option(s) {', '.join(unknown)}; known options: {', '.join(sorted(known))}"
+        )
+    return cls(**options)
+
+
+def _benzo_expr() -> nw.Expr:
+    groups = codes.benzodiazepine_groups()
+    return nw.any_horizontal(*(g.expression("atc") for g in groups), ignore_nulls=False)
+
+
+def _counted_expr(columns: Mapping[str, Any], extra_forms: Mapping[str, bool]) -> nw.Expr:
+    """Whether a row's units count as tablets: no form given, or a solid oral form."""
+    if "form" not in columns:
+        return nw.lit(value=True)
+    solid = [f for f, s in {**codes.dosage_forms(), **extra_forms}.items() if s]
+    form = nw.col("form").cast(nw.String).str.strip_chars().str.to_lowercase()
+    return nw.col("form").is_null() | form.is_in(solid)
+
+
+def _prepare_dispensings(
+    execution: Execution, dispensings: IntoFrame, extra_forms: Mapping[str, bool]
+) -> tuple[nw.LazyFrame[Any], Mapping[str, Any]]:
+    lazy = execution.lazy(dispensings, "dispensings")
+    schema = lazy.collect_schema()
+    check_rows(dispensings, lazy, DISPENSINGS, execution, forms=extra_forms, used=_USED_DISPENSINGS)
+    return lazy, schema
+
+
+def select_chronic_users(
+    dispensings: IntoFrame,
+    reference_date: DateLike,
+    *,
+    patients: IntoFrame | None = None,
+    episodes: IntoFrame | None = None,
+    **options: Any,
+) -> Any:
+    """The chronic benzodiazepine users on ``reference_date``: one row per patient.
+
+    :param dispensings: a :data:`~benzoredux.tables.DISPENSINGS` table of any supported kind.
+    :param reference_date: a ``date``, ``datetime`` or ISO ``YYYY-MM-DD`` text; the window runs
+        up to and including this day.
+    :param patients: optional :data:`~benzoredux.tables.PATIENTS` table: attributes patients to
+        their listed GP and leaves out those who left the practice.
+    :param episodes: optional :data:`~benzoredux.tables.EPISODES` table, needed for
+        ``gp_route=True``.
+    :param options: any field of :class:`ChronicUseCriteria`.
+    :returns: a frame of the same kind as ``dispensings`` (lazy in, lazy out) with columns
+        ``patient_id``, ``gp_id``, ``gp_source`` (``listed`` or ``prescriber``), ``units``,
+        ``n_dispensings``, ``n_returns``, ``first_date``, ``last_date``, ``ddd_per_day``,
+        ``days_since_supply_end``, ``probably_stopped``, ``complex_groups`` and, with
+        ``include_excluded=True``, ``excluded_because``; sorted by ``patient_id``.
+    :raises ~benzoredux.errors.MissingColumnsError: a required column is missing.
+    :raises ~benzoredux.errors.InvalidRowsError: rows that cannot be used (see
+        :func:`~benzoredux.tables.validate_dispensings` to split them off first).
+
+    >>> import pandas as pd
+    >>> rows = pd.DataFrame({
+    ...     "patient_id": ["p1", "p1", "p2"],
+    ...     "date": pd.to_datetime(["2025-02-01", "2025-08-01", "2025-03-01"]),
+    ...     "atc": ["N05BA04", "N05BA04", "N05CF02"],
+    ...     "quantity": [50.0, 50.0, 90.0],
+    ... })
+    >>> select_chronic_users(rows, "2025-12-31")[["patient_id", "units", "n_dispensings"]]
+      patient_id  units  n_dispensings
+    0         p1  100.0              2
+    """
+    criteria: ChronicUseCriteria = _criteria(ChronicUseCriteria, options)
+    reference = parse_reference_date(reference_date)
+    window = window_before(reference, months=criteria.window_months)
+    execution = Execution.for_input(dispensings, criteria.engine)
+    lazy, schema = _prepare_dispensings(execution, dispensings, criteria.extra_forms)
+
+    per_patient, rows = _aggregate_window(lazy, schema, window, criteria.extra_forms)
+    if criteria.definition == "nhg":
+        period = window_before(reference, months=criteria.nhg_months)
+        days = _days_of_use(rows, period, criteria.nhg_units_per_day)
+        candidates = per_patient.join(days, on="patient_id", how="inner").filter(
+            nw.col("days_used") > criteria.nhg_min_days
+        )
+    else:
+        candidates = per_patient.filter(nw.col("units") > criteria.min_units)
+    detail = _last_supply_and_prescriber(rows, candidates)
+    result = candidates.join(detail, on="patient_id", how="left")
+    result = _supply_estimate(result, reference, criteria)
+    result = result.with_columns(
+        ddd_per_day=nw.when(nw.col("_no_ddd") == 0).then(nw.col("_ddd") / window.days),
+        complex_groups=_complex_groups_expr(),
+    )
+
+    exclusions: list[nw.Expr] = []
+    if criteria.exclude_complex:
+        exclusions.append(
+            nw.when(nw.col("complex_groups") != "").then(
+                nw.concat_str([nw.lit("complex co-medication: "), nw.col("complex_groups")])
+            )
+        )
+    result, gp_source = _attach_patients(
+        execution,
+        result=result,
+        patients=patients,
+        reference=reference,
+        criteria=criteria,
+        exclusions=exclusions,
+    )
+    if criteria.gp_route:
+        result = _attach_gp_route(
+            execution,
+            result=result,
+            episodes=episodes,
+            window=window,
+            criteria=criteria,
+            exclusions=exclusions,
+        )
+
+    excluded_because = (
+        nw.concat_str(exclusions, separator="; ", ignore_nulls=True)
+        if exclusions
+        else nw.lit(None, nw.String)
+    )
+    result = result.with_columns(excluded_because=excluded_because, gp_source=gp_source)
+    result = result.with_columns(
+        excluded_because=nw.when(nw.col("excluded_because") != "").then(nw.col("excluded_because"))
+    )
+    if not criteria.include_excluded:
+        result = result.filter(nw.col("excluded_because").is_null())
+    output = [
+        "patient_id",
+        "gp_id",
+        "gp_source",
+        "units",
+        "n_dispensings",
+        "n_returns",
+        "first_date",
+        "last_date",
+        "ddd_per_day",
+        "days_since_supply_end",
+        "probably_stopped",
+        "complex_groups",
+    ]
+    if criteria.definition == "nhg":
+        output.insert(output.index("units") + 1, "days_used")
+    if criteria.include_excluded:
+        output.append("excluded_because")
+    return execution.finish(result.select(output).sort("patient_id"))
+
+
+def _aggregate_window(
+    lazy: nw.LazyFrame[Any],
+    schema: Mapping[str, Any],
+    window: Window,
+    extra_forms: Mapping[str, bool],
+) -> tuple[nw.LazyFrame[Any], nw.LazyFrame[Any]]:
+    """One pass over the window's rows: per-patient sums, dates and co-medication flags.
+
+    Conditional columns are computed first and then aggregated with plain sums and extremes:
+    narwhals runs that as a native group-by on every backend (a conditional inside ``agg`` would
+    fall back to a slow per-group ``apply`` on pandas).
+    """
+    benzo = _benzo_expr()
+    groups = codes.complex_comedication_groups()
+    complex_any = nw.any_horizontal(*(g.expression("atc") for g in groups), ignore_nulls=False)
+    dispensed = nw.col("quantity") > 0
+    counted = benzo & _counted_expr(schema, extra_forms)
+    has_strength = "strength_mg" in schema
+    ddd_mg = nw.col("atc").replace_strict(
+        list(codes.ddd_table()),
+        list(codes.ddd_table().values()),
+        default=None,
+        return_dtype=nw.Float64,
+    )
+    prescriber = (
+        nw.col("prescriber_id").cast(nw.String)
+        if "prescriber_id" in schema
+        else nw.lit(None, nw.String)
+    )
+    rows = (
+        lazy.filter(window.expression("date", schema["date"]))
+        .with_columns(nw.col("atc").cast(nw.String))
+        .filter(benzo | complex_any)
+        .with_columns(
+            nw.col("date").cast(nw.Date),
+            nw.col("patient_id").cast(nw.String),
+            _benzo=benzo,
+            _counted=counted,
+            _prescriber=prescriber,
+        )
+        .with_columns(
+            _units=nw.when(nw.col("_counted"))
+            .then(nw.col("quantity").cast(nw.Float64))
+            .otherwise(0.0),
+            _disp=(nw.col("_benzo") & dispensed).cast(nw.Int64),
+            _ret=(nw.col("_benzo") & (nw.col("quantity") < 0)).cast(nw.Int64),
+            _bdate=nw.when(nw.col("_benzo") & dispensed).then(nw.col("date")),
+            _udate=nw.when(nw.col("_counted") & dispensed).then(nw.col("date")),
+            _pdate=nw.when(nw.col("_benzo") & dispensed & ~nw.col("_prescriber").is_null()).then(
+                nw.col("date")
+            ),
+            _ddd=(
+                nw.when(nw.col("_counted")).then(
+                    nw.col("quantity") * nw.col("strength_mg") / ddd_mg
+                )
+                if has_strength
+                else nw.lit(None, nw.Float64)
+            ),
+            **{f"_cx_{g.group}": (g.expression("atc") & dispensed).cast(nw.Int64) for g in groups},
+        )
+        .with_columns(
+            _no_ddd=(nw.col("_counted") & nw.col("_ddd").is_null()).cast(nw.Int64),
+        )
+    )
+    per_patient = rows.group_by("patient_id").agg(
+        nw.col("_units").sum().alias("units"),
+        nw.col("_disp").sum().alias("n_dispensings"),
+        nw.col("_ret").sum().alias("n_returns"),
+        nw.col("_bdate").min().alias("first_date"),
+        nw.col("_bdate").max().alias("last_date"),
+        nw.col("_udate").min().alias("_first_unit_date"),
+        nw.col("_udate").max().alias("_last_unit_date"),
+        nw.col("_pdate").max().alias("_last_prescriber_date"),
+        nw.col("_ddd").sum().alias("_ddd"),
+        nw.col("_no_ddd").max().alias("_no_ddd"),
+        *(nw.col(f"_cx_{g.group}").max().alias(f"_cx_{g.group}") for g in groups),
+    )
+    return per_patient, rows.filter(nw.col("_benzo"))
+
+
+def _last_supply_and_prescriber(
+    benzo_rows: nw.LazyFrame[Any], candidates: nw.LazyFrame[Any]
+) -> nw.LazyFrame[Any]:
+    """Per candidate: units of the last dispensing day, units before it, the last prescriber.
+
+    A second, small pass: only the benzodiazepine rows of patients over the threshold.
+    """
+    joined = benzo_rows.join(
+        candidates.select("patient_id", "_last_unit_date", "_last_prescriber_date"),
+        on="patient_id",
+        how="inner",
+    )
+    on_last = nw.col("_counted") & (nw.col("date") == nw.col("_last_unit_date"))
+    before_last = nw.col("_counted") & (nw.col("date") < nw.col("_last_unit_date"))
+    return (
+        joined.with_columns(
+            _last_units=nw.when(on_last).then(nw.col("_units")).otherwise(0.0),
+            _before_units=nw.when(before_last).then(nw.col("_units")).otherwise(0.0),
+            _last_prescriber=nw.when(
+                (nw.col("quantity") > 0) & (nw.col("date") == nw.col("_last_prescriber_date"))
+            ).then(nw.col("_prescriber")),
+        )
+        .group_by("patient_id")
+        .agg(
+            nw.col("_last_units").sum(),
+            nw.col("_before_units").sum(),
+            nw.col("_last_prescriber").min(),
+        )
+    )
+
+
+def _days_of_use(
+    benzo_rows: nw.LazyFrame[Any], period: Window, units_per_day: float
+) -> nw.LazyFrame[Any]:
+    """Days in ``period`` covered by supply, per patient (the NHG definition of chronic use).
+
+    Units are netted per day; a day's units supply ``units / units_per_day`` days from that day
+    on, and supply left over at a refill carries forward (an early refill does not lose days):
+    with ``S`` the running total of supply, a supply ends at ``S_i + max_j<=i(day_j - S_j-1)``,
+    which is a cumulative sum and a cumulative maximum, so every backend can run it.
+    Only dispensings in the selection window are read.
+    """
+    by = "patient_id"
+    daily = (
+        benzo_rows.filter(nw.col("_counted"))
+        .group_by(by, "date")
+        .agg(nw.col("_units").sum().alias("_net"))
+        .with_columns(
+            _day=epoch_days(nw.col("date")),
+            _supply=nw.when(nw.col("_net") > 0).then(nw.col("_net") / units_per_day).otherwise(0.0),
+        )
+        .with_columns(_total=nw.col("_supply").cum_sum().over(by, order_by="_day"))
+        .with_columns(_offset=nw.col("_day") - (nw.col("_total") - nw.col("_supply")))
+        .with_columns(_end=nw.col("_total") + nw.col("_offset").cum_max().over(by, order_by="_day"))
+    )
+    low, high = epoch_day(period.start) + 1, epoch_day(period.end) + 1
+    covered = nw.min_horizontal(nw.col("_end"), nw.lit(high)) - nw.max_horizontal(
+        nw.col("_end") - nw.col("_supply"), nw.lit(low)
+    )
+    return (
+        daily.with_columns(_covered=nw.when(covered > 0).then(covered).otherwise(0.0))
+        .group_by(by)
+        .agg(nw.col("_covered").sum().alias("days_used"))
+        .with_columns(nw.col("days_used").round(1))
+    )
+
+
+def _supply_estimate(
+    result: nw.LazyFrame[Any], reference: dt.date, criteria: ChronicUseCriteria
+) -> nw.LazyFrame[Any]:
+    """Estimate when the last supply ran out, to flag patients who probably stopped already.
+
+    The patient's own rate of use is observed between the first and the last dispensing day
+    (the units dispensed before the last day were used up over that span); with a single
+    dispensing day the rate is ``assumed_units_per_day``. The last day's units last
+    ``units / rate`` days. ``days_since_supply_end`` is negative while supply remains.
+    """
+    result = result.with_columns(
+        _last_day=epoch_days(nw.col("_last_unit_date")),
+        _first_day=epoch_days(nw.col("_first_unit_date")),
+    )
+    last_day = nw.col("_last_day")
+    span = last_day - nw.col("_first_day")
+    rate = (
+        nw.when((span > 0) & (nw.col("_before_units") > 0))
+        .then(nw.col("_before_units") / span)
+        .otherwise(criteria.assumed_units_per_day)
+    )
+    last_units = nw.when(nw.col("_last_units") > 0).then(nw.col("_last_units")).otherwise(0.0)
+    days_since = epoch_day(reference) - (last_day + last_units / rate)
+    return result.with_columns(days_since_supply_end=days_since.round(1)).with_columns(
+        probably_stopped=nw.col("days_since_supply_end") > criteria.stopped_grace_days
+    )
+
+
+def _complex_groups_expr() -> nw.Expr:
+    return nw.concat_str(
+        [
+            nw.when(nw.col(f"_cx_{g.group}") > 0).then(nw.lit(g.group))
+            for g in codes.complex_comedication_groups()
+        ],
+        separator=", ",
+        ignore_nulls=True,
+    )
+
+
+def _attach_patients(
+    execution: Execution,
+    *,
+    result: nw.LazyFrame[Any],
+    patients: IntoFrame | None,
+    reference: dt.date,
+    criteria: ChronicUseCriteria,
+    exclusions: list[nw.Expr],
+) -> tuple[nw.LazyFrame[Any], nw.Expr]:
+    """Attribute each patient to a GP; leave out those who left the practice (documented)."""
+    prescriber = nw.col("_last_prescriber")
+    if patients is None:
+        result = result.with_columns(gp_id=prescriber)
+        return result, nw.when(~prescriber.is_null()).then(nw.lit("prescriber"))
+    table = execution.lazy(patients, "patients")
+    columns = table.collect_schema()
+    check_rows(patients, table, PATIENTS, execution, used=_USED_PATIENTS)
+    listed = (
+        nw.col("gp_id").cast(nw.String).alias("_listed_gp")
+        if "gp_id" in columns
+        else nw.lit(None, nw.String).alias("_listed_gp")
+    )
+    status = (
+        nw.col("status").cast(nw.String).alias("_status")
+        if "status" in columns
+        else nw.lit(None, nw.String).alias("_status")
+    )
+    status_date = (
+        nw.col("status_date").cast(nw.Date).alias("_status_date")
+        if "status_date" in columns
+        else nw.lit(None, nw.Date).alias("_status_date")
+    )
+    table = table.select(nw.col("patient_id").cast(nw.String), listed, status, status_date)
+    result = result.join(table, on="patient_id", how="left").with_columns(
+        gp_id=nw.coalesce(nw.col("_listed_gp"), prescriber)
+    )
+    if criteria.exclude_departed:
+        departed = nw.col("_status").is_in(list(DEPARTED)) & (nw.col("_status_date") <= reference)
+        exclusions.append(
+            nw.when(departed).then(
+                nw.concat_str([nw.col("_status"), nw.lit(" on or before the reference date")])
+            )
+        )
+    source = (
+        nw.when(~nw.col("_listed_gp").is_null())
+        .then(nw.lit("listed"))
+        .when(~prescriber.is_null())
+        .then(nw.lit("prescriber"))
+    )
+    return result, source
+
+
+def _attach_gp_route(
+    execution: Execution,
+    *,
+    result: nw.LazyFrame[Any],
+    episodes: IntoFrame | None,
+    window: Window,
+    criteria: ChronicUseCriteria,
+    exclusions: list[nw.Expr],
+) -> nw.LazyFrame[Any]:
+    """Flag patients without a GP-route episode (P01/P06/P74 by default)."""
+    if episodes is None:
+        raise ValueError("gp_route=True needs an episodes table (episodes=...)")
+    table = execution.lazy(episodes, "episodes")
+    columns = table.collect_schema()
+    check_rows(episodes, table, EPISODES, execution, used=_USED_EPISODES)
+    keep = nw.col("icpc").cast(nw.String).str.slice(0, 3).is_in(list(criteria.gp_route_codes))
+    # As dates: a time of day must not move an episode to the other side of the window.
+    start, end = nw.col("start").cast(nw.Date), nw.col("end").cast(nw.Date)
+    if "start" in columns:
+        keep = keep & (start.is_null() | (start <= window.end))
+    if criteria.gp_route_active_only and "end" in columns:
+        keep = keep & (end.is_null() | (end > window.start))
+    route = (
+        table.filter(keep)
+        .select(nw.col("patient_id").cast(nw.String))
+        .unique()
+        .with_columns(_on_route=nw.lit(value=True))
+    )
+    codes_text = "/".join(criteria.gp_route_codes)
+    exclusions.append(
+        nw.when(nw.col("_on_route").is_null()).then(nw.lit(f"no {codes_text} episode"))
+    )
+    return result.join(route, on="patient_id", how="left")
+
+
+def select_new_users(
+    dispensings: IntoFrame,
+    reference_date: DateLike,
+    *,
+    patients: IntoFrame | None = None,
+    **options: Any,
+) -> Any:
+    """Patients whose first benzodiazepine dispensing falls in the window: new users.
+
+    For the preventive action at a first request (Proscoop): a patient is new when a
+    benzodiazepine was dispensed in the ``window_months`` up to the reference date and none in the
+    ``lookback_months`` before that window. ``large_first`` flags a first dispensing of more than
+    ``max_first_units`` units.
+
+    :returns: one row per new user with ``patient_id``, ``gp_id``, ``gp_source``, ``first_date``,
+        ``first_atc``, ``first_units``, ``large_first``, ``units`` and ``n_dispensings`` (in the
+        window); of the caller's kind, sorted by ``patient_id``.
+    :warns ~benzoredux.errors.DataCoverageWarning: when the data start after the look-back
+        period begins, so earlier use cannot be ruled out.
+    """
+    criteria: NewUseCriteria = _criteria(NewUseCriteria, options)
+    reference = parse_reference_date(reference_date)
+    window = window_before(reference, months=criteria.window_months)
+    lookback = window_before(window.start, months=criteria.lookback_months)
+    execution = Execution.for_input(dispensings, criteria.engine)
+    lazy, schema = _prepare_dispensings(execution, dispensings, criteria.extra_forms)
+
+    earliest = lazy.select(nw.col("date").cast(nw.Date).min()).collect().item()
+    if earliest is None or earliest > lookback.start + dt.timedelta(days=1):
+        warnings.warn(
+            f"dispensings start on {earliest}, after the look-back period begins "
+            f"({lookback.start + dt.timedelta(days=1)}): earlier use cannot be ruled out and "
+            "some patients may wrongly count as new users",
+            DataCoverageWarning,
+            stacklevel=2,
+        )
+    period = Window(lookback.start, window.end)
+    counted = _counted_expr(schema, criteria.extra_forms)
+    prescriber = (
+        nw.col("prescriber_id").cast(nw.String)
+        if "prescriber_id" in schema
+        else nw.lit(None, nw.String)
+    )
+    rows = (
+        lazy.filter(period.expression("date", schema["date"]), nw.col("quantity") > 0)
+        .with_columns(nw.col("atc").cast(nw.String))
+        .filter(_benzo_expr())
+        .with_columns(
+            nw.col("date").cast(nw.Date),
+            nw.col("patient_id").cast(nw.String),
+            _units=nw.when(counted).then(nw.col("quantity").cast(nw.Float64)).otherwise(0.0),
+            _prescriber=prescriber,
+        )
+    )
+    first = rows.group_by("patient_id").agg(nw.col("date").min().alias("first_date"))
+    new = first.filter(nw.col("first_date") > window.start)
+    on_first = nw.col("date") == nw.col("first_date")
+    in_window = rows.join(new, on="patient_id", how="inner").with_columns(
+        _first_units=nw.when(on_first).then(nw.col("_units")).otherwise(0.0),
+        _first_atc=nw.when(on_first).then(nw.col("atc")),
+        _first_prescriber=nw.when(on_first).then(nw.col("_prescriber")),
+    )
+    summary = in_window.group_by("patient_id").agg(
+        nw.col("first_date").min(),
+        nw.col("_units").sum().alias("units"),
+        nw.len().alias("n_dispensings"),
+        nw.col("_first_units").sum().alias("first_units"),
+        nw.col("_first_atc").min().alias("first_atc"),
+        nw.col("_first_prescriber").min().alias("_last_prescriber"),
+    )
+    summary = summary.with_columns(
+        large_first=nw.col("first_units") > criteria.max_first_units,
+        n_dispensings=nw.col("n_dispensings").cast(nw.Int64),
+    )
+    chronic_like = ChronicUseCriteria(exclude_departed=False)
+    summary, gp_source = _attach_patients(
+        execution,
+        result=summary,
+        patients=patients,
+        reference=reference,
+        criteria=chronic_like,
+        exclusions=[],
+    )
+    summary = summary.with_columns(gp_source=gp_source)
+    output = [
+        "patient_id",
+        "gp_id",
+        "gp_source",
+        "first_date",
+        "first_atc",
+        "first_units",
+        "large_first",
+        "units",
+        "n_dispensings",
+    ]
+    return execution.finish(summary.select(output).sort("patient_id"))
+
+
+def count_per_gp(
+    selection: IntoFrame, patients: IntoFrame | None = None, *, engine: Engine = "auto"
+) -> Any:
+    """Chronic users per GP: the table behind the FTO module's chart "chronic users per GP".
+
+    :param selection: the result of :func:`select_chronic_users`.
+    :param patients: optional patients table; then every listed GP appears (also with zero
+        users), with ``listed_patients`` (active listed patients) and ``per_1000_listed``.
+    :returns: ``gp_id``, ``chronic_users``, ``probably_stopped`` (and the two listed columns),
+        sorted by ``gp_id``; patients without a GP are counted under an empty ``gp_id``.
+    """
+    execution = Execution.for_input(selection, engine)
+    lazy = execution.lazy(selection, "selection").with_columns(
+        nw.col("gp_id").cast(nw.String), _stopped=nw.col("probably_stopped").cast(nw.Int64)
+    )
+    counts = lazy.group_by("gp_id").agg(  # simple aggregations only: native on every backend
+        nw.len().alias("chronic_users"), nw.col("_stopped").sum().alias("probably_stopped")
+    )
+    if patients is None:
+        counts = counts.with_columns(
+            nw.col("chronic_users").cast(nw.Int64), nw.col("probably_stopped").cast(nw.Int64)
+        )
+        return execution.finish(counts.sort("gp_id", nulls_last=True))
+    table = execution.lazy(patients, "patients")
+    columns = table.collect_schema()
+    PATIENTS.check_columns(columns)
+    if "gp_id" not in columns:
+        raise ValueError("count_per_gp: the patients table needs a gp_id column")
+    active = (
+        nw.col("status").is_null() | (nw.col("status") == "active")
+        if "status" in columns
+        else (nw.lit(value=True))
+    )
+    listed = (
+        table.filter(~nw.col("gp_id").is_null(), active)
+        .with_columns(nw.col("gp_id").cast(nw.String))
+        .group_by("gp_id")
+        .agg(nw.len().alias("listed_patients"))
+    )
+    joined = listed.join(counts, on="gp_id", how="full", suffix="_right").with_columns(
+        gp_id=nw.coalesce(nw.col("gp_id"), nw.col("gp_id_right"))
+    )
+    joined = joined.with_columns(
+        nw.col(name).fill_null(0).cast(nw.Int64)
+        for name in ("chronic_users", "probably_stopped", "listed_patients")
+    ).with_columns(
+        per_1000_listed=nw.when(nw.col("listed_patients") > 0).then(
+            nw.col("chronic_users") * 1000 / nw.col("listed_patients")
+        )
+    )
+    output = ["gp_id", "chronic_users", "probably_stopped", "listed_patients", "per_1000_listed"]
+    return execution.finish(joined.select(output).sort("gp_id", nulls_last=True))

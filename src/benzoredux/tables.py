@@ -1,0 +1,608 @@
+"""The canonical tables (dispensings, patients, episodes): their columns and their validation.
+
+Every reader (the vendor adapters) produces these tables, and every algorithm consumes them, so
+the column names live here and nowhere else. Validation happens in two layers:
+
+1. **Columns**: a required column that is missing, or a column of the wrong type (dates held as
+   text, quantities as text), stops everything with an error that names the column and lists the
+   columns found. Text dates are refused rather than guessed: ``01-02-2025`` is 1 February in a
+   Dutch export and 2 January to a month-first parser.
+2. **Rows**: each row rule is a vectorised test. Rows that break a rule are never dropped
+   silently: :func:`validate` returns the usable rows *and* the rejected rows with every reason
+   that applies, and the counts reconcile (``rows_in == rows_valid + rows_rejected``).
+
+Values of columns marked *sensitive* (names, address, BSN, birth date) never appear in messages.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import narwhals as nw
+from attrs import field, frozen
+from narwhals.typing import IntoFrame
+
+from benzoredux import codes
+from benzoredux.engine import Engine, Execution
+from benzoredux.errors import ColumnTypeError, InvalidRowsError, MissingColumnsError
+
+__all__ = [
+    "CHANNELS",
+    "DISPENSINGS",
+    "EPISODES",
+    "PATIENTS",
+    "PATIENT_STATUSES",
+    "SEXES",
+    "Column",
+    "Kind",
+    "RowRule",
+    "TableSchema",
+    "Validation",
+    "check_rows",
+    "form_rule",
+    "validate",
+    "validate_dispensings",
+    "validate_episodes",
+    "validate_patients",
+]
+
+ROW = "row"
+"""Column added to rejected rows of eager inputs: the row's position in the input, from 0."""
+REASONS = "reasons"
+"""Column added to rejected rows: every rule the row breaks, separated by ``"; "``."""
+
+CHANNELS = ("consult", "telephone_consult", "repeat_prescription", "other")
+"""How a prescription was issued (the ``channel`` column), for the evaluation's indicator of
+prescriptions not issued through a (telephone) consult."""
+SEXES = ("M", "F", "X")
+"""Sex as registered: male, female, or X (other/unknown). Adapters map Dutch ``V`` to ``F``."""
+PATIENT_STATUSES = ("active", "deceased", "moved", "changed_gp")
+"""Registration status; anything but ``active`` needs a ``status_date``."""
+
+
+class Kind(enum.Enum):
+    """The logical type of a canonical column; several physical dtypes may carry it."""
+
+    TEXT = "text"
+    DATE = "date"
+    NUMBER = "number"
+
+
+@frozen
+class Column:
+    """One column of a canonical table."""
+
+    name: str
+    kind: Kind
+    required: bool
+    description: str
+    sensitive: bool = False
+    """Personal data: its values are never written into messages."""
+
+
+@frozen
+class RowRule:
+    """A vectorised row check: ``invalid`` is true on the rows that break the rule."""
+
+    columns: tuple[str, ...]
+    """The columns the rule reads; it applies only when all are present."""
+    reason: str
+    invalid: Callable[[], nw.Expr]
+    by_value: Callable[[Iterable[tuple[Any, ...]]], nw.Expr | None] | None = None
+    """For a rule on low-cardinality columns (ATC codes, dosage forms): given the distinct value
+    tuples of ``columns``, an expression true on exactly the rows ``invalid`` flags, or ``None``
+    when no value is bad. A few hundred distinct codes checked in Python cost far less than a
+    regular expression over ten million rows; ``invalid`` stays the definition (and is tested
+    against this shortcut)."""
+
+
+@frozen
+class TableSchema:
+    """A canonical table: its columns (required and optional) and its row rules."""
+
+    name: str
+    columns: tuple[Column, ...]
+    rules: tuple[RowRule, ...] = ()
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        """Names of the required columns."""
+        return tuple(c.name for c in self.columns if c.required)
+
+    def column(self, name: str) -> Column:
+        """The column called ``name``."""
+        for column in self.columns:
+            if column.name == name:
+                return column
+        raise KeyError(f"{self.name} has no column {name!r}")
+
+    def check_columns(self, schema: Mapping[str, nw.dtypes.DType]) -> None:
+        """Raise if a required column is missing or a known column has the wrong type."""
+        missing = [name for name in self.required if name not in schema]
+        if missing:
+            raise MissingColumnsError(self.name, missing, list(schema))
+        for column in self.columns:
+            if column.name in schema:
+                _check_kind(self.name, column, schema[column.name])
+
+
+def _check_kind(table: str, column: Column, dtype: nw.dtypes.DType) -> None:
+    ok: bool
+    hint = ""
+    if column.kind is Kind.TEXT:
+        ok = dtype.is_integer() or isinstance(dtype, nw.String | nw.Categorical | nw.Enum)
+    elif column.kind is Kind.NUMBER:
+        ok = dtype.is_numeric()
+        if isinstance(dtype, nw.String):
+            hint = (
+                "; numbers in Dutch exports use a decimal comma: convert the column first, "
+                "or read the file with a benzoredux adapter"
+            )
+    else:
+        ok = isinstance(dtype, nw.Date) or (
+            isinstance(dtype, nw.Datetime) and dtype.time_zone is None
+        )
+        if isinstance(dtype, nw.String):
+            hint = (
+                "; text dates are not guessed (01-02-2025 is 1 February in a Dutch export): "
+                "parse with an explicit format first, e.g. "
+                "pandas.to_datetime(df[col], format='%d-%m-%Y'), or read the file with a "
+                "benzoredux adapter"
+            )
+        elif isinstance(dtype, nw.Datetime):
+            hint = "; convert time-zone-aware datetimes to local (Europe/Amsterdam) dates first"
+    if not ok:
+        raise ColumnTypeError(table, column.name, column.kind.value, str(dtype), hint)
+
+
+def _text_id_invalid(name: str) -> Callable[[], nw.Expr]:
+    def invalid() -> nw.Expr:
+        col = nw.col(name).cast(nw.String)
+        return col.is_null() | (col.str.strip_chars() == "")
+
+    return invalid
+
+
+def _missing(name: str) -> RowRule:
+    return RowRule((name,), f"{name} is missing", lambda: nw.col(name).is_null())
+
+
+def _not_in(name: str, allowed: Sequence[str]) -> RowRule:
+    return RowRule(
+        (name,),
+        f"{name} is not one of {', '.join(allowed)}",
+        lambda: ~nw.col(name).is_null() & ~nw.col(name).cast(nw.String).is_in(list(allowed)),
+    )
+
+
+def _positive(name: str) -> RowRule:
+    return RowRule(
+        (name,),
+        f"{name} is not a positive number",
+        lambda: ~nw.col(name).is_null() & ~(nw.col(name).is_finite() & (nw.col(name) > 0)),
+    )
+
+
+def _bsn_invalid() -> nw.Expr:
+    """BSN 11-test (weights 9..2 and -1, not all zeros), as python-stdnum's ``stdnum.nl.bsn``.
+
+    The canonical column holds exactly 9 digits; readers pad 8-digit numbers from old exports
+    with a leading zero (as ``stdnum.nl.bsn.compact`` does) before they get here.
+    """
+    text = nw.col("bsn").cast(nw.String).str.strip_chars()
+    well_formed = text.str.contains(r"^[0-9]{9}$")
+    # Non-digits become 0 and the text is padded, so the casts below are safe on any bad row;
+    # well_formed decides those rows anyway.
+    digits = nw.concat_str([text.str.replace_all(r"[^0-9]", "0"), nw.lit("000000000")])
+    total = nw.lit(0, nw.Int64)
+    for position, weight in enumerate((9, 8, 7, 6, 5, 4, 3, 2, -1)):
+        total = total + digits.str.slice(position, 1).cast(nw.Int64) * weight
+    return ~text.is_null() & ~(well_formed & (text != "000000000") & ((total % 11) == 0))
+
+
+def _bad_atc_codes(values: Iterable[tuple[Any, ...]]) -> nw.Expr | None:
+    bad = sorted(
+        {str(v) for (v,) in values if v is not None and not codes.ATC_PATTERN.match(str(v))}
+    )
+    return nw.col("atc").cast(nw.String).is_in(bad) if bad else None
+
+
+DISPENSINGS = TableSchema(
+    name="dispensings",
+    columns=(
+        Column("patient_id", Kind.TEXT, True, "Pseudonymous patient identifier."),
+        Column("date", Kind.DATE, True, "Date of dispensing (a return: the date of the return)."),
+        Column("atc", Kind.TEXT, True, "Substance-level ATC code, 7 characters, upper case."),
+        Column(
+            "quantity",
+            Kind.NUMBER,
+            True,
+            "Units dispensed (tablets, capsules, ml, ...); negative for a return, which nets out.",
+        ),
+        Column("strength_mg", Kind.NUMBER, False, "Strength per unit in mg (for DDDs)."),
+        Column(
+            "form",
+            Kind.TEXT,
+            False,
+            "Dosage form; units count as tablets only for solid oral forms.",
+        ),
+        Column("prescriber_id", Kind.TEXT, False, "The prescribing GP (AGB code or local id)."),
+        Column("pharmacy_id", Kind.TEXT, False, "The dispensing pharmacy."),
+        Column(
+            "channel", Kind.TEXT, False, f"How it was prescribed: one of {', '.join(CHANNELS)}."
+        ),
+    ),
+    rules=(
+        RowRule(("patient_id",), "patient_id is missing", _text_id_invalid("patient_id")),
+        _missing("date"),
+        _missing("atc"),
+        RowRule(
+            ("atc",),
+            "atc is not a 7-character ATC code such as N05BA01",
+            lambda: (
+                ~nw.col("atc").is_null()
+                & ~nw.col("atc").cast(nw.String).str.contains(codes.ATC_PATTERN.pattern)
+            ),
+            by_value=_bad_atc_codes,
+        ),
+        _missing("quantity"),
+        RowRule(
+            ("quantity",),
+            "quantity is not a finite number",
+            lambda: ~nw.col("quantity").is_null() & ~nw.col("quantity").is_finite(),
+        ),
+        _positive("strength_mg"),
+        _not_in("channel", CHANNELS),
+    ),
+)
+
+PATIENTS = TableSchema(
+    name="patients",
+    columns=(
+        Column("patient_id", Kind.TEXT, True, "Pseudonymous patient identifier."),
+        Column("gp_id", Kind.TEXT, False, "The GP the patient is listed with (ingeschreven bij)."),
+        Column("birth_date", Kind.DATE, False, "Date of birth.", sensitive=True),
+        Column("sex", Kind.TEXT, False, f"One of {', '.join(SEXES)}."),
+        Column("initials", Kind.TEXT, False, "Initials (voorletters).", sensitive=True),
+        Column("first_name", Kind.TEXT, False, "Given name (roepnaam).", sensitive=True),
+        Column("name_prefix", Kind.TEXT, False, "Tussenvoegsel (van, de, ...).", sensitive=True),
+        Column("family_name", Kind.TEXT, False, "Family name.", sensitive=True),
+        Column("street", Kind.TEXT, False, "Street.", sensitive=True),
+        Column("house_number", Kind.TEXT, False, "House number with addition.", sensitive=True),
+        Column("postcode", Kind.TEXT, False, "Dutch postcode (1234 AB).", sensitive=True),
+        Column("city", Kind.TEXT, False, "City (woonplaats).", sensitive=True),
+        Column(
+            "bsn",
+            Kind.TEXT,
+            False,
+            "Burgerservicenummer; checked with the 11-test.",
+            sensitive=True,
+        ),
+        Column(
+            "status", Kind.TEXT, False, f"One of {', '.join(PATIENT_STATUSES)}; empty is active."
+        ),
+        Column("status_date", Kind.DATE, False, "Since when the status holds."),
+    ),
+    rules=(
+        RowRule(("patient_id",), "patient_id is missing", _text_id_invalid("patient_id")),
+        RowRule(
+            ("patient_id",),
+            "patient_id occurs more than once",
+            lambda: ~nw.col("patient_id").is_null() & nw.col("patient_id").is_duplicated(),
+        ),
+        _not_in("sex", SEXES),
+        _not_in("status", PATIENT_STATUSES),
+        RowRule(
+            ("status", "status_date"),
+            "status_date is missing for a status other than active",
+            lambda: (
+                ~nw.col("status").is_null()
+                & (nw.col("status").cast(nw.String) != "active")
+                & nw.col("status_date").is_null()
+            ),
+        ),
+        RowRule(
+            ("postcode",),
+            "postcode is not a Dutch postcode (1234 AB)",
+            lambda: (
+                ~nw.col("postcode").is_null()
+                & ~nw.col("postcode")
+                .cast(nw.String)
+                .str.strip_chars()
+                .str.contains(r"^[1-9][0-9]{3} ?[A-Za-z]{2}$")
+            ),
+        ),
+        RowRule(("bsn",), "bsn fails the 11-test", _bsn_invalid),
+    ),
+)
+
+EPISODES = TableSchema(
+    name="episodes",
+    columns=(
+        Column("patient_id", Kind.TEXT, True, "Pseudonymous patient identifier."),
+        Column("icpc", Kind.TEXT, True, "ICPC-1 code (P06) or Dutch subcode (P74.01)."),
+        Column("start", Kind.DATE, False, "Start of the episode; empty if unknown."),
+        Column("end", Kind.DATE, False, "End of the episode; empty while it is open."),
+    ),
+    rules=(
+        RowRule(("patient_id",), "patient_id is missing", _text_id_invalid("patient_id")),
+        _missing("icpc"),
+        RowRule(
+            ("icpc",),
+            "icpc is not an ICPC code such as P06 or P74.01",
+            lambda: (
+                ~nw.col("icpc").is_null()
+                & ~nw.col("icpc").cast(nw.String).str.contains(codes.ICPC_PATTERN.pattern)
+            ),
+        ),
+        RowRule(
+            ("start", "end"),
+            "end is before start",
+            lambda: (
+                ~nw.col("start").is_null()
+                & ~nw.col("end").is_null()
+                & (nw.col("end") < nw.col("start"))
+            ),
+        ),
+    ),
+)
+
+
+@frozen
+class Validation:
+    """The outcome of validating a table: usable rows, rejected rows with reasons, and counts.
+
+    ``valid`` and ``rejected`` are of the caller's kind (pandas in, pandas out; lazy in, lazy
+    out). ``rejected`` has the input's columns plus ``reasons`` and, for eager inputs, ``row``:
+    the row's position in the input, counting from 0.
+    """
+
+    table: str
+    valid: Any
+    rejected: Any
+    rows_in: int
+    rows_rejected: int
+    reasons: Mapping[str, int] = field(factory=dict)
+    """How many rows break each rule (a row may break several)."""
+    examples: tuple[str, ...] = ()
+    """Up to ten one-line descriptions of rejected rows, without sensitive values."""
+
+    @property
+    def rows_valid(self) -> int:
+        """Rows that passed every rule."""
+        return self.rows_in - self.rows_rejected
+
+    def raise_if_rejected(self) -> None:
+        """Raise :class:`~benzoredux.errors.InvalidRowsError` if any row was rejected."""
+        if self.rows_rejected:
+            raise InvalidRowsError(self.table, self.rows_in, self.rows_rejected, self.examples)
+
+
+def form_rule(extra_forms: Mapping[str, bool] | None = None) -> RowRule:
+    """The rule that a dosage form, when given, is one the library knows.
+
+    An unknown form is refused rather than guessed: counting drops or suppositories as tablets,
+    or tablets as not counting, would change who is a chronic user. The rule reads only
+    benzodiazepine rows: the form of other drugs (a fentanyl patch) changes nothing, and
+    refusing such a row could tempt a user to drop co-medication that must exclude a patient.
+    ``extra_forms`` adds names.
+    """
+    known = sorted({*codes.dosage_forms(), *(extra_forms or {})})
+
+    def benzo() -> nw.Expr:
+        atc = nw.col("atc").cast(nw.String)
+        return nw.any_horizontal(
+            *(atc.str.starts_with(g.prefix) for g in codes.benzodiazepine_groups()),
+            ignore_nulls=True,
+        )
+
+    def invalid() -> nw.Expr:
+        form = nw.col("form").cast(nw.String).str.strip_chars().str.to_lowercase()
+        return benzo() & ~nw.col("form").is_null() & ~form.is_in(known)
+
+    def by_value(values: Iterable[tuple[Any, ...]]) -> nw.Expr | None:
+        known_set = set(known)
+        bad = sorted(
+            {
+                str(form)
+                for form, atc in values
+                if form is not None
+                and atc is not None
+                and any(str(atc).startswith(g.prefix) for g in codes.benzodiazepine_groups())
+                and str(form).strip().lower() not in known_set
+            }
+        )
+        return benzo() & nw.col("form").cast(nw.String).is_in(bad) if bad else None
+
+    return RowRule(
+        ("form", "atc"),
+        "form of a benzodiazepine is not a known dosage form (add it with extra_forms)",
+        invalid,
+        by_value=by_value,
+    )
+
+
+def _rules(
+    schema: TableSchema, columns: Mapping[str, Any], forms: Mapping[str, bool] | None
+) -> list[RowRule]:
+    rules = list(schema.rules)
+    if schema is DISPENSINGS:
+        rules.append(form_rule(forms))
+    return [r for r in rules if all(c in columns for c in r.columns)]
+
+
+def _invalid_expressions(lazy: nw.LazyFrame[Any], rules: Iterable[RowRule]) -> dict[str, nw.Expr]:
+    """Each rule's expression for the bad rows; value-level rules look at distinct values first
+    and drop out when no value is bad."""
+    expressions: dict[str, nw.Expr] = {}
+    for rule in rules:
+        if rule.by_value is None:
+            expressions[rule.reason] = rule.invalid()
+            continue
+        distinct = lazy.select(*rule.columns).unique().collect().rows()
+        expr = rule.by_value(distinct)
+        if expr is not None:
+            expressions[rule.reason] = expr
+    return expressions
+
+
+def _any(invalid: Iterable[nw.Expr]) -> nw.Expr:
+    exprs = list(invalid)
+    return nw.any_horizontal(*exprs, ignore_nulls=True) if exprs else nw.lit(value=False)
+
+
+_POSITION = "__benzoredux_row"
+
+
+def _with_row_numbers(frame: IntoFrame) -> Any:
+    native = frame if isinstance(frame, nw.DataFrame | nw.LazyFrame) else nw.from_native(frame)
+    return native.with_row_index(_POSITION) if isinstance(native, nw.DataFrame) else native
+
+
+def validate(
+    frame: IntoFrame,
+    schema: TableSchema,
+    *,
+    engine: Engine = "auto",
+    forms: Mapping[str, bool] | None = None,
+    examples: int = 10,
+) -> Validation:
+    """Split ``frame`` into usable and rejected rows under ``schema``.
+
+    Column problems raise at once (:class:`~benzoredux.errors.MissingColumnsError`,
+    :class:`~benzoredux.errors.ColumnTypeError`); row problems never raise here: they come back
+    in :attr:`Validation.rejected`, and the counts reconcile. ``forms`` adds dosage-form names
+    (name -> solid oral) to the shipped list, for the dispensings' ``form`` column.
+    """
+    execution = Execution.for_input(frame, engine)
+    lazy = execution.lazy(_with_row_numbers(frame), schema.name)
+    columns = {k: v for k, v in lazy.collect_schema().items() if k != _POSITION}
+    schema.check_columns(columns)
+    numbered = _POSITION in lazy.collect_schema()
+    rules = _rules(schema, columns, forms)
+    invalid = _invalid_expressions(lazy, rules)
+    any_invalid = _any(invalid.values())
+    # Flags first, sums after: SQL engines refuse a window (duplicates) inside an aggregate.
+    flags = {f"__rule{i}": expr.cast(nw.Int64) for i, expr in enumerate(invalid.values())}
+    counts = (
+        lazy.with_columns(__rejected=any_invalid.cast(nw.Int64), **flags)
+        .select(
+            nw.len().alias("__rows"),
+            nw.col("__rejected").sum(),
+            *(nw.col(name).sum() for name in flags),
+        )
+        .collect()
+        .rows(named=True)[0]
+    )
+    reasons_expr = nw.concat_str(
+        [nw.when(expr).then(nw.lit(reason)) for reason, expr in invalid.items()] or [nw.lit("")],
+        separator="; ",
+        ignore_nulls=True,
+    )
+    input_columns = list(columns)
+    valid = lazy.filter(~any_invalid).select(input_columns)
+    rejected = lazy.filter(any_invalid).with_columns(reasons_expr.alias(REASONS))
+    position = (ROW if ROW not in columns else _POSITION) if numbered else None
+    rejected = rejected.select(
+        *([nw.col(_POSITION).alias(position)] if position else []), *input_columns, REASONS
+    )
+    n_rejected = int(counts["__rejected"] or 0)
+    return Validation(
+        table=schema.name,
+        valid=execution.finish(valid),
+        rejected=execution.finish(rejected),
+        rows_in=int(counts["__rows"]),
+        rows_rejected=n_rejected,
+        reasons={
+            reason: int(counts[f"__rule{i}"] or 0)
+            for i, reason in enumerate(invalid)
+            if counts[f"__rule{i}"]
+        },
+        examples=_describe(rejected, schema, rules, examples, position) if n_rejected else (),
+    )
+
+
+def check_rows(
+    frame: IntoFrame,
+    lazy: nw.LazyFrame[Any],
+    schema: TableSchema,
+    execution: Execution,
+    *,
+    forms: Mapping[str, bool] | None = None,
+    used: Iterable[str] | None = None,
+) -> None:
+    """Raise unless every row of ``lazy`` (prepared from ``frame``) is usable.
+
+    The algorithms call this on their inputs: one aggregate pass, no row numbers. Only when
+    something is wrong is the input looked at again, with row numbers, to say where. ``used``
+    limits the row rules to those reading only these columns (what the algorithm reads).
+    """
+    columns = lazy.collect_schema()
+    schema.check_columns(columns)
+    rules = _rules(schema, columns, forms)
+    if used is not None:
+        keep = set(used)
+        rules = [r for r in rules if set(r.columns) <= keep]
+    if not rules:
+        return
+    expressions = _invalid_expressions(lazy, rules)
+    if not expressions:
+        return
+    flagged = lazy.with_columns(__bad=_any(expressions.values()).cast(nw.Int64))
+    bad = flagged.select(nw.col("__bad").sum()).collect().item()
+    if bad:
+        subset = [c for c in columns if used is None or c in set(used)]
+        native = (
+            nw.from_native(frame) if not isinstance(frame, nw.DataFrame | nw.LazyFrame) else frame
+        )
+        validate(native.select(subset), schema, engine="native", forms=forms).raise_if_rejected()
+
+
+def _describe(
+    rejected: nw.LazyFrame[Any],
+    schema: TableSchema,
+    rules: Iterable[RowRule],
+    limit: int,
+    position: str | None,
+) -> tuple[str, ...]:
+    """One line per rejected row: where it is, what is wrong, and the (non-sensitive) values."""
+    by_reason = {rule.reason: rule.columns for rule in rules}
+    lines = []
+    for row in rejected.head(limit).collect().rows(named=True):
+        where = f"row {row[position]}" if position else "a row"
+        parts = []
+        for reason in str(row[REASONS]).split("; "):
+            shown = ", ".join(
+                f"{name}={_shown(schema, name, row.get(name))}"
+                for name in by_reason.get(reason, ())
+            )
+            parts.append(f"{reason} ({shown})" if shown else reason)
+        lines.append(f"{where}: {'; '.join(parts)}")
+    return tuple(lines)
+
+
+def _shown(schema: TableSchema, name: str, value: object) -> str:
+    if value is None:
+        return "empty"
+    if schema.column(name).sensitive:
+        return "<hidden>"
+    return repr(value)
+
+
+def validate_dispensings(
+    frame: IntoFrame, *, engine: Engine = "auto", extra_forms: Mapping[str, bool] | None = None
+) -> Validation:
+    """:func:`validate` with the :data:`DISPENSINGS` schema (and extra dosage-form names)."""
+    return validate(frame, DISPENSINGS, engine=engine, forms=extra_forms)
+
+
+def validate_patients(frame: IntoFrame, *, engine: Engine = "auto") -> Validation:
+    """:func:`validate` with the :data:`PATIENTS` schema."""
+    return validate(frame, PATIENTS, engine=engine)
+
+
+def validate_episodes(frame: IntoFrame, *, engine: Engine = "auto") -> Validation:
+    """:func:`validate` with the :data:`EPISODES` schema."""
+    return validate(frame, EPISODES, engine=engine)

@@ -1,0 +1,1 @@
+"""Vendor readers and letter house styles for benzoredux, each a plugin module."""
