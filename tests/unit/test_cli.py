@@ -1,0 +1,85 @@
+"""The command line: demo end to end, select from files, readable errors and exit codes."""
+
+from __future__ import annotations
+
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+from click.testing import CliRunner
+
+from benzoredux.cli import EXIT_DATA_ERROR, main
+
+
+def test_demo_runs_the_selection_and_writes_private_files(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["demo", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "chronic users selected" in result.output
+    chronic = pd.read_csv(tmp_path / "chronic_users.csv", encoding="utf-8-sig")
+    per_gp = pd.read_csv(tmp_path / "chronic_users_per_gp.csv", encoding="utf-8-sig")
+    selected = chronic[chronic["excluded_because"].isna()]
+    assert per_gp["chronic_users"].sum() == len(selected)
+    # The seed: a standard practice (2,350 listed patients per GP) has 35 to 65 chronic users.
+    assert per_gp["chronic_users"].between(35, 65).all()
+    for path in tmp_path.rglob("*.csv"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+
+
+def test_select_from_canonical_csv(tmp_path: Path) -> None:
+    source = tmp_path / "dispensings.csv"
+    source.write_text(
+        "patient_id,date,atc,quantity,prescriber_id\n"
+        "p1,2025-03-01,N05BA04,60,g1\n"
+        "p1,2025-09-01,N05BA04,60,g1\n"
+        "p2,2025-03-01,N05BA04,30,g2\n"
+    )
+    result = CliRunner().invoke(
+        main, ["select", str(source), "--reference-date", "2025-12-31", "--out", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    chronic = pd.read_csv(tmp_path / "chronic_users.csv", encoding="utf-8-sig")
+    assert chronic["patient_id"].tolist() == ["p1"]
+
+
+def test_bad_value_names_file_line_column_and_value(tmp_path: Path) -> None:
+    source = tmp_path / "dispensings.csv"
+    source.write_text(
+        "patient_id,date,atc,quantity\np1,2025-03-01,N05BA04,60\np1,01-09-2025,N05BA04,60\n"
+    )
+    result = CliRunner().invoke(
+        main, ["select", str(source), "--reference-date", "2025-12-31", "--out", str(tmp_path)]
+    )
+    assert result.exit_code == EXIT_DATA_ERROR
+    assert (
+        "dispensings.csv, line 3, column 'date': '01-09-2025' is not an ISO date" in result.output
+    )
+    assert "Traceback" not in result.output
+
+
+def test_missing_column_lists_the_columns_found(tmp_path: Path) -> None:
+    source = tmp_path / "d.csv"
+    source.write_text("patient_id,date,quantity\np1,2025-03-01,60\n")
+    result = CliRunner().invoke(
+        main, ["select", str(source), "--reference-date", "2025-12-31", "--out", str(tmp_path)]
+    )
+    assert result.exit_code == EXIT_DATA_ERROR
+    assert "missing required column(s) 'atc'" in result.output
+
+
+def test_bad_reference_date_is_a_readable_error(tmp_path: Path) -> None:
+    source = tmp_path / "d.csv"
+    source.write_text("patient_id,date,atc,quantity\np1,2025-03-01,N05BA04,60\n")
+    result = CliRunner().invoke(
+        main, ["select", str(source), "--reference-date", "31-12-2025", "--out", str(tmp_path)]
+    )
+    assert result.exit_code == EXIT_DATA_ERROR
+    assert "not an ISO date" in result.output
+
+
+def test_python_dash_m_and_help() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "benzoredux", "--help"], capture_output=True, text=True, check=True
+    )
+    assert "benzoredux demo --out benzoredux-demo" in done.stdout
