@@ -38,7 +38,7 @@ from benzoredux.dates import (
 )
 from benzoredux.engine import Engine, Execution
 from benzoredux.errors import DataCoverageWarning
-from benzoredux.tables import DISPENSINGS, EPISODES, PATIENTS, check_rows
+from benzoredux.tables import DISPENSINGS, EPISODES, PATIENTS, DistinctValues, check_rows
 
 __all__ = [
     "ChronicUseCriteria",
@@ -158,9 +158,16 @@ def _criteria(cls: type[Any], options: Mapping[str, Any]) -> Any:
     return cls(**options)
 
 
-def _benzo_expr() -> nw.Expr:
-    groups = codes.benzodiazepine_groups()
-    return nw.any_horizontal(*(g.expression("atc") for g in groups), ignore_nulls=False)
+def _is_benzodiazepine(atc: str) -> bool:
+    return any(g.contains(atc) for g in codes.benzodiazepine_groups())
+
+
+def _is_complex(atc: str) -> bool:
+    return any(g.contains(atc) for g in codes.complex_comedication_groups())
+
+
+def _is_relevant(atc: str) -> bool:
+    return _is_benzodiazepine(atc) or _is_complex(atc)
 
 
 def _counted_expr(columns: Mapping[str, Any], extra_forms: Mapping[str, bool]) -> nw.Expr:
@@ -174,11 +181,25 @@ def _counted_expr(columns: Mapping[str, Any], extra_forms: Mapping[str, bool]) -
 
 def _prepare_dispensings(
     execution: Execution, dispensings: IntoFrame, extra_forms: Mapping[str, bool]
-) -> tuple[nw.LazyFrame[Any], Mapping[str, Any]]:
+) -> tuple[nw.LazyFrame[Any], Mapping[str, Any], DistinctValues]:
+    """The dispensings as a lazy frame on the chosen engine, checked row by row.
+
+    The distinct ATC codes found by the check are kept: the queries match rows to code groups
+    by ``is_in`` on the few codes present instead of by prefix on every row.
+    """
     lazy = execution.lazy(dispensings, "dispensings")
     schema = lazy.collect_schema()
-    check_rows(dispensings, lazy, DISPENSINGS, execution, forms=extra_forms, used=_USED_DISPENSINGS)
-    return lazy, schema
+    distinct = DistinctValues(lazy)
+    check_rows(
+        dispensings,
+        lazy,
+        DISPENSINGS,
+        execution,
+        forms=extra_forms,
+        used=_USED_DISPENSINGS,
+        distinct=distinct,
+    )
+    return lazy, schema, distinct
 
 
 def select_chronic_users(
@@ -223,9 +244,9 @@ def select_chronic_users(
     reference = parse_reference_date(reference_date)
     window = window_before(reference, months=criteria.window_months)
     execution = Execution.for_input(dispensings, criteria.engine)
-    lazy, schema = _prepare_dispensings(execution, dispensings, criteria.extra_forms)
+    lazy, schema, distinct = _prepare_dispensings(execution, dispensings, criteria.extra_forms)
 
-    per_patient, rows = _aggregate_window(lazy, schema, window, criteria.extra_forms)
+    per_patient, rows = _aggregate_window(lazy, schema, distinct, window, criteria.extra_forms)
     if criteria.definition == "nhg":
         period = window_before(reference, months=criteria.nhg_months)
         days = _days_of_use(rows, period, criteria.nhg_units_per_day)
@@ -302,6 +323,7 @@ def select_chronic_users(
 def _aggregate_window(
     lazy: nw.LazyFrame[Any],
     schema: Mapping[str, Any],
+    distinct: DistinctValues,
     window: Window,
     extra_forms: Mapping[str, bool],
 ) -> tuple[nw.LazyFrame[Any], nw.LazyFrame[Any]]:
@@ -311,9 +333,8 @@ def _aggregate_window(
     narwhals runs that as a native group-by on every backend (a conditional inside ``agg`` would
     fall back to a slow per-group ``apply`` on pandas).
     """
-    benzo = _benzo_expr()
+    benzo = distinct.atc_in(_is_benzodiazepine)
     groups = codes.complex_comedication_groups()
-    complex_any = nw.any_horizontal(*(g.expression("atc") for g in groups), ignore_nulls=False)
     dispensed = nw.col("quantity") > 0
     counted = benzo & _counted_expr(schema, extra_forms)
     has_strength = "strength_mg" in schema
@@ -331,7 +352,7 @@ def _aggregate_window(
     rows = (
         lazy.filter(window.expression("date", schema["date"]))
         .with_columns(nw.col("atc").cast(nw.String))
-        .filter(benzo | complex_any)
+        .filter(distinct.atc_in(_is_relevant))
         .with_columns(
             nw.col("date").cast(nw.Date),
             nw.col("patient_id").cast(nw.String),
@@ -357,7 +378,10 @@ def _aggregate_window(
                 if has_strength
                 else nw.lit(None, nw.Float64)
             ),
-            **{f"_cx_{g.group}": (g.expression("atc") & dispensed).cast(nw.Int64) for g in groups},
+            **{
+                f"_cx_{g.group}": (distinct.atc_in(g.contains) & dispensed).cast(nw.Int64)
+                for g in groups
+            },
         )
         .with_columns(
             _no_ddd=(nw.col("_counted") & nw.col("_ddd").is_null()).cast(nw.Int64),
@@ -597,7 +621,7 @@ def select_new_users(
     window = window_before(reference, months=criteria.window_months)
     lookback = window_before(window.start, months=criteria.lookback_months)
     execution = Execution.for_input(dispensings, criteria.engine)
-    lazy, schema = _prepare_dispensings(execution, dispensings, criteria.extra_forms)
+    lazy, schema, distinct = _prepare_dispensings(execution, dispensings, criteria.extra_forms)
 
     earliest = lazy.select(nw.col("date").cast(nw.Date).min()).collect().item()
     if earliest is None or earliest > lookback.start + dt.timedelta(days=1):
@@ -618,7 +642,7 @@ def select_new_users(
     rows = (
         lazy.filter(period.expression("date", schema["date"]), nw.col("quantity") > 0)
         .with_columns(nw.col("atc").cast(nw.String))
-        .filter(_benzo_expr())
+        .filter(distinct.atc_in(_is_benzodiazepine))
         .with_columns(
             nw.col("date").cast(nw.Date),
             nw.col("patient_id").cast(nw.String),

@@ -68,6 +68,7 @@ class Kind(enum.Enum):
     TEXT = "text"
     DATE = "date"
     NUMBER = "number"
+    BOOLEAN = "boolean"
 
 
 @frozen
@@ -96,6 +97,47 @@ class RowRule:
     when no value is bad. A few hundred distinct codes checked in Python cost far less than a
     regular expression over ten million rows; ``invalid`` stays the definition (and is tested
     against this shortcut)."""
+    atc_filter: Callable[[str], bool] | None = None
+    """For a ``by_value`` rule that only concerns some drugs: the ATC codes it reads. Distinct
+    values are then taken from those rows only (the form rule reads benzodiazepine rows)."""
+
+
+class DistinctValues:
+    """Distinct value tuples of one lazy frame's low-cardinality columns, each computed once.
+
+    Validation and the algorithms share it: the distinct ATC codes of ten million dispensings
+    are a few hundred, classified once in Python (is it a benzodiazepine, which co-medication
+    group?) and then matched per row with ``is_in``, several times faster than testing ATC
+    prefixes on every row.
+    """
+
+    def __init__(self, lazy: nw.LazyFrame[Any]) -> None:
+        self._lazy = lazy
+        self._cache: dict[tuple[tuple[str, ...], Callable[[str], bool] | None], list[Any]] = {}
+
+    def rows(
+        self, columns: tuple[str, ...], atc_filter: Callable[[str], bool] | None = None
+    ) -> list[tuple[Any, ...]]:
+        """The distinct tuples of ``columns`` (of the rows whose ATC passes ``atc_filter``)."""
+        key = (columns, atc_filter)
+        if key not in self._cache:
+            lazy = self._lazy
+            if atc_filter is not None:
+                lazy = lazy.filter(self.atc_in(atc_filter))
+            self._cache[key] = lazy.select(*columns).unique().collect().rows()
+        return self._cache[key]
+
+    def atc_codes(self) -> tuple[str, ...]:
+        """The distinct ATC codes present (as text, missing values left out)."""
+        return tuple(sorted({str(v) for (v,) in self.rows(("atc",)) if v is not None}))
+
+    def atc_in(self, predicate: Callable[[str], bool]) -> nw.Expr:
+        """True on the rows whose ATC code is one of the present codes ``predicate`` accepts."""
+        chosen = [code for code in self.atc_codes() if predicate(code)]
+        if not chosen:
+            # False on every row, as a row-wise expression (a literal cannot filter).
+            return nw.col("atc").is_null() & ~nw.col("atc").is_null()
+        return nw.col("atc").cast(nw.String).is_in(chosen)
 
 
 @frozen
@@ -133,6 +175,13 @@ def _check_kind(table: str, column: Column, dtype: nw.dtypes.DType) -> None:
     hint = ""
     if column.kind is Kind.TEXT:
         ok = dtype.is_integer() or isinstance(dtype, nw.String | nw.Categorical | nw.Enum)
+    elif column.kind is Kind.BOOLEAN:
+        ok = isinstance(dtype, nw.Boolean)
+        if not ok:
+            hint = (
+                "; use True/False (empty for unknown), e.g. pandas' nullable 'boolean' dtype; "
+                "texts such as 'ja'/'nee' are not guessed"
+            )
     elif column.kind is Kind.NUMBER:
         ok = dtype.is_numeric()
         if isinstance(dtype, nw.String):
@@ -284,6 +333,32 @@ PATIENTS = TableSchema(
             "status", Kind.TEXT, False, f"One of {', '.join(PATIENT_STATUSES)}; empty is active."
         ),
         Column("status_date", Kind.DATE, False, "Since when the status holds."),
+        Column(
+            "palliative",
+            Kind.BOOLEAN,
+            False,
+            "True for a terminal patient or one in palliative care (screening); empty: unknown.",
+        ),
+        Column(
+            "dutch_language",
+            Kind.BOOLEAN,
+            False,
+            "True when the patient reads Dutch well enough to understand a letter (screening); "
+            "empty: unknown.",
+        ),
+        Column(
+            "immobile",
+            Kind.BOOLEAN,
+            False,
+            "True when the patient cannot come to a consult at the practice (screening); "
+            "empty: unknown.",
+        ),
+        Column(
+            "serious_comorbidity",
+            Kind.BOOLEAN,
+            False,
+            "True when the GP marked serious comorbidity (screening); empty: unknown.",
+        ),
     ),
     rules=(
         RowRule(("patient_id",), "patient_id is missing", _text_id_invalid("patient_id")),
@@ -402,6 +477,9 @@ def form_rule(extra_forms: Mapping[str, bool] | None = None) -> RowRule:
         form = nw.col("form").cast(nw.String).str.strip_chars().str.to_lowercase()
         return benzo() & ~nw.col("form").is_null() & ~form.is_in(known)
 
+    def is_benzodiazepine(atc: str) -> bool:
+        return any(g.contains(atc) for g in codes.benzodiazepine_groups())
+
     def by_value(values: Iterable[tuple[Any, ...]]) -> nw.Expr | None:
         known_set = set(known)
         bad = sorted(
@@ -410,7 +488,7 @@ def form_rule(extra_forms: Mapping[str, bool] | None = None) -> RowRule:
                 for form, atc in values
                 if form is not None
                 and atc is not None
-                and any(str(atc).startswith(g.prefix) for g in codes.benzodiazepine_groups())
+                and is_benzodiazepine(str(atc))
                 and str(form).strip().lower() not in known_set
             }
         )
@@ -421,6 +499,7 @@ def form_rule(extra_forms: Mapping[str, bool] | None = None) -> RowRule:
         "form of a benzodiazepine is not a known dosage form (add it with extra_forms)",
         invalid,
         by_value=by_value,
+        atc_filter=is_benzodiazepine,
     )
 
 
@@ -433,7 +512,7 @@ def _rules(
     return [r for r in rules if all(c in columns for c in r.columns)]
 
 
-def _invalid_expressions(lazy: nw.LazyFrame[Any], rules: Iterable[RowRule]) -> dict[str, nw.Expr]:
+def _invalid_expressions(rules: Iterable[RowRule], distinct: DistinctValues) -> dict[str, nw.Expr]:
     """Each rule's expression for the bad rows; value-level rules look at distinct values first
     and drop out when no value is bad."""
     expressions: dict[str, nw.Expr] = {}
@@ -441,8 +520,7 @@ def _invalid_expressions(lazy: nw.LazyFrame[Any], rules: Iterable[RowRule]) -> d
         if rule.by_value is None:
             expressions[rule.reason] = rule.invalid()
             continue
-        distinct = lazy.select(*rule.columns).unique().collect().rows()
-        expr = rule.by_value(distinct)
+        expr = rule.by_value(distinct.rows(rule.columns, rule.atc_filter))
         if expr is not None:
             expressions[rule.reason] = expr
     return expressions
@@ -482,7 +560,7 @@ def validate(
     schema.check_columns(columns)
     numbered = _POSITION in lazy.collect_schema()
     rules = _rules(schema, columns, forms)
-    invalid = _invalid_expressions(lazy, rules)
+    invalid = _invalid_expressions(rules, DistinctValues(lazy))
     any_invalid = _any(invalid.values())
     # Flags first, sums after: SQL engines refuse a window (duplicates) inside an aggregate.
     flags = {f"__rule{i}": expr.cast(nw.Int64) for i, expr in enumerate(invalid.values())}
@@ -532,12 +610,14 @@ def check_rows(
     *,
     forms: Mapping[str, bool] | None = None,
     used: Iterable[str] | None = None,
+    distinct: DistinctValues | None = None,
 ) -> None:
     """Raise unless every row of ``lazy`` (prepared from ``frame``) is usable.
 
     The algorithms call this on their inputs: one aggregate pass, no row numbers. Only when
     something is wrong is the input looked at again, with row numbers, to say where. ``used``
     limits the row rules to those reading only these columns (what the algorithm reads).
+    ``distinct`` shares distinct values with the caller, which needs the same ones.
     """
     columns = lazy.collect_schema()
     schema.check_columns(columns)
@@ -547,7 +627,7 @@ def check_rows(
         rules = [r for r in rules if set(r.columns) <= keep]
     if not rules:
         return
-    expressions = _invalid_expressions(lazy, rules)
+    expressions = _invalid_expressions(rules, distinct or DistinctValues(lazy))
     if not expressions:
         return
     flagged = lazy.with_columns(__bad=_any(expressions.values()).cast(nw.Int64))
