@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -17,6 +18,8 @@ from benzoredux.errors import BenzoreduxError, MissingColumnsError
 from benzoredux.tables import Kind, TableSchema
 
 __all__ = ["FileFormatError", "read_canonical"]
+
+_BOOLEANS = {"true": True, "false": False, "1": True, "0": False}
 
 
 class FileFormatError(BenzoreduxError, ValueError):
@@ -37,9 +40,13 @@ def read_canonical(path: str | os.PathLike[str], schema: TableSchema) -> pd.Data
         if column.name not in raw.columns or column.kind is Kind.TEXT:
             continue
         text = raw[column.name]
+        parsed: pd.Series[Any]
         if column.kind is Kind.DATE:
             parsed = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
             expected = "an ISO date (YYYY-MM-DD)"
+        elif column.kind is Kind.BOOLEAN:
+            parsed = text.str.strip().str.lower().map(_BOOLEANS).astype("boolean")
+            expected = "true or false (or 1 or 0)"
         else:
             parsed = pd.to_numeric(text, errors="coerce")
             expected = "a number with a '.' decimal point"

@@ -32,6 +32,8 @@ import pluggy
 
 if TYPE_CHECKING:
     from benzoredux.models import ExclusionCriterion, LetterKind
+    from benzoredux.read_result import ReadResult
+    from benzoredux.register.store import StoreFactory
 
 __all__ = [
     "HOOKS_VERSION",
@@ -75,11 +77,16 @@ class Reader(Protocol):
         """
         ...
 
-    def read(self, source: Path, *, options: Mapping[str, Any]) -> Any:
-        """Read ``source``; returns the reading result defined by the reading module.
+    def read(self, source: Path, *, options: Mapping[str, Any]) -> ReadResult:
+        """Read ``source`` into a :class:`~benzoredux.read_result.ReadResult`.
 
-        ``options`` carry the caller's choices (a mapping file, strict or lenient, a code map);
-        a reader ignores options it does not know.
+        Build the result with :func:`benzoredux.raw_tables.build_result`, which parses, validates
+        and reconciles the rows the same way for every format. Return the rejected rows in it
+        rather than raising for them: :func:`benzoredux.reading.read_source` raises in strict
+        mode. ``options`` carry the caller's choices: ``mapping`` (a
+        :class:`~benzoredux.source_mapping.SourceMapping` or ``None``), ``strict``,
+        ``duplicates`` (``"reject"`` or ``"keep"``), ``code_map`` (``"system|code"`` -> ATC)
+        and whatever else the caller passed; a reader ignores options it does not know.
         """
         ...
 
@@ -184,6 +191,22 @@ def benzoredux_outputs_written(
     ``report``, ...) has written all its files. ``paths`` are the files written; ``summary`` holds
     the step's counts (never patient data). Return values are ignored; an exception stops the run
     with the plugin's name in the message.
+
+    .. versionadded:: 0.1.0 (hooks version 1)
+    """
+
+
+@hookspec
+def benzoredux_register_stores(register: Callable[[StoreFactory], None]) -> None:
+    """Register stores that keep the programme register somewhere other than a SQLite file.
+
+    For an HIS or AIS add-on that keeps the register's records in its own database. Called
+    once, the first time a register location with a scheme (``NAME://...``) is opened. Call
+    ``register`` with each :class:`~benzoredux.register.store.StoreFactory`; its ``name`` is
+    the scheme, and ``benzoredux.open_register("NAME://...")`` then asks it to open the store.
+    The name ``sqlite`` belongs to the built-in store. The stores it opens implement
+    :class:`~benzoredux.register.store.RegisterStore`; the register's rules (idempotence,
+    the second-letter refusal, corrections as new revisions) stay in the library.
 
     .. versionadded:: 0.1.0 (hooks version 1)
     """

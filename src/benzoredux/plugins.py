@@ -32,6 +32,12 @@ if TYPE_CHECKING:
     import datetime as dt
 
     from benzoredux.models import LetterKind
+    from benzoredux.register.store import StoreFactory
+else:  # resolvable at run time too, for the API docs (sphinx-autodoc-typehints)
+    import datetime as dt
+
+    from benzoredux.models import LetterKind
+    from benzoredux.register.store import StoreFactory
 
 __all__ = [
     "INTERNAL_PLUGINS",
@@ -43,7 +49,7 @@ __all__ = [
     "using_plugins",
 ]
 
-INTERNAL_PLUGINS: tuple[str, ...] = ()
+INTERNAL_PLUGINS: tuple[str, ...] = ("benzoredux.criteria", "benzoredux.letters.default_style")
 """Modules of the library registered as plugins before any outside one, in this order.
 
 Each is an ordinary plugin module with ``@hookimpl`` functions: the built-in screening criteria,
@@ -72,10 +78,16 @@ class PluginInfo:
     hooks: tuple[str, ...]
     """The hooks it implements."""
     internal: bool
+    readers: tuple[str, ...] = ()
+    """The names of the readers (formats) it registered."""
+    criteria: tuple[str, ...] = ()
+    """The keys of the screening criteria it registered."""
+    house_styles: tuple[str, ...] = ()
+    """The names of the house styles it registered."""
 
 
 class Plugins:
-    """Typed access to the plugins of one :class:`pluggy.PluginManager`.
+    """Typed access to the plugins of one ``pluggy.PluginManager``.
 
     Registries (readers, criteria, styles) are collected once, on first use, and checked for
     duplicate names.
@@ -85,6 +97,7 @@ class Plugins:
         self.manager = manager
         self._internal = frozenset(internal)
         self._registries: dict[str, Mapping[str, Any]] = {}
+        self._owners: dict[str, dict[str, str]] = {}
         self._distributions: dict[str, tuple[str, str]] = {}
 
     # --- registries -----------------------------------------------------------------------
@@ -112,6 +125,26 @@ class Plugins:
             lambda s: s.name,
         )
 
+    def register_stores(self) -> Mapping[str, StoreFactory]:
+        """Every registered register store factory by name (the scheme of its locations).
+
+        ``sqlite`` is the built-in store's and cannot be registered by a plugin.
+        """
+        from benzoredux.register.store import StoreFactory
+
+        stores: Mapping[str, StoreFactory] = self._registry(
+            "register_stores",
+            self.manager.hook.benzoredux_register_stores,
+            StoreFactory,
+            lambda f: f.name,
+        )
+        if "sqlite" in stores:
+            raise PluginError(
+                "register_stores: the name 'sqlite' belongs to the built-in register store; "
+                "choose another name"
+            )
+        return stores
+
     def _registry(
         self,
         kind: str,
@@ -132,7 +165,18 @@ class Plugins:
                         f"plugin {plugin_name!r} registered {item!r} as one of its {kind}, but it "
                         f"lacks what a {protocol.__name__} needs (see benzoredux.hookspecs)"
                     )
-                name = key(item)
+                try:
+                    name = key(item)
+                except AttributeError as error:
+                    raise PluginError(
+                        f"plugin {plugin_name!r} registered {item!r} as one of its {kind}, but "
+                        f"its name cannot be read: {error}"
+                    ) from error
+                if not isinstance(name, str) or not name:
+                    raise PluginError(
+                        f"plugin {plugin_name!r} registered one of its {kind} with the name "
+                        f"{name!r}; a name is non-empty text"
+                    )
                 if name in found:
                     raise PluginError(
                         f"{kind}: the name {name!r} is registered by both plugin "
@@ -141,7 +185,16 @@ class Plugins:
                 found[name] = item
                 owners[name] = plugin_name
         self._registries[kind] = found
+        self._owners[kind] = owners
         return found
+
+    def owner(self, kind: str, name: str) -> str:
+        """The plugin that registered ``name`` among ``kind`` (``readers``, ``criteria``,
+        ``house_styles``)."""
+        {"readers": self.readers, "criteria": self.criteria, "house_styles": self.house_styles}[
+            kind
+        ]()
+        return self._owners[kind][name]
 
     # --- calls ----------------------------------------------------------------------------
     def letter_fields(
@@ -178,15 +231,28 @@ class Plugins:
         ):
             self._call(plugin_name, implementation, step=step, paths=tuple(paths), summary=summary)
 
-    def _implementations(self, hook: Any) -> Iterator[tuple[str, Callable[..., Any]]]:
-        """The implementations of ``hook`` in registration order (pluggy calls them reversed)."""
-        for implementation in reversed(hook.get_hookimpls()):
-            yield implementation.plugin_name, implementation.function
+    def _implementations(self, hook: Any) -> Iterator[tuple[str, Any]]:
+        """The implementations of ``hook`` in registration order: internal plugins first.
+
+        ``get_hookimpls()`` lists them in registration order (``tryfirst``/``trylast`` aside);
+        pluggy itself calls them in the reverse order. Wrappers cannot take part: the facade
+        calls each implementation itself, to name the plugin when one fails.
+        """
+        for implementation in hook.get_hookimpls():
+            if implementation.hookwrapper or implementation.wrapper:
+                raise PluginError(
+                    f"plugin {implementation.plugin_name!r}: {hook.name} cannot be a hook "
+                    "wrapper; implement it as a plain hook"
+                )
+            yield implementation.plugin_name, implementation
 
     @staticmethod
-    def _call(plugin_name: str, function: Callable[..., Any], **kwargs: Any) -> Any:
+    def _call(plugin_name: str, implementation: Any, **kwargs: Any) -> Any:
+        """Call one implementation with the arguments it declares (a plugin may take fewer
+        than the hook offers, as pluggy allows; that is what lets a hook gain arguments)."""
+        function = implementation.function
         try:
-            return function(**kwargs)
+            return function(**{name: kwargs[name] for name in implementation.argnames})
         except BenzoreduxError:
             raise
         except Exception as error:
@@ -196,14 +262,26 @@ class Plugins:
             ) from error
 
     # --- listing --------------------------------------------------------------------------
-    def info(self) -> list[PluginInfo]:
-        """The active plugins, internal ones first."""
+    def info(self, *, registered: bool = True) -> list[PluginInfo]:
+        """The active plugins, internal ones first.
+
+        With ``registered`` (the default) the registries are collected first, so each entry
+        also lists the readers, criteria and house styles the plugin registered.
+        """
+        if registered:
+            self.readers()
+            self.criteria()
+            self.house_styles()
         infos = []
         for name, plugin in self.manager.list_name_plugin():
             if plugin is None:  # blocked
                 continue
             distribution, version = self._distributions.get(name, (None, None))
             hooks = tuple(sorted(h.name for h in self.manager.get_hookcallers(plugin) or ()))
+
+            def mine(kind: str, plugin_name: str = name) -> tuple[str, ...]:
+                return tuple(n for n, o in self._owners.get(kind, {}).items() if o == plugin_name)
+
             infos.append(
                 PluginInfo(
                     name=name,
@@ -212,6 +290,9 @@ class Plugins:
                     version=version,
                     hooks=hooks,
                     internal=name in self._internal,
+                    readers=mine("readers"),
+                    criteria=mine("criteria"),
+                    house_styles=mine("house_styles"),
                 )
             )
         return sorted(infos, key=lambda i: (not i.internal, i.name))
@@ -245,8 +326,14 @@ def make_plugins(
             if entry_point.name in blocked:
                 manager.set_blocked(entry_point.name)
                 continue
-            if manager.get_plugin(entry_point.name) is not None:
-                continue
+            if manager.has_plugin(entry_point.name):
+                first = plugins._distributions.get(entry_point.name, ("the library", ""))[0]
+                source = entry_point.dist.name if entry_point.dist else "an unknown distribution"
+                raise PluginError(
+                    f"two plugins are called {entry_point.name!r}: one from {first}, one from "
+                    f"{source}; uninstall one, or set {BLOCK_VARIABLE}={entry_point.name} to "
+                    "leave both out"
+                )
             try:
                 plugin = entry_point.load()
             except Exception as error:

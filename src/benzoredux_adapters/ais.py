@@ -1,0 +1,139 @@
+"""Reader for a pharmacy system (AIS) dispensing export: one row per dispensing, with prescriber.
+
+No AIS vendor publishes its export layout. This reader expects the layout below (the column
+names Dutch pharmacy systems commonly use; each canonical column accepts the names listed, in
+any case), and a mapping file (``format = "ais"``) names any column it calls differently.
+``;``-separated, decimal comma, dates ``31-12-2025``/``31-12-25``/``2025-12-31``, Windows-1252
+or UTF-8 (with or without BOM); Excel workbooks (``.xlsx``) with the same columns work too.
+
+A **return** is either a row with a negative ``Aantal``, or a row with ``Retour`` = ``J``; the
+reader makes the latter negative, so it nets out. When the export also carries patient details
+(``BSN``, ``Geboortedatum``, ``Geslacht``, name, address), the reader returns a patients table
+as well: one row per patient (details that differ between rows of one patient are reported).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benzoredux.hookspecs import Reader, hookimpl
+from benzoredux.reading import ReadResult, build_result, raw_table
+from benzoredux_adapters._tabular import (
+    best_header_score,
+    distinct_rows,
+    drop_rows,
+    mapping_of,
+    read_table_file,
+    settings_for,
+)
+
+__all__ = ["DISPENSINGS_LAYOUT", "PATIENTS_LAYOUT", "AisReader", "benzoredux_register_readers"]
+
+DISPENSINGS_LAYOUT: Mapping[str, tuple[str, ...]] = {
+    "patient_id": ("Patientnummer", "Patiëntnummer", "Patientnr", "Pat.nr", "Patient-ID"),
+    "date": ("Afleverdatum", "Afl.datum", "Datum aflevering"),
+    "atc": ("ATC", "ATC-code", "ATC code"),
+    "quantity": ("Aantal", "Aantal eenheden", "Afgeleverd aantal"),
+    "strength_mg": ("Sterkte (mg)", "Sterkte mg", "Sterkte"),
+    "form": ("Farmaceutische vorm", "Toedieningsvorm", "Vorm"),
+    "prescriber_id": ("Voorschrijver AGB", "AGB voorschrijver", "Voorschrijvercode"),
+    "pharmacy_id": ("Apotheek AGB", "AGB apotheek", "Apotheekcode"),
+    "return": ("Retour", "Retour (J/N)", "Retourmelding"),
+}
+"""Canonical column (and ``return``, the J/N return flag) -> the AIS export's column names."""
+
+PATIENTS_LAYOUT: Mapping[str, tuple[str, ...]] = {
+    "patient_id": DISPENSINGS_LAYOUT["patient_id"],
+    "bsn": ("BSN", "Burgerservicenummer"),
+    "birth_date": ("Geboortedatum", "Geb.datum"),
+    "sex": ("Geslacht",),
+    "initials": ("Voorletters",),
+    "name_prefix": ("Tussenvoegsel", "Voorvoegsel"),
+    "family_name": ("Achternaam", "Naam"),
+    "street": ("Straat", "Straatnaam"),
+    "house_number": ("Huisnummer",),
+    "postcode": ("Postcode",),
+    "city": ("Woonplaats", "Plaats"),
+    "gp_id": ("Huisarts AGB", "AGB huisarts"),
+}
+"""Patient details an AIS export may carry on every row -> its column names."""
+
+SIGNATURE = ("patient_id", "date", "atc", "quantity")
+_YES = frozenset({"j", "ja", "y", "yes", "1", "true", "x"})
+_NO = frozenset({"n", "nee", "no", "0", "false"})
+
+
+class AisReader:
+    """The AIS dispensing export (see the module docstring for its layout)."""
+
+    name: str = "ais"
+    description: str = (
+        "pharmacy system (AIS) dispensing export: Patientnummer;Afleverdatum;ATC;Aantal;..."
+    )
+
+    def detect(self, source: Path) -> float:
+        """Sure when the header has the patient, Afleverdatum, ATC and Aantal columns."""
+        return best_header_score(source, DISPENSINGS_LAYOUT, SIGNATURE)
+
+    def read(self, source: Path, *, options: Mapping[str, Any]) -> ReadResult:
+        """Read the export into dispensings (and patients, when it has their details)."""
+        mapping = mapping_of(options)
+        text = read_table_file(source, mapping, layout=DISPENSINGS_LAYOUT, signature=SIGNATURE)
+        settings = settings_for(mapping, options)
+        dispensings, notes = raw_table(
+            text, "dispensings", DISPENSINGS_LAYOUT, mapping=mapping, settings=settings
+        )
+        raws = [_apply_return_flag(dispensings)]
+        patient_columns = set(PATIENTS_LAYOUT) - {"patient_id"}
+        patients, _ = raw_table(
+            text,
+            "patients",
+            PATIENTS_LAYOUT,
+            mapping=mapping,
+            settings=settings,
+            keep=PATIENTS_LAYOUT,
+        )
+        if patient_columns & set(patients.frame.columns):
+            raws.append(distinct_rows(patients))
+            used = set(dispensings.source_columns.values()) | set(patients.source_columns.values())
+            notes = [n for n in notes if "not used" not in n]
+            unused = [n for n in text.header if n not in used]
+            if unused:
+                notes.append(f"{source.name}: column(s) not used: {', '.join(unused)}")
+        return build_result(
+            self.name,
+            source,
+            raws,
+            duplicates=options.get("duplicates", "reject"),
+            extra_forms=options.get("extra_forms"),
+            notes=notes,
+        )
+
+
+def _apply_return_flag(raw: Any) -> Any:
+    """A row flagged ``Retour = J`` is a return: its quantity becomes negative."""
+    from attrs import evolve
+
+    if "return" not in raw.frame.columns:
+        return raw
+    flag = raw.frame["return"].astype("string").str.strip().str.casefold()
+    yes = flag.isin(_YES).to_numpy(dtype=bool)
+    unknown = (flag.notna() & ~flag.isin(_YES | _NO)).to_numpy(dtype=bool)
+    quantity = raw.frame["quantity"].astype("string").str.strip()
+    negate = yes & ~quantity.str.startswith("-").fillna(False).to_numpy(dtype=bool)
+    frame = raw.frame.drop(columns="return").assign(
+        quantity=quantity.where(~negate, "-" + quantity)
+    )
+    source_name = raw.source_columns.get("return", "Retour")
+    reasons = (f"column {source_name!r}: {v!r} is not J or N" for v in raw.frame["return"][unknown])
+    return drop_rows(evolve(raw, frame=frame), np.asarray(unknown), list(reasons))
+
+
+@hookimpl
+def benzoredux_register_readers(register: Callable[[Reader], None]) -> None:
+    """Register the AIS reader."""
+    register(AisReader())

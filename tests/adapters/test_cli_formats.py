@@ -1,0 +1,56 @@
+"""`benzoredux select --format/--mapping` reads any format a reader knows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from click.testing import CliRunner, Result
+
+from benzoredux.cli import EXIT_DATA_ERROR, main
+
+
+def _select(*args: str) -> Result:
+    return CliRunner().invoke(main, ["select", *args, "--reference-date", "2025-12-31"])
+
+
+def test_a_his_folder_with_the_gp_route(examples: Path, tmp_path: Path) -> None:
+    result = _select(str(examples / "his"), "--format", "his", "--gp-route", "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    chronic = pd.read_csv(tmp_path / "chronic_users.csv", encoding="utf-8-sig")
+    assert chronic["patient_id"].tolist() == ["H2001"]
+    per_gp = pd.read_csv(tmp_path / "chronic_users_per_gp.csv", encoding="utf-8-sig")
+    # HA02 has no active listed patients left: one died, one moved away.
+    assert dict(zip(per_gp["gp_id"], per_gp["chronic_users"], strict=True)) == {"HA01": 1}
+
+
+def test_a_mapping_file_alone_selects_the_generic_reader(examples: Path, tmp_path: Path) -> None:
+    result = _select(
+        str(examples / "generic-ambiguous-dates.csv"),
+        "--mapping",
+        str(examples / "generic-mapping.toml"),
+        "--out",
+        str(tmp_path),
+    )
+    assert result.exit_code == 0, result.output
+    chronic = pd.read_csv(tmp_path / "chronic_users.csv", encoding="utf-8-sig")
+    assert chronic["patient_id"].tolist() == ["G1"]
+
+
+def test_bad_rows_stop_the_run_with_every_problem(tmp_path: Path) -> None:
+    source = tmp_path / "ais.csv"
+    source.write_text(
+        "Patientnummer;Afleverdatum;ATC;Aantal\n1;31-02-2025;N05BA04;30\n2;01-02-2025;N05BA4;30\n"
+    )
+    result = _select(str(source), "--format", "auto", "--out", str(tmp_path / "out"))
+    assert result.exit_code == EXIT_DATA_ERROR
+    output = result.output
+    assert "ais.csv, line 2, column 'Afleverdatum' (date)" in output
+    assert "ais.csv, line 3, column 'ATC' (atc)" in output
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_folder_without_format_is_a_usage_error(examples: Path, tmp_path: Path) -> None:
+    result = _select(str(examples / "his"), "--out", str(tmp_path))
+    assert result.exit_code == 2
+    assert "a folder needs --format" in result.output
