@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import math
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -328,6 +329,10 @@ class StopLetter:
             raise ValueError("a letter is signed by at least one GP (gp_ids is empty)")
 
 
+def _score_dict(value: Mapping[str, float]) -> dict[str, float]:
+    return dict(value)
+
+
 @frozen(kw_only=True)
 class Consult:
     """An evaluation consult about three months after the stop letter (FTO module, step 5)."""
@@ -335,16 +340,41 @@ class Consult:
     patient_id: str = field(validator=_non_empty)
     date: dt.date
     held_by: ConsultRole = field(converter=ConsultRole)
+    clinician_id: str | None = None
+    """Who held it: the GP's or POH-GGZ's id (as in ``gp_id``), when recorded."""
     attended: bool = True
     """False when the patient did not come (then outcome is usually unknown)."""
     by_phone: bool = False
     outcome: ConsultOutcome | None = field(default=None, converter=_optional_outcome)
-    plan: str = ""
-    scores: Mapping[str, float] = field(factory=dict, converter=dict)
-    """Questionnaire scores by name (``bendep_srq_problematic_use``, ``bwsq_total``, ...)."""
+    plan: str = field(default="", repr=False)
+    """The agreed plan (a tapering schedule, a follow-up date, ...): left out of ``repr``."""
+    scores: Mapping[str, float] = field(factory=dict, converter=_score_dict)
+    """Questionnaire scores by name (``bendep_srq_problematic_use``, ``bwsq_total``, ...); see
+    :mod:`benzoredux.questionnaires`."""
     note: str = field(default="", repr=False)
     """Free text: may hold personal details, so it is left out of ``repr``."""
+
+    @scores.validator
+    def _check_scores(self, _attribute: Attribute[Any], value: Mapping[str, float]) -> None:
+        for name, score in value.items():
+            if not isinstance(name, str) or not re.match(r"^[a-z][a-z0-9_]*$", name):
+                raise ValueError(f"score name {name!r} must be a name like 'bwsq_total'")
+            if isinstance(score, bool) or not isinstance(score, int | float):
+                raise ValueError(f"score {name} must be a number, got {type(score).__name__}")
+            if not math.isfinite(score):
+                raise ValueError(f"score {name} must be a finite number, got {score!r}")
 
     def __attrs_post_init__(self) -> None:
         if not self.attended and self.by_phone:
             raise ValueError("a consult by phone counts as attended (attended=True)")
+
+    @property
+    def contact(self) -> str:
+        """``in_person``, ``phone`` or ``did_not_attend``: the ``contact`` column of the table.
+
+        >>> Consult(patient_id="p1", date=dt.date(2025, 9, 1), held_by="gp", by_phone=True).contact
+        'phone'
+        """
+        if not self.attended:
+            return "did_not_attend"
+        return "phone" if self.by_phone else "in_person"
