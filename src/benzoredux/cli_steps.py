@@ -1,0 +1,380 @@
+"""The ``screen``, ``schedule`` and ``letters`` commands: steps 2 to 4 on the files of ``select``.
+
+A thin layer over :func:`benzoredux.screen`, :func:`benzoredux.plan_schedule` and
+:mod:`benzoredux.letters.compose`; each command reads the previous one's CSV and writes its own
+files privately into ``--out``::
+
+    benzoredux select dispensings.csv --patients patients.csv --reference-date 2025-12-31 \\
+        --out results
+    benzoredux screen results/chronic_users.csv --patients patients.csv \\
+        --reference-date 2025-12-31 --out results
+    benzoredux schedule results/screening.csv --first-letter-date 2026-01-12 --out results
+    benzoredux letters results/schedule.csv --kind stop_letter --patients patients.csv \\
+        --practice practice.toml --out results/letters
+
+The practice file (TOML) names the practice, its GPs and pharmacists (who sign)::
+
+    practice_id = "noord"
+    name = "Huisartsenpraktijk Noord"
+    address = "Kerkpad 1, 3431 AA Nieuwegein"
+    phone = "030-1234567"
+    place = "Nieuwegein"            # optional: the place in the date line
+
+    [[gps]]
+    gp_id = "huisarts-1"
+    name = "A. de Vries, huisarts"
+
+    [[pharmacists]]                 # optional
+    pharmacist_id = "apo-1"
+    name = "M. Jansen"
+    pharmacy_name = "Apotheek De Brug"
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Any, cast
+
+import click
+
+from benzoredux.errors import BenzoreduxError
+
+__all__ = ["letters_command", "read_practice", "schedule_command", "screen_command"]
+
+_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+_OUT = click.Path(file_okay=False, path_type=Path)
+
+
+class PracticeFileError(BenzoreduxError, ValueError):
+    """The practice file cannot be read; the message names the file and the field."""
+
+
+def read_practice(path: Path) -> tuple[Any, str | None]:
+    """The :class:`~benzoredux.Practice` described by a TOML file, and its ``place``."""
+    from benzoredux.models import GeneralPractitioner, Pharmacist, Practice
+
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise PracticeFileError(f"{path.name}: not valid TOML: {error}") from None
+    try:
+        practice = Practice(
+            practice_id=str(data["practice_id"]),
+            name=str(data["name"]),
+            address=data.get("address"),
+            phone=data.get("phone"),
+            gps=cast(Any, [GeneralPractitioner(**gp) for gp in data.get("gps", [])]),
+            pharmacists=cast(Any, [Pharmacist(**p) for p in data.get("pharmacists", [])]),
+        )
+    except KeyError as error:
+        raise PracticeFileError(f"{path.name}: missing field {error}") from None
+    except (TypeError, ValueError) as error:
+        raise PracticeFileError(f"{path.name}: {error}") from None
+    place = data.get("place")
+    return practice, str(place) if place else None
+
+
+def _read_csv(path: Path, dates: tuple[str, ...] = ()) -> Any:
+    """A CSV written by an earlier command (UTF-8 with BOM, ISO dates) as pandas."""
+    import pandas as pd
+
+    frame = pd.read_csv(
+        path,
+        encoding="utf-8-sig",
+        dtype={"patient_id": str, "gp_id": str, "excluded_because": str},
+        keep_default_na=False,
+        na_values=[""],
+    )
+    for column in dates:
+        if column in frame.columns:
+            frame[column] = pd.to_datetime(frame[column], format="ISO8601").dt.date
+    return frame
+
+
+def _parameters(values: tuple[str, ...], max_ddd: float | None) -> dict[str, dict[str, Any]]:
+    parameters: dict[str, dict[str, Any]] = {}
+    for value in values:
+        name, sep, raw = value.partition("=")
+        key, dot, parameter = name.partition(".")
+        if not sep or not dot:
+            raise click.BadParameter(
+                f"{value!r}: use criterion.parameter=value", param_hint="--set"
+            )
+        try:
+            parsed: Any = json.loads(raw)
+        except json.JSONDecodeError:
+            parsed = raw
+        parameters.setdefault(key.strip(), {})[parameter.strip()] = parsed
+    if max_ddd is not None:
+        parameters.setdefault("ddd_per_day", {})["max_ddd_per_day"] = max_ddd
+    return parameters
+
+
+@click.command("screen")
+@click.argument("selection", type=_FILE)
+@click.option("--reference-date", required=True, help="ISO date of the selection.")
+@click.option("--patients", type=_FILE, help="Canonical patients file (flags, birth dates).")
+@click.option("--episodes", type=_FILE, help="Canonical episodes file (ICPC codes).")
+@click.option("--enable", multiple=True, help="Switch a criterion on (repeatable).")
+@click.option("--disable", multiple=True, help="Switch a criterion off (repeatable).")
+@click.option("--max-ddd", type=float, help="DDD a day above which a patient is excluded (2 or 1).")
+@click.option("--set", "settings", multiple=True, help="criterion.parameter=value (repeatable).")
+@click.option(
+    "--overrides",
+    type=_FILE,
+    help="CSV of the GP's decisions: patient_id, decision, decided_by, decided_at, note.",
+)
+@click.option(
+    "--missing-data",
+    type=click.Choice(["review", "error"]),
+    default="review",
+    show_default=True,
+    help="What a criterion without its data does.",
+)
+@click.option("--out", type=_OUT, required=True, help="Folder to write screening.csv into.")
+def screen_command(
+    selection: Path,
+    reference_date: str,
+    patients: Path | None,
+    episodes: Path | None,
+    enable: tuple[str, ...],
+    disable: tuple[str, ...],
+    max_ddd: float | None,
+    settings: tuple[str, ...],
+    overrides: Path | None,
+    missing_data: str,
+    out: Path,
+) -> None:
+    """Screen the selected patients on the exclusion criteria (step 2).
+
+    \b
+    Example:
+      benzoredux screen results/chronic_users.csv --patients patients.csv \\
+          --episodes episodes.csv --reference-date 2025-12-31 --max-ddd 1 --out results
+    """
+    from benzoredux.canonical_files import read_canonical
+    from benzoredux.output import write_csv
+    from benzoredux.plugins import get_plugins
+    from benzoredux.screening import screen
+    from benzoredux.tables import EPISODES, PATIENTS
+
+    result = screen(
+        _read_csv(selection, ("first_date", "last_date")),
+        reference_date,
+        patients=read_canonical(patients, PATIENTS) if patients else None,
+        episodes=read_canonical(episodes, EPISODES) if episodes else None,
+        enable=enable,
+        disable=disable,
+        parameters=_parameters(settings, max_ddd),
+        overrides=_read_csv(overrides, ("decided_at",)) if overrides else None,
+        missing_data=missing_data,  # type: ignore[arg-type]
+    )
+    for line in result.summary.describe():
+        click.echo(line)
+    paths = [write_csv(result.table, out / "screening.csv")]
+    get_plugins().outputs_written("screen", paths, result.summary.as_dict())
+    _written(paths)
+
+
+@click.command("schedule")
+@click.argument("screening", type=_FILE)
+@click.option("--first-letter-date", required=True, help="ISO date of the first stop letters.")
+@click.option("--batch-size", type=int, default=15, show_default=True, help="Letters a week.")
+@click.option(
+    "--letters",
+    type=click.Choice(["batched", "together"]),
+    default="batched",
+    show_default=True,
+    help="Stop letters weekly, or all on the first date.",
+)
+@click.option("--consults-per-day", type=int, default=2, show_default=True)
+@click.option("--per-gp", is_flag=True, help="Count consults a day per GP.")
+@click.option("--slot-time", multiple=True, help="Time of a consult slot, e.g. 09:00 (repeatable).")
+@click.option("--holiday", multiple=True, help="ISO date the practice is closed (repeatable).")
+@click.option("--out", type=_OUT, required=True, help="Folder to write the schedule into.")
+def schedule_command(
+    screening: Path,
+    first_letter_date: str,
+    batch_size: int,
+    letters: str,
+    consults_per_day: int,
+    per_gp: bool,
+    slot_time: tuple[str, ...],
+    holiday: tuple[str, ...],
+    out: Path,
+) -> None:
+    """Plan letters, invitations, calls and consults for the eligible patients (steps 3-4).
+
+    Writes schedule.csv, and schedule.xlsx and schedule.ics when the schedule extra is
+    installed.
+
+    \b
+    Example:
+      benzoredux schedule results/screening.csv --first-letter-date 2026-01-12 \\
+          --slot-time 09:00 --slot-time 09:30 --holiday 2026-04-27 --out results
+    """
+    from benzoredux.dates import parse_reference_date
+    from benzoredux.output import write_csv
+    from benzoredux.plugins import get_plugins
+    from benzoredux.schedule import plan_schedule, write_schedule_ics, write_schedule_xlsx
+
+    plan = plan_schedule(
+        _read_csv(screening),
+        first_letter_date,
+        batch_size=batch_size,
+        letters=letters,
+        consults_per_day=consults_per_day,
+        per_gp=per_gp,
+        slot_times=slot_time,
+        holidays=[parse_reference_date(h, name="--holiday") for h in holiday],
+    )
+    paths = [write_csv(plan.table, out / "schedule.csv")]
+    try:
+        paths.append(write_schedule_xlsx(plan, out / "schedule.xlsx"))
+        paths.append(write_schedule_ics(plan, out / "schedule.ics"))
+    except ImportError as error:
+        click.echo(f"note: {error.name} is not installed: pip install 'benzoredux[schedule]'")
+    summary = plan.summary()
+    click.echo(
+        f"{summary['letters']} patients in {summary['batches']} batch(es)"
+        + (
+            f"; consults from {summary['first_consult']} to {summary['last_consult']}"
+            if summary["letters"]
+            else ""
+        )
+    )
+    get_plugins().outputs_written("schedule", paths, summary)
+    _written(paths)
+
+
+@click.command("letters")
+@click.argument("source", type=_FILE)
+@click.option("--patients", type=_FILE, required=True, help="Canonical patients file.")
+@click.option("--practice", type=_FILE, required=True, help="Practice file (TOML).")
+@click.option(
+    "--kind",
+    type=click.Choice(["stop_letter", "invitation"]),
+    default="stop_letter",
+    show_default=True,
+)
+@click.option("--letter-date", help="ISO date on the letters (needed without a schedule).")
+@click.option("--style", default="default", show_default=True, help="House style.")
+@click.option(
+    "--signed-by",
+    type=click.Choice(["own_gp", "all_gps"]),
+    default="own_gp",
+    show_default=True,
+)
+@click.option("--pharmacists", is_flag=True, help="The practice's pharmacists co-sign.")
+@click.option("--appointments", is_flag=True, help="Invitations give the reserved consult.")
+@click.option("--consult-with", help="Who holds the consult, e.g. 'de praktijkondersteuner'.")
+@click.option(
+    "--pdf",
+    type=click.Choice(["auto", "yes", "no"]),
+    default="auto",
+    show_default=True,
+    help="PDF of the merged documents (needs LibreOffice).",
+)
+@click.option("--labels", is_flag=True, help="Also an address-label sheet.")
+@click.option("--out", type=_OUT, required=True, help="Folder to write the letters into.")
+def letters_command(
+    source: Path,
+    patients: Path,
+    practice: Path,
+    kind: str,
+    letter_date: str | None,
+    style: str,
+    signed_by: str,
+    pharmacists: bool,
+    appointments: bool,
+    consult_with: str | None,
+    pdf: str,
+    labels: bool,
+    out: Path,
+) -> None:
+    """Write the stop letters or invitations (steps 3-4), from a schedule or a screening.
+
+    From schedule.csv each batch gets its own date and merged document (invitations: the
+    invitation date, with the call date and, with --appointments, the reserved consult).
+
+    \b
+    Example:
+      benzoredux letters results/schedule.csv --kind invitation --appointments \\
+          --patients patients.csv --practice practice.toml --out results/letters
+    """
+    from benzoredux.canonical_files import read_canonical
+    from benzoredux.letters.compose import plan_letters, render_labels, render_letters
+    from benzoredux.schedule import Schedule, ScheduleOptions, invitation_fields
+    from benzoredux.tables import PATIENTS
+
+    the_practice, place = read_practice(practice)
+    people = read_canonical(patients, PATIENTS)
+    table = _read_csv(source, ("letter_date", "invitation_date", "call_date", "consult_date"))
+    planned = []
+    extra: dict[str, dict[str, Any]] = {}
+    if "letter_date" in table.columns and "batch" in table.columns:
+        date_column = "letter_date" if kind == "stop_letter" else "invitation_date"
+        for (batch, day), group in table.groupby(["batch", date_column], sort=True):
+            planned += plan_letters(
+                group,
+                practice=the_practice,
+                letter_date=day,
+                kind=kind,
+                signed_by=signed_by,  # type: ignore[arg-type]
+                pharmacists=pharmacists,
+                batches=dict.fromkeys(group["patient_id"], int(batch)),
+            )
+        if kind == "invitation":
+            if "consult_at" in table.columns:
+                import pandas as pd
+
+                table["consult_at"] = pd.to_datetime(table["consult_at"], format="ISO8601")
+            schedule = Schedule(table=table, batches=None, options=ScheduleOptions())
+            extra = invitation_fields(
+                schedule, appointments=appointments, consult_with=consult_with
+            )
+    else:
+        if letter_date is None:
+            raise click.UsageError("without a schedule, give --letter-date")
+        planned = plan_letters(
+            table,
+            practice=the_practice,
+            letter_date=letter_date,
+            kind=kind,
+            signed_by=signed_by,  # type: ignore[arg-type]
+            pharmacists=pharmacists,
+        )
+        if consult_with:
+            extra = {letter.patient_id: {"consult_with": consult_with} for letter in planned}
+    result = render_letters(
+        planned,
+        people,
+        the_practice,
+        out,
+        style=style,
+        place=place,
+        extra=extra,
+        pdf={"auto": "auto", "yes": True, "no": False}[pdf],  # type: ignore[arg-type]
+    )
+    paths = list(result.paths)
+    if labels and planned:
+        label_path, _ = render_labels(
+            planned, people, out / "labels.docx", on=planned[0].letter_date, style=style
+        )
+        if label_path is not None:
+            paths.append(label_path)
+    click.echo(
+        f"{len(result.letters)} letter(s) in {len(result.merged)} merged document(s)"
+        + (f", {len(result.pdfs)} PDF(s)" if result.pdfs else "")
+    )
+    for patient_id, reason in result.skipped:
+        click.echo(f"skipped {patient_id}: {reason}", err=True)
+    _written(paths)
+
+
+def _written(paths: list[Path]) -> None:
+    click.echo("Written (readable by you only):")
+    for path in paths:
+        click.echo(f"  {path}")

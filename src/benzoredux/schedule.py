@@ -1,0 +1,479 @@
+"""The sending schedule (FTO module, steps 3 and 4): letters and invitations in weekly batches.
+
+The seed's plan: send the stop letters, invite every addressee for an evaluation consult about
+three months later, phone those who do not respond about two weeks after the invitation, and
+spread the consults by sending in batches (for example 15 a week, at most about 2 consults a
+day). :func:`plan_schedule` makes that plan for a list of patients:
+
+* patients are split, in the order given, into batches of ``batch_size`` (15); batch ``b``
+  (from 1) gets its stop letters ``b - 1`` weeks after ``first_letter_date``
+  (``letters="together"``: all letters on the first date, as an FTO group sending on one day);
+* each invitation goes ``invitation_months`` (3) calendar months after the letter
+  (``letters="together"``: after the first date, plus ``b - 1`` weeks, so that invitations
+  still go out in weekly batches). Calendar months follow ``dateutil.relativedelta``:
+  31 January plus 3 months is 30 April, 30 November plus 3 months is 28 (or 29) February;
+* the practice phones non-responders ``call_after_days`` (14) after the invitation;
+* consult days are reserved from ``consult_after_days`` (7) after each invitation on, at most
+  ``consults_per_day`` (2) a day (per GP with ``per_gp=True``), first come first served in
+  batch order;
+* every date falls on a working day: Saturdays, Sundays and the ``holidays`` given move to the
+  next working day (the library does not guess the practice's holidays).
+
+The plan exports as a spreadsheet (:func:`write_schedule_xlsx`, formula-safe) and as an
+iCalendar file for the practice agenda (:func:`write_schedule_ics`, without patient data unless
+asked). openpyxl and icalendar are optional (the ``schedule`` extra).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, Literal, cast
+
+import narwhals as nw
+from attrs import field, fields, frozen, validators
+from dateutil.relativedelta import relativedelta
+from narwhals.typing import IntoFrame
+
+from benzoredux.dates import DateLike, parse_reference_date
+from benzoredux.errors import BenzoreduxError
+from benzoredux.output import neutralise_formulas, private_file
+
+__all__ = [
+    "Schedule",
+    "ScheduleError",
+    "ScheduleOptions",
+    "add_months",
+    "invitation_fields",
+    "next_working_day",
+    "plan_schedule",
+    "write_schedule_ics",
+    "write_schedule_xlsx",
+]
+
+WEEKEND = frozenset({5, 6})
+
+
+class ScheduleError(BenzoreduxError, ValueError):
+    """The schedule cannot be made from the patients given (a missing column, a duplicate)."""
+
+
+def _positive(_instance: object, attribute: Any, value: int) -> None:
+    if value < 1:
+        raise ValueError(f"{attribute.name} must be at least 1, got {value!r}")
+
+
+def _non_negative(_instance: object, attribute: Any, value: int) -> None:
+    if value < 0:
+        raise ValueError(f"{attribute.name} must be zero or more, got {value!r}")
+
+
+def _times(values: Iterable[dt.time | str]) -> tuple[dt.time, ...]:
+    return tuple(v if isinstance(v, dt.time) else dt.time.fromisoformat(v) for v in values)
+
+
+@frozen(kw_only=True)
+class ScheduleOptions:
+    """The options of :func:`plan_schedule`, with the seed's example values as defaults."""
+
+    batch_size: int = field(default=15, validator=_positive)
+    """Letters (and so invitations) a week."""
+    letters: Literal["batched", "together"] = field(
+        default="batched", validator=validators.in_(("batched", "together"))
+    )
+    """``batched``: stop letters weekly too; ``together``: all on the first date."""
+    invitation_months: int = field(default=3, validator=_positive)
+    call_after_days: int = field(default=14, validator=_non_negative)
+    consult_after_days: int = field(default=7, validator=_non_negative)
+    """First day a consult is reserved, counted from the invitation."""
+    consults_per_day: int = field(default=2, validator=_positive)
+    per_gp: bool = False
+    """Count ``consults_per_day`` per GP (``gp_id``) instead of for the whole practice."""
+    slot_times: tuple[dt.time, ...] = field(default=(), converter=_times)
+    """Times of the day's consult slots (``"09:00"``, ...); at least ``consults_per_day`` when
+    given. Without them consults are reserved by day only."""
+    holidays: frozenset[dt.date] = field(default=frozenset(), converter=frozenset)
+    """Days the practice is closed, besides weekends."""
+
+    def __attrs_post_init__(self) -> None:
+        if self.slot_times and len(self.slot_times) < self.consults_per_day:
+            raise ValueError(
+                f"slot_times gives {len(self.slot_times)} time(s) for {self.consults_per_day} "
+                "consults a day"
+            )
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """``day`` plus calendar months; a day the month lacks becomes its last day.
+
+    >>> add_months(dt.date(2026, 1, 31), 3), add_months(dt.date(2027, 11, 30), 3)
+    (datetime.date(2026, 4, 30), datetime.date(2028, 2, 29))
+    """
+    result: dt.date = day + relativedelta(months=months)
+    return result
+
+
+def next_working_day(day: dt.date, holidays: Iterable[dt.date] = ()) -> dt.date:
+    """``day`` itself when it is a working day, else the first working day after it.
+
+    >>> next_working_day(dt.date(2026, 2, 28))  # a Saturday
+    datetime.date(2026, 3, 2)
+    """
+    closed = frozenset(holidays)
+    while day.weekday() in WEEKEND or day in closed:
+        day += dt.timedelta(days=1)
+    return day
+
+
+@frozen
+class Schedule:
+    """A sending schedule: one row per patient, and one per batch."""
+
+    table: Any
+    """Per patient (pandas): ``patient_id``, ``gp_id``, ``batch``, ``letter_date``,
+    ``invitation_date``, ``call_date``, ``consult_date``, ``consult_at`` (with slot times)."""
+    batches: Any
+    """Per batch (pandas): ``batch``, ``patients``, ``letter_date``, ``invitation_date``,
+    ``call_date``, ``first_consult``, ``last_consult``."""
+    options: ScheduleOptions
+
+    def summary(self) -> dict[str, Any]:
+        """Process figures for the evaluation (bijlage 4): dates and numbers, no patient data."""
+        table = self.table
+        if not len(table):
+            return {"letters": 0, "invitations": 0, "batches": 0}
+        return {
+            "letters": len(table),
+            "invitations": len(table),
+            "batches": len(self.batches),
+            "letter_dates": sorted({d.isoformat() for d in table["letter_date"]}),
+            "invitation_dates": sorted({d.isoformat() for d in table["invitation_date"]}),
+            "first_consult": min(table["consult_date"]).isoformat(),
+            "last_consult": max(table["consult_date"]).isoformat(),
+        }
+
+
+def _patients(patients: IntoFrame | Iterable[str]) -> list[tuple[str, str | None]]:
+    try:
+        frame = nw.from_native(cast(Any, patients))
+    except TypeError:
+        return [(str(p), None) for p in cast(Iterable[str], patients)]
+    eager = frame.collect() if isinstance(frame, nw.LazyFrame) else frame
+    if "patient_id" not in eager.columns:
+        raise ScheduleError(
+            f"schedule: no column 'patient_id'; columns found: {', '.join(eager.columns)}"
+        )
+    if "eligible" in eager.columns:
+        eager = eager.filter(nw.col("eligible"))
+    gp = nw.col("gp_id").cast(nw.String) if "gp_id" in eager.columns else nw.lit(None, nw.String)
+    rows = eager.select(nw.col("patient_id").cast(nw.String), gp.alias("gp_id")).rows()
+    return [(str(p), g) for p, g in rows]
+
+
+def plan_schedule(
+    patients: IntoFrame | Iterable[str],
+    first_letter_date: DateLike,
+    **options: Any,
+) -> Schedule:
+    """Plan letters, invitations, calls and consults (see the module docstring for the rules).
+
+    :param patients: patient ids in sending order, or a table with ``patient_id`` (and
+        ``gp_id``); a screening table gives its ``eligible`` rows.
+    :param first_letter_date: the day the first stop letters go out (moved to a working day).
+    :param options: any field of :class:`ScheduleOptions`.
+
+    >>> plan = plan_schedule([f"p{i}" for i in range(4)], "2026-01-30", batch_size=2)
+    >>> plan.table[["batch", "letter_date", "invitation_date", "call_date", "consult_date"]]
+       batch letter_date invitation_date   call_date consult_date
+    0      1  2026-01-30      2026-04-30  2026-05-14   2026-05-07
+    1      1  2026-01-30      2026-04-30  2026-05-14   2026-05-07
+    2      2  2026-02-06      2026-05-06  2026-05-20   2026-05-13
+    3      2  2026-02-06      2026-05-06  2026-05-20   2026-05-13
+    """
+    import pandas as pd
+
+    known = {a.name for a in fields(ScheduleOptions)}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise TypeError(
+            f"unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        )
+    settings = ScheduleOptions(**options)
+    start = parse_reference_date(first_letter_date, name="first_letter_date")
+    rows = _patients(patients)
+    ids = [p for p, _ in rows]
+    seen: set[str] = set()
+    for patient_id in ids:
+        if patient_id in seen:
+            raise ScheduleError(f"schedule: patient {patient_id!r} occurs more than once")
+        seen.add(patient_id)
+
+    holidays = settings.holidays
+    first = next_working_day(start, holidays)
+    used: dict[tuple[str | None, dt.date], int] = {}
+    pointer: dict[str | None, dt.date] = {}
+    records = []
+    for number, (patient_id, gp_id) in enumerate(rows):
+        batch = number // settings.batch_size + 1
+        week = dt.timedelta(weeks=batch - 1)
+        if settings.letters == "batched":
+            letter = next_working_day(first + week, holidays)
+            invitation = next_working_day(add_months(letter, settings.invitation_months), holidays)
+        else:
+            letter = first
+            invitation = next_working_day(
+                add_months(first, settings.invitation_months) + week, holidays
+            )
+        call = next_working_day(invitation + dt.timedelta(days=settings.call_after_days), holidays)
+        key = gp_id if settings.per_gp else None
+        day = next_working_day(
+            max(
+                invitation + dt.timedelta(days=settings.consult_after_days), pointer.get(key, first)
+            ),
+            holidays,
+        )
+        while used.get((key, day), 0) >= settings.consults_per_day:
+            day = next_working_day(day + dt.timedelta(days=1), holidays)
+        slot = used.get((key, day), 0)
+        used[key, day] = slot + 1
+        pointer[key] = day
+        at = dt.datetime.combine(day, settings.slot_times[slot]) if settings.slot_times else None
+        records.append(
+            {
+                "patient_id": patient_id,
+                "gp_id": gp_id,
+                "batch": batch,
+                "letter_date": letter,
+                "invitation_date": invitation,
+                "call_date": call,
+                "consult_date": day,
+                "consult_slot": slot + 1,
+                "consult_at": at,
+            }
+        )
+    columns = [
+        "patient_id",
+        "gp_id",
+        "batch",
+        "letter_date",
+        "invitation_date",
+        "call_date",
+        "consult_date",
+        "consult_slot",
+        "consult_at",
+    ]
+    table = pd.DataFrame.from_records(records, columns=columns)
+    table["consult_at"] = pd.to_datetime(table["consult_at"])
+    batches = (
+        table.groupby("batch", sort=True)
+        .agg(
+            patients=("patient_id", "size"),
+            letter_date=("letter_date", "min"),
+            invitation_date=("invitation_date", "min"),
+            call_date=("call_date", "min"),
+            first_consult=("consult_date", "min"),
+            last_consult=("consult_date", "max"),
+        )
+        .reset_index()
+    )
+    return Schedule(table=table, batches=batches, options=settings)
+
+
+def invitation_fields(
+    schedule: Schedule,
+    *,
+    appointments: bool = False,
+    consult_with: str | Mapping[str, str] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Per patient, the invitation's fields for :func:`~benzoredux.letters.compose.render_letters`.
+
+    ``stop_letter_date`` and ``call_date`` always; ``appointment`` (the reserved consult as
+    Dutch text) only with ``appointments=True``, otherwise the invitation asks the patient to
+    phone; ``consult_with`` (``"de praktijkondersteuner"``, or per ``gp_id`` a mapping).
+    """
+    from benzoredux.letters.rendering import dutch_date
+
+    fields: dict[str, dict[str, Any]] = {}
+    for row in schedule.table.to_dict("records"):
+        appointment = None
+        if appointments:
+            appointment = dutch_date(row["consult_date"], weekday=True)
+            at = row["consult_at"]
+            if at is not None and not _missing(at):
+                appointment += f" om {at.hour}.{at.minute:02d} uur"
+        with_whom = (
+            consult_with.get(str(row["gp_id"]))
+            if isinstance(consult_with, Mapping)
+            else consult_with
+        )
+        fields[str(row["patient_id"])] = {
+            "stop_letter_date": row["letter_date"],
+            "call_date": row["call_date"],
+            "appointment": appointment,
+            "consult_with": with_whom,
+        }
+    return fields
+
+
+def _missing(value: Any) -> bool:
+    import pandas as pd
+
+    return bool(pd.isna(value))
+
+
+def _sheet(frame: Any) -> list[list[Any]]:
+    """Rows for a worksheet: header then values; text neutralised, dates kept as dates."""
+    import pandas as pd
+
+    safe = neutralise_formulas(frame)
+    rows: list[list[Any]] = [list(safe.columns)]
+    for record in safe.itertuples(index=False):
+        values: list[Any] = []
+        for value in record:
+            if value is None or (not isinstance(value, str | list) and pd.isna(value)):
+                values.append(None)
+            elif isinstance(value, pd.Timestamp):
+                values.append(value.to_pydatetime())
+            else:
+                values.append(value)
+        rows.append(values)
+    return rows
+
+
+def write_schedule_xlsx(
+    schedule: Schedule,
+    path: str | os.PathLike[str],
+    *,
+    patients: IntoFrame | None = None,
+) -> Path:
+    """Write the schedule as a spreadsheet: planning, batches and the call list per date.
+
+    With ``patients``, the planning and call list also show the patient's name (for the
+    assistant who phones). Text cells a spreadsheet would read as a formula are neutralised
+    (``'=...``); the file is private and written atomically.
+    """
+    import pandas as pd
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    planning = schedule.table.copy()
+    if patients is not None:
+        names = nw.from_native(cast(Any, patients))
+        eager = names.collect() if isinstance(names, nw.LazyFrame) else names
+        present = [c for c in ("initials", "name_prefix", "family_name") if c in eager.columns]
+        if present:
+            table = eager.select("patient_id", *present).to_pandas()
+            table["patient_id"] = table["patient_id"].astype(str)
+            table["name"] = (
+                table[present]
+                .fillna("")
+                .astype(str)
+                .agg(" ".join, axis=1)
+                .str.split()
+                .str.join(" ")
+            )
+            planning = planning.merge(table[["patient_id", "name"]], on="patient_id", how="left")
+    for column in ("letter_date", "invitation_date", "call_date", "consult_date"):
+        planning[column] = pd.to_datetime(planning[column])
+    calls = planning.sort_values(["call_date", "batch", "patient_id"])[
+        [c for c in ("call_date", "batch", "patient_id", "name", "gp_id") if c in planning]
+    ]
+    batches = schedule.batches.copy()
+    for column in ("letter_date", "invitation_date", "call_date", "first_consult", "last_consult"):
+        batches[column] = pd.to_datetime(batches[column])
+    workbook = Workbook()
+    sheets = {"Planning": planning, "Batches": batches, "Nabellen": calls}
+    for number, (title, frame) in enumerate(sheets.items()):
+        sheet = workbook.active if number == 0 else workbook.create_sheet()
+        sheet.title = title
+        for row in _sheet(frame):
+            sheet.append(row)
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        for column_cells in sheet.iter_cols(min_row=2):
+            for cell in column_cells:
+                if isinstance(cell.value, dt.datetime):
+                    cell.number_format = (
+                        "dd-mm-yyyy" if cell.value.time() == dt.time() else "dd-mm-yyyy hh:mm"
+                    )
+                elif isinstance(cell.value, str):
+                    cell.data_type = "s"  # never a formula, whatever the text
+        sheet.freeze_panes = "A2"
+    target = Path(path)
+    with private_file(target, "wb") as handle:
+        workbook.save(handle)
+    return target
+
+
+def write_schedule_ics(
+    schedule: Schedule,
+    path: str | os.PathLike[str],
+    *,
+    include_patient_ids: bool = False,
+    stamp: dt.datetime | None = None,
+    consult_minutes: int = 20,
+) -> Path:
+    """Write the schedule as an iCalendar file for the practice agenda.
+
+    One all-day event per batch for sending the letters, sending the invitations and phoning
+    non-responders, and one event per reserved consult (timed when the schedule has slot
+    times). Agendas are often synchronised to outside services, so events carry no patient data;
+    ``include_patient_ids=True`` adds the (pseudonymous) ids to the consult events. ``stamp``
+    fixes the DTSTAMP (default: now, in UTC) for reproducible files.
+    """
+    from icalendar import Calendar, Event
+
+    when = stamp or dt.datetime.now(dt.UTC)
+    calendar = Calendar()
+    calendar.add("prodid", "-//benzoredux//sending schedule//NL")
+    calendar.add("version", "2.0")
+    calendar.add("x-wr-calname", "Benzodiazepinen: minimale interventie")
+
+    def add(uid: str, summary: str, start: dt.date | dt.datetime, description: str = "") -> None:
+        event = Event()
+        event.add("uid", f"{uid}@benzoredux")
+        event.add("dtstamp", when)
+        event.add("summary", summary)
+        event.add("dtstart", start)
+        if isinstance(start, dt.datetime):
+            event.add("dtend", start + dt.timedelta(minutes=consult_minutes))
+        else:
+            event.add("dtend", start + dt.timedelta(days=1))
+        if description:
+            event.add("description", description)
+        calendar.add_component(event)
+
+    for row in schedule.batches.to_dict("records"):
+        batch, count = int(row["batch"]), int(row["patients"])
+        add(
+            f"letters-{batch}",
+            f"Stopbrieven versturen: batch {batch} ({count})",
+            row["letter_date"],
+        )
+        add(
+            f"invitations-{batch}",
+            f"Uitnodigingen evaluatieconsult versturen: batch {batch} ({count})",
+            row["invitation_date"],
+        )
+        add(
+            f"calls-{batch}",
+            f"Nabellen wie niet reageerde: batch {batch}",
+            row["call_date"],
+            "Bel de patiënten van deze batch die nog geen afspraak hebben gemaakt.",
+        )
+    for row in schedule.table.to_dict("records"):
+        at = row["consult_at"]
+        start = at.to_pydatetime() if at is not None and not _missing(at) else row["consult_date"]
+        summary = "Evaluatieconsult benzodiazepinen (gereserveerd)"
+        if include_patient_ids:
+            summary += f": {row['patient_id']}"
+        uid = f"consult-{row['consult_date'].isoformat()}-{row['consult_slot']}"
+        if schedule.options.per_gp:
+            uid += f"-{row['gp_id']}"
+        add(uid, summary, start)
+    target = Path(path)
+    with private_file(target, "wb") as handle:
+        handle.write(calendar.to_ical())
+    return target
