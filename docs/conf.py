@@ -81,6 +81,7 @@ intersphinx_mapping: dict[str, tuple[str, str | None]] = {}
 nitpick_ignore_regex = [
     # Python's standard library (the "python" inventory would resolve these).
     (r"py:.*", r"(collections\.abc|contextlib|datetime|enum|io|os|pathlib|re|types|typing)\..*"),
+    (r"py:.*", r"fractions\..*"),  # exact doses in the tapering schedules
     (r"py:data", r"Ellipsis"),  # the ``...`` of ``tuple[str, ...]``
     # narwhals: every algorithm is a narwhals query (expressions, lazy frames, the frame types a
     # caller may pass in as ``IntoFrame``).
@@ -89,6 +90,8 @@ nitpick_ignore_regex = [
     (r"py:.*", r"(pandas|polars|pyarrow|duckdb)(\..*)?"),
     # attrs (the records) and python-dateutil (the calendar arithmetic of the windows).
     (r"py:.*", r"(attr|attrs|dateutil)(\..*)?"),
+    # The optional letters and schedule extras (templates, documents, spreadsheets, calendars).
+    (r"py:.*", r"(jinja2|markupsafe|docx|docxtpl|docxcompose|lxml|openpyxl|icalendar)(\..*)?"),
 ]
 
 # -- autodoc and type hints ----------------------------------------------------------------------
@@ -118,6 +121,10 @@ from benzoredux import *  # noqa: F403
 from benzoredux.codes import *  # noqa: F403
 from benzoredux.dates import *  # noqa: F403
 from benzoredux.tables import *  # noqa: F403
+from benzoredux.consults import *  # noqa: F403
+from benzoredux.questionnaires import *  # noqa: F403
+from benzoredux.tapering import *  # noqa: F403
+from benzoredux.handouts import *  # noqa: F403
 
 pd.set_option("display.width", 100)
 """

@@ -91,7 +91,8 @@ def _run_selection(
     ]
     echo(f"Reference date {reference_date}: {len(chosen)} chronic users selected")
     for row in per_gp.itertuples(index=False):
-        echo(f"  {row.gp_id or '(no GP)'}: {row.chronic_users}")
+        gp = row.gp_id if isinstance(row.gp_id, str) and row.gp_id else "(no GP)"
+        echo(f"  {gp}: {row.chronic_users}")
     echo(f"{len(new_users)} new users in the last 3 months")
     return paths
 
@@ -137,10 +138,21 @@ def demo(out: Path, seed: int) -> None:
 
 
 @main.command("select")
-@click.argument("dispensings", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("dispensings", type=click.Path(exists=True, path_type=Path))
 @click.option("--reference-date", required=True, help="ISO date (YYYY-MM-DD) the year runs up to.")
 @click.option("--patients", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--episodes", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "source_format",
+    help="Read the sources with this reader (see 'benzoredux plugins'); 'auto' detects it. "
+    "Without --format or --mapping the files must be canonical CSV or Parquet.",
+)
+@click.option(
+    "--mapping",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="TOML mapping file describing the export's columns, encoding and formats.",
+)
 @click.option("--gp-route", is_flag=True, help="Keep only patients with a P01/P06/P74 episode.")
 @click.option("--keep-complex", is_flag=True, help="Keep patients with complex co-medication.")
 @click.option(
@@ -157,29 +169,47 @@ def select(
     reference_date: str,
     patients: Path | None,
     episodes: Path | None,
+    source_format: str | None,
+    mapping: Path | None,
     gp_route: bool,
     keep_complex: bool,
     include_excluded: bool,
     out: Path,
 ) -> None:
-    """Select chronic users from canonical files (CSV with ISO dates, or Parquet).
+    """Select chronic users from canonical files (CSV with ISO dates, or Parquet), or from
+    any export a reader knows (--format, --mapping).
 
     \b
-    Example:
+    Examples:
       benzoredux select dispensings.csv --patients patients.csv \\
           --reference-date 2025-12-31 --out results
+      benzoredux select ais-export.csv --format ais --reference-date 2025-12-31 --out results
+      benzoredux select his-export/ --format his --gp-route --reference-date 2025-12-31 \\
+          --out results
     """
     from benzoredux.canonical_files import read_canonical
     from benzoredux.dates import parse_reference_date
     from benzoredux.tables import DISPENSINGS, EPISODES, PATIENTS
 
     reference = parse_reference_date(reference_date)
+    if source_format is not None or mapping is not None:
+        tables = _read_sources(dispensings, patients, episodes, source_format, mapping)
+    else:
+        if dispensings.is_dir():
+            raise click.UsageError("a folder needs --format (for example --format his)")
+        tables = {
+            "dispensings": read_canonical(dispensings, DISPENSINGS),
+            "patients": read_canonical(patients, PATIENTS) if patients else None,
+            "episodes": read_canonical(episodes, EPISODES) if episodes else None,
+        }
+    if tables["dispensings"] is None:
+        raise click.UsageError(f"{dispensings.name} holds no dispensings or prescriptions")
     paths = _run_selection(
-        read_canonical(dispensings, DISPENSINGS),
+        tables["dispensings"],
         reference,
         out,
-        patients=read_canonical(patients, PATIENTS) if patients else None,
-        episodes=read_canonical(episodes, EPISODES) if episodes else None,
+        patients=tables["patients"],
+        episodes=tables["episodes"],
         options={
             "gp_route": gp_route,
             "exclude_complex": not keep_complex,
@@ -187,6 +217,79 @@ def select(
         },
     )
     _written(paths)
+
+
+def _read_sources(
+    source: Path,
+    patients: Path | None,
+    episodes: Path | None,
+    source_format: str | None,
+    mapping: Path | None,
+) -> dict[str, Any]:
+    """The tables of ``source`` read by a reader (strict: any rejected row stops the run);
+    --patients/--episodes, when given, replace the source's own and are detected."""
+    from benzoredux.reading import read_source
+
+    chosen = None if source_format in (None, "auto") else source_format
+    result = read_source(source, format=chosen, mapping=mapping)
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+    tables: dict[str, Any] = {
+        name: result.tables.get(name) for name in ("dispensings", "patients", "episodes")
+    }
+    if tables["patients"] is not None and "gp_id" not in tables["patients"].columns:
+        # Patient details of a pharmacy export are no register of listed patients: the
+        # selection then attributes each patient to the most recent prescriber.
+        click.echo("note: the source lists no GP per patient; patients left out", err=True)
+        tables["patients"] = None
+    for name, path in (("patients", patients), ("episodes", episodes)):
+        if path is not None:
+            tables[name] = read_source(path).tables.get(name)
+            if tables[name] is None:
+                raise click.UsageError(f"{path.name} holds no {name} table")
+    return tables
+
+
+@main.command("plugins")
+def plugins_command() -> None:
+    """List the active plugins and the source formats they read.
+
+    Set BENZOREDUX_BLOCK_PLUGINS=name,... to leave plugins out.
+    """
+    from benzoredux.hookspecs import HOOKS_VERSION
+    from benzoredux.plugins import get_plugins
+
+    active = get_plugins()
+    readers = active.readers()
+    click.echo(f"Active plugins (hooks version {HOOKS_VERSION}):")
+    for info in active.info():
+        origin = "internal" if info.internal else f"{info.distribution} {info.version or ''}"
+        click.echo(f"  {info.name} ({origin.strip()}; {info.module})")
+        for label, names in (
+            ("reads", info.readers),
+            ("criteria", info.criteria),
+            ("house styles", info.house_styles),
+        ):
+            if names:
+                click.echo(f"    {label}: {', '.join(names)}")
+    click.echo("Formats (--format):")
+    for name, reader in readers.items():
+        click.echo(f"  {name}: {reader.description}")
+
+
+from benzoredux.register.commands import register_group  # noqa: E402 (after main is defined)
+
+main.add_command(register_group)
+
+from benzoredux.cli_steps import (  # noqa: E402 (after main is defined)
+    letters_command,
+    schedule_command,
+    screen_command,
+)
+
+main.add_command(screen_command)
+main.add_command(schedule_command)
+main.add_command(letters_command)
 
 
 if __name__ == "__main__":  # pragma: no cover

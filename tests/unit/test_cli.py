@@ -83,3 +83,16 @@ def test_python_dash_m_and_help() -> None:
         [sys.executable, "-m", "benzoredux", "--help"], capture_output=True, text=True, check=True
     )
     assert "benzoredux demo --out benzoredux-demo" in done.stdout
+
+
+def test_select_without_prescriber_reports_no_gp_rather_than_nan(tmp_path: Path) -> None:
+    source = tmp_path / "dispensings.csv"
+    source.write_text(
+        "patient_id,date,atc,quantity\np1,2025-03-01,N05BA04,60\np1,2025-09-01,N05BA04,60\n"
+    )
+    result = CliRunner().invoke(
+        main, ["select", str(source), "--reference-date", "2025-12-31", "--out", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "(no GP): 1" in result.output
+    assert "nan" not in result.output
