@@ -335,17 +335,25 @@ def run_all(
 
 def import_time(runs: int = 5) -> dict[str, Any]:
     """Median time of ``import benzoredux`` after ``import pandas`` in fresh interpreters, and
-    which heavy libraries the import pulls in."""
+    which heavy libraries the import pulls in.
+
+    The package loads its modules on first use, so a bare ``import benzoredux`` costs almost
+    nothing; what a caller of the selection pays is the import plus the first access to
+    ``benzoredux.select_chronic_users``, which is what is timed (``bare_import_median_s`` is
+    the bare import alone)."""
     code = (
         "import sys, time, json\n"
         "import pandas\n"
         "before = set(sys.modules)\n"
         "t = time.perf_counter()\n"
         "import benzoredux\n"
+        "bare = time.perf_counter() - t\n"
+        "benzoredux.select_chronic_users\n"
         "elapsed = time.perf_counter() - t\n"
         "heavy = ('polars', 'pyarrow', 'duckdb', 'narwhals', 'attrs', 'dateutil', 'numpy')\n"
         "new = sorted({m.split('.')[0] for m in set(sys.modules) - before} & set(heavy))\n"
-        "print(json.dumps({'seconds': elapsed, 'modules': len(set(sys.modules) - before),\n"
+        "print(json.dumps({'seconds': elapsed, 'bare': bare,\n"
+        "                  'modules': len(set(sys.modules) - before),\n"
         "                  'heavy_new': new}))\n"
     )
     samples = []
@@ -356,6 +364,7 @@ def import_time(runs: int = 5) -> dict[str, Any]:
         samples.append(json.loads(out.stdout))
     return {
         "median_s": statistics.median(s["seconds"] for s in samples),
+        "bare_import_median_s": statistics.median(s["bare"] for s in samples),
         "runs_s": [s["seconds"] for s in samples],
         "new_modules": samples[-1]["modules"],
         "libraries_pulled_in": samples[-1]["heavy_new"],
@@ -497,7 +506,7 @@ def report(data: dict[str, Any]) -> list[dict[str, Any]]:
             "limit": TARGETS["practice_seconds"],
         },
         {
-            "target": "import benzoredux after pandas < 0.2 s",
+            "target": "import benzoredux + select_chronic_users after pandas < 0.2 s",
             "measured": data["import"]["median_s"],
             "unit": "s",
             "limit": TARGETS["import_seconds"],
@@ -528,7 +537,8 @@ def print_tables(data: dict[str, Any]) -> None:
         )
     imp = data["import"]
     print(
-        f"\nimport benzoredux after pandas: median {imp['median_s']:.3f} s "
+        f"\nimport benzoredux + select_chronic_users after pandas: median {imp['median_s']:.3f} s"
+        f" (bare import {imp['bare_import_median_s']:.3f} s) "
         f"(pulls in: {', '.join(imp['libraries_pulled_in']) or 'nothing heavy'})"
     )
     print("\n== agreement with DuckDB ==")

@@ -49,17 +49,6 @@ exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
 default_role = "py:obj"
 nitpicky = True
 
-# performance.rst is written separately from the rest of the docs. Until it exists, the index's
-# toctree leaves it out (see setup() below) and |performance-page| points at the benchmarks
-# folder instead, so the warnings-as-errors build keeps passing; once the page is there, both
-# switch to it by themselves.
-HAS_PERFORMANCE_PAGE = (DOCS / "performance.rst").exists()
-rst_epilog = (
-    ".. |performance-page| replace:: :doc:`/performance`\n"
-    if HAS_PERFORMANCE_PAGE
-    else ".. |performance-page| replace:: the repository's ``benchmarks/`` folder\n"
-)
-
 # -- Cross-references to other projects ----------------------------------------------------------
 #
 # The house style links to Python's and pandas' docs (and narwhals', polars', attrs') through
@@ -110,7 +99,9 @@ typehints_defaults = "comma"
 # names of their own module, provided here.
 # Unlike Sphinx's default, exception messages are compared too: they are part of what the pages
 # promise (the error names the column, the row and the rule).
-doctest_default_flags = doctest.ELLIPSIS | doctest.DONT_ACCEPT_TRUE_FOR_1
+doctest_default_flags = (
+    doctest.ELLIPSIS | doctest.DONT_ACCEPT_TRUE_FOR_1 | doctest.NORMALIZE_WHITESPACE
+)
 doctest_global_setup = """
 import datetime as dt
 
@@ -125,6 +116,13 @@ from benzoredux.consults import *  # noqa: F403
 from benzoredux.questionnaires import *  # noqa: F403
 from benzoredux.tapering import *  # noqa: F403
 from benzoredux.handouts import *  # noqa: F403
+from benzoredux.parsing import *  # noqa: F403
+from benzoredux.source_mapping import *  # noqa: F403
+from benzoredux.screening import *  # noqa: F403
+from benzoredux.schedule import *  # noqa: F403
+from benzoredux.letters.rendering import *  # noqa: F403
+from benzoredux.letters.compose import *  # noqa: F403
+from benzoredux.letters.default_style import *  # noqa: F403
 
 pd.set_option("display.width", 100)
 """
@@ -134,16 +132,3 @@ pd.set_option("display.width", 100)
 html_theme = "furo"
 html_title = f"benzoredux {release}"
 html_static_path: list[str] = []
-
-
-# -- Setup ---------------------------------------------------------------------------------------
-
-
-def _drop_missing_performance_page(_app: object, docname: str, source: list[str]) -> None:
-    """Leave ``performance`` out of the index's toctree until docs/performance.rst exists."""
-    if docname == "index" and not HAS_PERFORMANCE_PAGE:
-        source[0] = source[0].replace("\n   performance\n", "\n")
-
-
-def setup(app: object) -> None:
-    app.connect("source-read", _drop_missing_performance_page)  # type: ignore[attr-defined]

@@ -1,82 +1,170 @@
 """benzoredux: the minimal intervention to stop chronic benzodiazepine use in general practice.
 
 The public surface follows the six steps of the intervention; start with
-:func:`select_chronic_users`. Heavy optional parts (letters, charts, spreadsheets) live in their
-own modules and are not imported here.
+:func:`select_chronic_users`. Every name below is imported from its module on first use
+(PEP 562), so ``import benzoredux`` stays light: a HIS add-on that only selects never loads
+the register, the readers or the letter machinery, and heavy optional parts (docxtpl,
+openpyxl, matplotlib) are only imported by the functions that need them.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from benzoredux.__about__ import __version__
-from benzoredux.codes import ATCCode, ICPCCode
-from benzoredux.consults import (
-    CONSULTS,
-    consults_from_frame,
-    consults_to_frame,
-    validate_consults,
-)
-from benzoredux.errors import (
-    BenzoreduxError,
-    ColumnTypeError,
-    DataCoverageWarning,
-    InvalidRowsError,
-    MissingColumnsError,
-)
-from benzoredux.models import (
-    Consult,
-    ConsultOutcome,
-    ConsultRole,
-    Dispensing,
-    Episode,
-    ExclusionCriterion,
-    GeneralPractitioner,
-    LetterKind,
-    Patient,
-    PatientStatus,
-    Pharmacist,
-    Practice,
-    Sex,
-    StopLetter,
-)
-from benzoredux.questionnaires import (
-    BENDEP_SRQ,
-    BWSQ,
-    score_bendep_srq,
-    score_bwsq,
-    score_response_table,
-)
-from benzoredux.reading import ReadError, ReadResult, read_source
-from benzoredux.register import (
-    LetterRefusedError,
-    Register,
-    RegisterError,
-    RegisterStore,
-    export_register,
-    import_register,
-    open_register,
-)
-from benzoredux.schedule import Schedule, plan_schedule
-from benzoredux.screening import Override, Screening, screen
-from benzoredux.selection import (
-    ChronicUseCriteria,
-    NewUseCriteria,
-    count_per_gp,
-    select_chronic_users,
-    select_new_users,
-)
-from benzoredux.tables import (
-    DISPENSINGS,
-    EPISODES,
-    PATIENTS,
-    Validation,
-    validate_dispensings,
-    validate_episodes,
-    validate_patients,
-)
-from benzoredux.tapering import (
-    REGULATED,
-    SLOW,
-    TaperProtocol,
-    build_taper_schedule,
-)
+
+if TYPE_CHECKING:
+    from benzoredux.codes import ATCCode, ICPCCode
+    from benzoredux.consults import (
+        CONSULTS,
+        consults_from_frame,
+        consults_to_frame,
+        validate_consults,
+    )
+    from benzoredux.errors import (
+        BenzoreduxError,
+        ColumnTypeError,
+        DataCoverageWarning,
+        InvalidRowsError,
+        MissingColumnsError,
+    )
+    from benzoredux.models import (
+        Consult,
+        ConsultOutcome,
+        ConsultRole,
+        Dispensing,
+        Episode,
+        ExclusionCriterion,
+        GeneralPractitioner,
+        LetterKind,
+        Patient,
+        PatientStatus,
+        Pharmacist,
+        Practice,
+        Sex,
+        StopLetter,
+    )
+    from benzoredux.questionnaires import (
+        BENDEP_SRQ,
+        BWSQ,
+        score_bendep_srq,
+        score_bwsq,
+        score_response_table,
+    )
+    from benzoredux.reading import ReadError, ReadResult, read_source
+    from benzoredux.register import (
+        LetterRefusedError,
+        Register,
+        RegisterError,
+        RegisterStore,
+        export_register,
+        import_register,
+        open_register,
+    )
+    from benzoredux.schedule import Schedule, plan_schedule
+    from benzoredux.screening import Override, Screening, screen
+    from benzoredux.selection import (
+        ChronicUseCriteria,
+        NewUseCriteria,
+        count_per_gp,
+        select_chronic_users,
+        select_new_users,
+    )
+    from benzoredux.tables import (
+        DISPENSINGS,
+        EPISODES,
+        PATIENTS,
+        Validation,
+        validate_dispensings,
+        validate_episodes,
+        validate_patients,
+    )
+    from benzoredux.tapering import (
+        REGULATED,
+        SLOW,
+        TaperProtocol,
+        build_taper_schedule,
+    )
+
+# Where each public name lives: imported from there on first access.
+_EXPORTS: dict[str, str] = {
+    "ATCCode": "benzoredux.codes",
+    "BENDEP_SRQ": "benzoredux.questionnaires",
+    "BWSQ": "benzoredux.questionnaires",
+    "BenzoreduxError": "benzoredux.errors",
+    "CONSULTS": "benzoredux.consults",
+    "ChronicUseCriteria": "benzoredux.selection",
+    "ColumnTypeError": "benzoredux.errors",
+    "Consult": "benzoredux.models",
+    "ConsultOutcome": "benzoredux.models",
+    "ConsultRole": "benzoredux.models",
+    "DISPENSINGS": "benzoredux.tables",
+    "DataCoverageWarning": "benzoredux.errors",
+    "Dispensing": "benzoredux.models",
+    "EPISODES": "benzoredux.tables",
+    "Episode": "benzoredux.models",
+    "ExclusionCriterion": "benzoredux.models",
+    "GeneralPractitioner": "benzoredux.models",
+    "ICPCCode": "benzoredux.codes",
+    "InvalidRowsError": "benzoredux.errors",
+    "LetterKind": "benzoredux.models",
+    "LetterRefusedError": "benzoredux.register",
+    "MissingColumnsError": "benzoredux.errors",
+    "NewUseCriteria": "benzoredux.selection",
+    "Override": "benzoredux.screening",
+    "PATIENTS": "benzoredux.tables",
+    "Patient": "benzoredux.models",
+    "PatientStatus": "benzoredux.models",
+    "Pharmacist": "benzoredux.models",
+    "Practice": "benzoredux.models",
+    "REGULATED": "benzoredux.tapering",
+    "ReadError": "benzoredux.reading",
+    "ReadResult": "benzoredux.reading",
+    "Register": "benzoredux.register",
+    "RegisterError": "benzoredux.register",
+    "RegisterStore": "benzoredux.register",
+    "SLOW": "benzoredux.tapering",
+    "Schedule": "benzoredux.schedule",
+    "Screening": "benzoredux.screening",
+    "Sex": "benzoredux.models",
+    "StopLetter": "benzoredux.models",
+    "TaperProtocol": "benzoredux.tapering",
+    "Validation": "benzoredux.tables",
+    "build_taper_schedule": "benzoredux.tapering",
+    "consults_from_frame": "benzoredux.consults",
+    "consults_to_frame": "benzoredux.consults",
+    "count_per_gp": "benzoredux.selection",
+    "export_register": "benzoredux.register",
+    "import_register": "benzoredux.register",
+    "open_register": "benzoredux.register",
+    "plan_schedule": "benzoredux.schedule",
+    "read_source": "benzoredux.reading",
+    "score_bendep_srq": "benzoredux.questionnaires",
+    "score_bwsq": "benzoredux.questionnaires",
+    "score_response_table": "benzoredux.questionnaires",
+    "screen": "benzoredux.screening",
+    "select_chronic_users": "benzoredux.selection",
+    "select_new_users": "benzoredux.selection",
+    "validate_consults": "benzoredux.consults",
+    "validate_dispensings": "benzoredux.tables",
+    "validate_episodes": "benzoredux.tables",
+    "validate_patients": "benzoredux.tables",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'benzoredux' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})
+
 
 __all__ = [
     "BENDEP_SRQ",

@@ -17,6 +17,7 @@ they come in.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Literal, cast
 
 import narwhals as nw
@@ -52,9 +53,21 @@ class Execution:
         backend = own if engine == "native" else nw.Implementation.POLARS
         return cls(backend, own, lazy_input=False)
 
-    def lazy(self, native: IntoFrame, name: str) -> nw.LazyFrame[Any]:
-        """``native`` as a narwhals lazy frame on this execution's backend."""
+    def lazy(
+        self, native: IntoFrame, name: str, *, columns: Iterable[str] | None = None
+    ) -> nw.LazyFrame[Any]:
+        """``native`` as a narwhals lazy frame on this execution's backend.
+
+        ``columns`` (those present of them) are all the caller reads: an eager frame that moves
+        to another engine is cut down to them first, since converting text columns costs far
+        more than selecting them.
+        """
         frame = _from_native(native, name)
+        if columns is not None and isinstance(frame, nw.DataFrame):
+            wanted = set(columns)
+            keep = [c for c in frame.columns if c in wanted]
+            if len(keep) < len(frame.columns) and frame.implementation is not self.backend:
+                frame = frame.select(keep)
         if isinstance(frame, nw.LazyFrame):
             if frame.implementation is self.backend:
                 return frame
@@ -72,6 +85,12 @@ class Execution:
         if self._is_eager_backend():
             return frame.lazy()
         return frame.lazy(backend=cast(Any, self.backend))
+
+    @staticmethod
+    def columns(native: IntoFrame, name: str) -> list[str]:
+        """The column names of a caller's table (without reading its rows)."""
+        frame = _from_native(native, name)
+        return list(frame.collect_schema()) if isinstance(frame, nw.LazyFrame) else frame.columns
 
     def _is_eager_backend(self) -> bool:
         return self.backend not in _LAZY_BACKENDS

@@ -66,8 +66,11 @@ class Reader(Protocol):
     the known formats.
     """
 
-    name: str
-    description: str
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def description(self) -> str: ...
 
     def detect(self, source: Path) -> float:
         """How sure this reader is that it can read ``source``: 0 (not mine) to 1 (certain).
@@ -99,7 +102,10 @@ class ScreeningCriterion(Protocol):
     parameters); ``decide`` is vectorised over the whole selection.
     """
 
-    criterion: ExclusionCriterion
+    @property
+    def criterion(self) -> ExclusionCriterion:
+        """What the criterion is (read-only, so frozen attrs classes qualify)."""
+        ...
 
     def decide(self, context: Any) -> Any:
         """Which patients this criterion excludes, and why.
@@ -119,8 +125,11 @@ class HouseStyle(Protocol):
     ``name`` is what a user chooses (``--style``); the built-in style is ``default``.
     """
 
-    name: str
-    description: str
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def description(self) -> str: ...
 
     def template(self, kind: LetterKind) -> Path | None:
         """The ``.docx`` template for ``kind``, or ``None`` to use the default style's."""

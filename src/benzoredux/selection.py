@@ -187,7 +187,9 @@ def _prepare_dispensings(
     The distinct ATC codes found by the check are kept: the queries match rows to code groups
     by ``is_in`` on the few codes present instead of by prefix on every row.
     """
-    lazy = execution.lazy(dispensings, "dispensings")
+    # Required columns are checked against the whole table, before it is cut to what is read.
+    DISPENSINGS.check_present(execution.columns(dispensings, "dispensings"))
+    lazy = execution.lazy(dispensings, "dispensings", columns=_USED_DISPENSINGS)
     schema = lazy.collect_schema()
     distinct = DistinctValues(lazy)
     check_rows(
@@ -246,7 +248,14 @@ def select_chronic_users(
     execution = Execution.for_input(dispensings, criteria.engine)
     lazy, schema, distinct = _prepare_dispensings(execution, dispensings, criteria.extra_forms)
 
-    per_patient, rows = _aggregate_window(lazy, schema, distinct, window, criteria.extra_forms)
+    per_patient, rows = _aggregate_window(
+        lazy,
+        schema,
+        distinct,
+        window,
+        criteria.extra_forms,
+        materialize=not execution.lazy_input,
+    )
     if criteria.definition == "nhg":
         period = window_before(reference, months=criteria.nhg_months)
         days = _days_of_use(rows, period, criteria.nhg_units_per_day)
@@ -326,6 +335,8 @@ def _aggregate_window(
     distinct: DistinctValues,
     window: Window,
     extra_forms: Mapping[str, bool],
+    *,
+    materialize: bool = False,
 ) -> tuple[nw.LazyFrame[Any], nw.LazyFrame[Any]]:
     """One pass over the window's rows: per-patient sums, dates and co-medication flags.
 
@@ -387,6 +398,11 @@ def _aggregate_window(
             _no_ddd=(nw.col("_counted") & nw.col("_ddd").is_null()).cast(nw.Int64),
         )
     )
+    if materialize:
+        # The window's benzodiazepine and co-medication rows (a few percent of the table) are
+        # read by the aggregation and again by the second pass: filter the table once. Only for
+        # eager inputs; a lazy input is never collected behind the caller's back.
+        rows = rows.collect().lazy()
     per_patient = rows.group_by("patient_id").agg(
         nw.col("_units").sum().alias("units"),
         nw.col("_disp").sum().alias("n_dispensings"),
@@ -523,7 +539,8 @@ def _attach_patients(
     if patients is None:
         result = result.with_columns(gp_id=prescriber)
         return result, nw.when(~prescriber.is_null()).then(nw.lit("prescriber"))
-    table = execution.lazy(patients, "patients")
+    PATIENTS.check_present(execution.columns(patients, "patients"))
+    table = execution.lazy(patients, "patients", columns=_USED_PATIENTS)
     columns = table.collect_schema()
     check_rows(patients, table, PATIENTS, execution, used=_USED_PATIENTS)
     listed = (
@@ -573,7 +590,8 @@ def _attach_gp_route(
     """Flag patients without a GP-route episode (P01/P06/P74 by default)."""
     if episodes is None:
         raise ValueError("gp_route=True needs an episodes table (episodes=...)")
-    table = execution.lazy(episodes, "episodes")
+    EPISODES.check_present(execution.columns(episodes, "episodes"))
+    table = execution.lazy(episodes, "episodes", columns=_USED_EPISODES)
     columns = table.collect_schema()
     check_rows(episodes, table, EPISODES, execution, used=_USED_EPISODES)
     keep = nw.col("icpc").cast(nw.String).str.slice(0, 3).is_in(list(criteria.gp_route_codes))

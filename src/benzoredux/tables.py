@@ -160,6 +160,13 @@ class TableSchema:
                 return column
         raise KeyError(f"{self.name} has no column {name!r}")
 
+    def check_present(self, columns: Sequence[str]) -> None:
+        """Raise :class:`~benzoredux.errors.MissingColumnsError` if a required column is not
+        among ``columns`` (the message lists them all)."""
+        missing = [name for name in self.required if name not in columns]
+        if missing:
+            raise MissingColumnsError(self.name, missing, list(columns))
+
     def check_columns(self, schema: Mapping[str, nw.dtypes.DType]) -> None:
         """Raise if a required column is missing or a known column has the wrong type."""
         missing = [name for name in self.required if name not in schema]
