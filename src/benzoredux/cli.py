@@ -18,6 +18,7 @@ from typing import Any
 import click
 
 from benzoredux import __version__
+from benzoredux.cli_register import RegisterChoice, record_selection, register_options
 from benzoredux.errors import BenzoreduxError
 
 EXIT_DATA_ERROR = 3
@@ -68,6 +69,7 @@ def _run_selection(
     episodes: Any = None,
     options: dict[str, Any],
     echo: Callable[[str], None] = click.echo,
+    record: Callable[[Any], None] | None = None,
 ) -> list[Path]:
     from benzoredux.output import write_csv
     from benzoredux.selection import count_per_gp, select_chronic_users, select_new_users
@@ -94,6 +96,8 @@ def _run_selection(
         gp = row.gp_id if isinstance(row.gp_id, str) and row.gp_id else "(no GP)"
         echo(f"  {gp}: {row.chronic_users}")
     echo(f"{len(new_users)} new users in the last 3 months")
+    if record is not None:
+        record(selection)
     return paths
 
 
@@ -164,6 +168,13 @@ def demo(out: Path, seed: int) -> None:
     required=True,
     help="Folder to write the results into.",
 )
+@click.option(
+    "--practice",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Practice file (TOML, as for `letters`): the programme's practice and GPs in the "
+    "register.",
+)
+@register_options
 def select(
     dispensings: Path,
     reference_date: str,
@@ -175,6 +186,10 @@ def select(
     keep_complex: bool,
     include_excluded: bool,
     out: Path,
+    practice: Path | None,
+    register_file: str | None,
+    no_register: bool,
+    by: str,
 ) -> None:
     """Select chronic users from canonical files (CSV with ISO dates, or Parquet), or from
     any export a reader knows (--format, --mapping).
@@ -188,10 +203,13 @@ def select(
           --out results
     """
     from benzoredux.canonical_files import read_canonical
+    from benzoredux.cli_steps import read_practice
     from benzoredux.dates import parse_reference_date
     from benzoredux.tables import DISPENSINGS, EPISODES, PATIENTS
 
     reference = parse_reference_date(reference_date)
+    choice = RegisterChoice.from_options(register_file, no_register, by, out)
+    the_practice = read_practice(practice)[0] if practice else None
     if source_format is not None or mapping is not None:
         tables = _read_sources(dispensings, patients, episodes, source_format, mapping)
     else:
@@ -204,17 +222,26 @@ def select(
         }
     if tables["dispensings"] is None:
         raise click.UsageError(f"{dispensings.name} holds no dispensings or prescriptions")
+    options = {
+        "gp_route": gp_route,
+        "exclude_complex": not keep_complex,
+        "include_excluded": include_excluded,
+    }
     paths = _run_selection(
         tables["dispensings"],
         reference,
         out,
         patients=tables["patients"],
         episodes=tables["episodes"],
-        options={
-            "gp_route": gp_route,
-            "exclude_complex": not keep_complex,
-            "include_excluded": include_excluded,
-        },
+        options=options,
+        record=lambda selection: record_selection(
+            choice,
+            selection,
+            reference_date=reference,
+            practice=the_practice,
+            options=options,
+            source=dispensings.name,
+        ),
     )
     _written(paths)
 

@@ -39,6 +39,14 @@ from typing import Any, cast
 
 import click
 
+from benzoredux.cli_register import (
+    RegisterChoice,
+    check_letters,
+    record_letters,
+    record_schedule,
+    record_screening,
+    register_options,
+)
 from benzoredux.errors import BenzoreduxError
 
 __all__ = ["letters_command", "read_practice", "schedule_command", "screen_command"]
@@ -134,6 +142,7 @@ def _parameters(values: tuple[str, ...], max_ddd: float | None) -> dict[str, dic
     help="What a criterion without its data does.",
 )
 @click.option("--out", type=_OUT, required=True, help="Folder to write screening.csv into.")
+@register_options
 def screen_command(
     selection: Path,
     reference_date: str,
@@ -146,6 +155,9 @@ def screen_command(
     overrides: Path | None,
     missing_data: str,
     out: Path,
+    register_file: str | None,
+    no_register: bool,
+    by: str,
 ) -> None:
     """Screen the selected patients on the exclusion criteria (step 2).
 
@@ -160,6 +172,7 @@ def screen_command(
     from benzoredux.screening import screen
     from benzoredux.tables import EPISODES, PATIENTS
 
+    choice = RegisterChoice.from_options(register_file, no_register, by, selection.parent)
     result = screen(
         _read_csv(selection, ("first_date", "last_date")),
         reference_date,
@@ -176,6 +189,7 @@ def screen_command(
     paths = [write_csv(result.table, out / "screening.csv")]
     get_plugins().outputs_written("screen", paths, result.summary.as_dict())
     _written(paths)
+    record_screening(choice, result.table, result.summary, source=(overrides or selection).name)
 
 
 @click.command("schedule")
@@ -194,6 +208,7 @@ def screen_command(
 @click.option("--slot-time", multiple=True, help="Time of a consult slot, e.g. 09:00 (repeatable).")
 @click.option("--holiday", multiple=True, help="ISO date the practice is closed (repeatable).")
 @click.option("--out", type=_OUT, required=True, help="Folder to write the schedule into.")
+@register_options
 def schedule_command(
     screening: Path,
     first_letter_date: str,
@@ -204,6 +219,9 @@ def schedule_command(
     slot_time: tuple[str, ...],
     holiday: tuple[str, ...],
     out: Path,
+    register_file: str | None,
+    no_register: bool,
+    by: str,
 ) -> None:
     """Plan letters, invitations, calls and consults for the eligible patients (steps 3-4).
 
@@ -220,6 +238,7 @@ def schedule_command(
     from benzoredux.plugins import get_plugins
     from benzoredux.schedule import plan_schedule, write_schedule_ics, write_schedule_xlsx
 
+    choice = RegisterChoice.from_options(register_file, no_register, by, screening.parent)
     plan = plan_schedule(
         _read_csv(screening),
         first_letter_date,
@@ -247,6 +266,8 @@ def schedule_command(
     )
     get_plugins().outputs_written("schedule", paths, summary)
     _written(paths)
+    if summary["letters"]:
+        record_schedule(choice, plan.batches)
 
 
 @click.command("letters")
@@ -279,6 +300,13 @@ def schedule_command(
 )
 @click.option("--labels", is_flag=True, help="Also an address-label sheet.")
 @click.option("--out", type=_OUT, required=True, help="Folder to write the letters into.")
+@click.option(
+    "--force-second-letter",
+    metavar="REASON",
+    help="Send a stop letter also to patients who already had one in this programme, and "
+    "record why (otherwise they are refused and nothing is written).",
+)
+@register_options
 def letters_command(
     source: Path,
     patients: Path,
@@ -293,6 +321,10 @@ def letters_command(
     pdf: str,
     labels: bool,
     out: Path,
+    force_second_letter: str | None,
+    register_file: str | None,
+    no_register: bool,
+    by: str,
 ) -> None:
     """Write the stop letters or invitations (steps 3-4), from a schedule or a screening.
 
@@ -309,6 +341,7 @@ def letters_command(
     from benzoredux.schedule import Schedule, ScheduleOptions, invitation_fields
     from benzoredux.tables import PATIENTS
 
+    choice = RegisterChoice.from_options(register_file, no_register, by, source.parent)
     the_practice, place = read_practice(practice)
     people = read_canonical(patients, PATIENTS)
     table = _read_csv(source, ("letter_date", "invitation_date", "call_date", "consult_date"))
@@ -348,6 +381,7 @@ def letters_command(
         )
         if consult_with:
             extra = {letter.patient_id: {"consult_with": consult_with} for letter in planned}
+    check_letters(choice, planned, force_second_letter)
     result = render_letters(
         planned,
         people,
@@ -372,6 +406,7 @@ def letters_command(
     for patient_id, reason in result.skipped:
         click.echo(f"skipped {patient_id}: {reason}", err=True)
     _written(paths)
+    record_letters(choice, [letter for letter, _ in result.letters], force_second_letter)
 
 
 def _written(paths: list[Path]) -> None:
