@@ -136,6 +136,16 @@ def demo_practice(*, seed: int = 2025, gps: int = 3, patients_per_gp: int = 2350
             "status_date": status_date,
         }
     )
+    # What the GP knows for screening (step 2), drawn from a stream of its own so the rest of
+    # the practice stays the same: a few patients in palliative care, not reading Dutch well
+    # enough for a letter, unable to come to the practice, or with serious comorbidity (more
+    # often when old). Booleans, as the patients table defines them.
+    screening_rng = np.random.default_rng([seed, 2])
+    old = age >= 75
+    patients["palliative"] = screening_rng.random(n) < np.where(old, 0.03, 0.005)
+    patients["dutch_language"] = screening_rng.random(n) >= 0.05
+    patients["immobile"] = screening_rng.random(n) < np.where(old, 0.10, 0.01)
+    patients["serious_comorbidity"] = screening_rng.random(n) < np.where(old, 0.08, 0.02)
     # Benzodiazepine use: older patients and women more often (seeds: 2x women, 1/3 over 65).
     p_use = 0.05 * np.where(sex == "F", 1.4, 0.7) * np.where(age >= 65, 1.6, 1.0) * (age >= 18)
     role = rng.random(n)
