@@ -35,6 +35,8 @@ from benzoredux.read_result import (
     ReadError,
     ReadResult,
     TableCounts,
+    empty_problems,
+    plain_dict,
     problem_frame,
 )
 from benzoredux.source_mapping import TABLES, SourceMapping
@@ -87,16 +89,6 @@ _PAST_ONLY = frozenset({"birth_date"})
 _UPPER = frozenset({"atc", "icpc", "sex"})
 
 
-def _frozen_dict(value: Mapping[str, Any]) -> dict[str, Any]:
-    return dict(value)
-
-
-def _empty_problems() -> pd.DataFrame:
-    return problem_frame(
-        table=[], file=[], line=[], record=[], column=[], source_column=[], value=[], reason=[]
-    )
-
-
 @frozen(kw_only=True)
 class ParseSettings:
     """How the text cells of one file are turned into values."""
@@ -104,7 +96,7 @@ class ParseSettings:
     date_formats: tuple[str, ...] = DUTCH_DATE_FORMATS
     decimal: str = ","
     thousands: str | None = None
-    values: Mapping[str, Mapping[str, str]] = field(factory=dict, converter=_frozen_dict)
+    values: Mapping[str, Mapping[str, str]] = field(factory=dict, converter=plain_dict)
     """Canonical column -> {export value (any case): canonical value}."""
     today: dt.date | None = None
     """For two-digit birth years (``None``: the real today)."""
@@ -142,7 +134,7 @@ class RawTable:
     settings: ParseSettings = field(factory=ParseSettings)
     lines: Sequence[int] | None = None
     records: Sequence[str] | None = None
-    source_columns: Mapping[str, str] = field(factory=dict, converter=_frozen_dict)
+    source_columns: Mapping[str, str] = field(factory=dict, converter=plain_dict)
     """Canonical name -> the export's column name, for messages."""
     unreadable: tuple[tuple[int | None, str | None, str], ...] = ()
     """``(line, record, reason)`` of records that could not become a row at all."""
@@ -276,7 +268,7 @@ def build_result(
         tables[name] = valid
         counts[name] = count
         problems.append(found)
-    rejected = pd.concat(problems, ignore_index=True) if problems else _empty_problems()
+    rejected = pd.concat(problems, ignore_index=True) if problems else empty_problems()
     return ReadResult(
         format=format,
         source=source,

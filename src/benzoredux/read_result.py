@@ -59,11 +59,13 @@ class TableCounts:
         return self.rows_read == self.rows_valid + self.rows_rejected
 
 
-def _frozen_dict(value: Mapping[str, Any]) -> dict[str, Any]:
+def plain_dict(value: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``value``: the converter of mapping fields (the caller's dict is not kept)."""
     return dict(value)
 
 
-def _empty_problems() -> pd.DataFrame:
+def empty_problems() -> pd.DataFrame:
+    """A problems table with :data:`PROBLEM_COLUMNS` and no rows."""
     return problem_frame(
         table=[], file=[], line=[], record=[], column=[], source_column=[], value=[], reason=[]
     )
@@ -81,15 +83,15 @@ class ReadResult:
     format: str
     """The name of the reader that read the source."""
     source: Path
-    tables: Mapping[str, pd.DataFrame] = field(converter=_frozen_dict)
+    tables: Mapping[str, pd.DataFrame] = field(converter=plain_dict)
     """The usable rows by table name (``dispensings``, ``patients``, ``episodes``)."""
-    rejected: pd.DataFrame = field(factory=_empty_problems)
+    rejected: pd.DataFrame = field(factory=empty_problems)
     """One row per problem, columns :data:`PROBLEM_COLUMNS`: the table, file, line (or
     ``record`` for sources without lines, such as FHIR), the canonical ``column`` and the
     export's ``source_column``, the ``value`` as written (``<hidden>`` for personal data) and
     the ``reason``. A row with two problems appears twice."""
-    counts: Mapping[str, TableCounts] = field(converter=_frozen_dict)
-    ignored: Mapping[str, int] = field(factory=dict, converter=_frozen_dict)
+    counts: Mapping[str, TableCounts] = field(converter=plain_dict)
+    ignored: Mapping[str, int] = field(factory=dict, converter=plain_dict)
     """Records read but deliberately not turned into rows (FHIR resources of other types,
     cancelled dispenses, ...), counted by what they are."""
     notes: tuple[str, ...] = ()

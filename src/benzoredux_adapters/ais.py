@@ -21,7 +21,9 @@ from typing import Any
 import numpy as np
 
 from benzoredux.hookspecs import Reader, hookimpl
-from benzoredux.reading import ReadResult, build_result, raw_table
+from benzoredux.reading import ReadResult, raw_table
+from benzoredux_adapters._column_names import DUTCH_NAMES
+from benzoredux_adapters._results import reader_result
 from benzoredux_adapters._tabular import (
     best_header_score,
     distinct_rows,
@@ -34,11 +36,11 @@ from benzoredux_adapters._tabular import (
 __all__ = ["DISPENSINGS_LAYOUT", "PATIENTS_LAYOUT", "AisReader", "benzoredux_register_readers"]
 
 DISPENSINGS_LAYOUT: Mapping[str, tuple[str, ...]] = {
-    "patient_id": ("Patientnummer", "Patiëntnummer", "Patientnr", "Pat.nr", "Patient-ID"),
+    "patient_id": DUTCH_NAMES["patient_id"],
     "date": ("Afleverdatum", "Afl.datum", "Datum aflevering"),
-    "atc": ("ATC", "ATC-code", "ATC code"),
+    "atc": DUTCH_NAMES["atc"],
     "quantity": ("Aantal", "Aantal eenheden", "Afgeleverd aantal"),
-    "strength_mg": ("Sterkte (mg)", "Sterkte mg", "Sterkte"),
+    "strength_mg": DUTCH_NAMES["strength_mg"],
     "form": ("Farmaceutische vorm", "Toedieningsvorm", "Vorm"),
     "prescriber_id": ("Voorschrijver AGB", "AGB voorschrijver", "Voorschrijvercode"),
     "pharmacy_id": ("Apotheek AGB", "AGB apotheek", "Apotheekcode"),
@@ -48,16 +50,16 @@ DISPENSINGS_LAYOUT: Mapping[str, tuple[str, ...]] = {
 
 PATIENTS_LAYOUT: Mapping[str, tuple[str, ...]] = {
     "patient_id": DISPENSINGS_LAYOUT["patient_id"],
-    "bsn": ("BSN", "Burgerservicenummer"),
-    "birth_date": ("Geboortedatum", "Geb.datum"),
-    "sex": ("Geslacht",),
-    "initials": ("Voorletters",),
-    "name_prefix": ("Tussenvoegsel", "Voorvoegsel"),
+    "bsn": DUTCH_NAMES["bsn"],
+    "birth_date": DUTCH_NAMES["birth_date"],
+    "sex": DUTCH_NAMES["sex"],
+    "initials": DUTCH_NAMES["initials"],
+    "name_prefix": DUTCH_NAMES["name_prefix"],
     "family_name": ("Achternaam", "Naam"),
-    "street": ("Straat", "Straatnaam"),
-    "house_number": ("Huisnummer",),
-    "postcode": ("Postcode",),
-    "city": ("Woonplaats", "Plaats"),
+    "street": DUTCH_NAMES["street"],
+    "house_number": DUTCH_NAMES["house_number"],
+    "postcode": DUTCH_NAMES["postcode"],
+    "city": DUTCH_NAMES["city"],
     "gp_id": ("Huisarts AGB", "AGB huisarts"),
 }
 """Patient details an AIS export may carry on every row -> its column names."""
@@ -104,12 +106,11 @@ class AisReader:
             unused = [n for n in text.header if n not in used]
             if unused:
                 notes.append(f"{source.name}: column(s) not used: {', '.join(unused)}")
-        return build_result(
+        return reader_result(
             self.name,
             source,
             raws,
-            duplicates=options.get("duplicates", "reject"),
-            extra_forms=options.get("extra_forms"),
+            options,
             notes=notes,
         )
 

@@ -39,7 +39,9 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from benzoredux.hookspecs import Reader, hookimpl
-from benzoredux.reading import RawTable, ReadError, ReadResult, build_result
+from benzoredux.reading import RawTable, ReadError, ReadResult
+from benzoredux_adapters._results import reader_result
+from benzoredux_adapters._sources import source_files
 
 __all__ = [
     "AGB_SYSTEM",
@@ -91,12 +93,11 @@ class _Entry:
         self.full_url = full_url
 
 
+_SUFFIXES = frozenset({".json", ".ndjson"})
+
+
 def _files(source: Path) -> list[Path]:
-    if source.is_dir():
-        return sorted(
-            p for p in source.iterdir() if p.is_file() and p.suffix.lower() in {".json", ".ndjson"}
-        )
-    return [source]
+    return source_files(source, _SUFFIXES)
 
 
 def _label(resource: Mapping[str, Any]) -> str:
@@ -438,19 +439,18 @@ class FhirReader:
             *(patients.raw_tables(_PATIENT_COLUMNS)),
             *(episodes.raw_tables(_EPISODE_COLUMNS)),
         ]
-        return build_result(
+        return reader_result(
             self.name,
             source,
             raws,
-            duplicates=options.get("duplicates", "reject"),
-            extra_forms=options.get("extra_forms"),
+            options,
             ignored=ignored,
         )
 
 
 def _detect_file(path: Path) -> float:
     suffix = path.suffix.lower()
-    if not path.is_file() or suffix not in {".json", ".ndjson"}:
+    if not path.is_file() or suffix not in _SUFFIXES:
         return 0.0
     try:
         with path.open("rb") as handle:
@@ -462,6 +462,17 @@ def _detect_file(path: Path) -> float:
     if suffix == ".ndjson":
         return 0.9 if any(f'"{kind}"' in head for kind in (*_READ, *_LOOKUP)) else 0.5
     return 0.9 if '"Bundle"' in head or any(f'"{k}"' in head for k in _READ) else 0.5
+
+
+def _coded_medication(
+    entry: _Entry, index: _Index, code_map: Mapping[str, str], rows: _Rows
+) -> _Medication | None:
+    """The drug of a dispense or request; ``None`` (the entry rejected) when it has no ATC code."""
+    medication = _Medication(entry.resource, index, code_map)
+    if medication.atc is None:
+        rows.reject(entry, medication.unknown())
+        return None
+    return medication
 
 
 def _dispense(
@@ -476,9 +487,8 @@ def _dispense(
     if status not in _DISPENSE_OK:
         skip(f"MedicationDispense with status {status}")
         return
-    medication = _Medication(resource, index, code_map)
-    if medication.atc is None:
-        rows.reject(entry, medication.unknown())
+    medication = _coded_medication(entry, index, code_map, rows)
+    if medication is None:
         return
     prescriber = None
     for prescription in resource.get("authorizingPrescription", []):
@@ -489,15 +499,14 @@ def _dispense(
     quantity = resource.get("quantity", {})
     rows.add(
         entry,
-        {
-            "patient_id": index.patient_id(resource.get("subject")),
-            "date": _date(resource.get("whenHandedOver") or resource.get("whenPrepared")),
-            "atc": medication.atc,
-            "quantity": _number(quantity.get("value") if isinstance(quantity, Mapping) else None),
-            "strength_mg": medication.strength_mg,
-            "form": medication.form,
-            "prescriber_id": prescriber,
-        },
+        _dispensing_row(
+            resource,
+            index,
+            medication,
+            date=resource.get("whenHandedOver") or resource.get("whenPrepared"),
+            quantity=quantity.get("value") if isinstance(quantity, Mapping) else None,
+            prescriber=prescriber,
+        ),
     )
 
 
@@ -514,23 +523,45 @@ def _request(
     if status in _REQUEST_SKIP or intent not in {"order", "original-order", "instance-order"}:
         skip(f"MedicationRequest with status {status} and intent {intent}")
         return
-    medication = _Medication(resource, index, code_map)
-    if medication.atc is None:
-        rows.reject(entry, medication.unknown())
+    medication = _coded_medication(entry, index, code_map, rows)
+    if medication is None:
         return
     quantity = resource.get("dispenseRequest", {}).get("quantity", {})
     rows.add(
         entry,
-        {
-            "patient_id": index.patient_id(resource.get("subject")),
-            "date": _date(resource.get("authoredOn")),
-            "atc": medication.atc,
-            "quantity": _number(quantity.get("value")),
-            "strength_mg": medication.strength_mg,
-            "form": medication.form,
-            "prescriber_id": index.practitioner(resource.get("requester")),
-        },
+        _dispensing_row(
+            resource,
+            index,
+            medication,
+            date=resource.get("authoredOn"),
+            quantity=quantity.get("value"),
+            prescriber=index.practitioner(resource.get("requester")),
+        ),
     )
+
+
+def _dispensing_row(
+    resource: Mapping[str, Any],
+    index: _Index,
+    medication: _Medication,
+    *,
+    date: Any,
+    quantity: Any,
+    prescriber: str | None,
+) -> dict[str, str | None]:
+    """The dispensings row of a dispense or request whose drug has an ATC code.
+
+    ``date`` and ``quantity`` are the FHIR values (they differ between the two resources).
+    """
+    return {
+        "patient_id": index.patient_id(resource.get("subject")),
+        "date": _date(date),
+        "atc": medication.atc,
+        "quantity": _number(quantity),
+        "strength_mg": medication.strength_mg,
+        "form": medication.form,
+        "prescriber_id": prescriber,
+    }
 
 
 def _extension(element: Any, url: str) -> str | None:

@@ -23,8 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from benzoredux.hookspecs import Reader, hookimpl
-from benzoredux.reading import RawTable, ReadError, ReadResult, build_result, raw_table
+from benzoredux.reading import RawTable, ReadError, ReadResult, raw_table
 from benzoredux.text_tables import EXCEL_SUFFIXES
+from benzoredux_adapters._column_names import DUTCH_NAMES
+from benzoredux_adapters._results import reader_result
+from benzoredux_adapters._sources import source_files
 from benzoredux_adapters._tabular import (
     TEXT_SUFFIXES,
     best_header_score,
@@ -41,14 +44,14 @@ __all__ = [
     "benzoredux_register_readers",
 ]
 
-_PATIENT = ("Patientnummer", "Patiëntnummer", "Patientnr", "Pat.nr", "Patient-ID")
+_PATIENT = DUTCH_NAMES["patient_id"]
 
 PRESCRIPTIONS_LAYOUT: Mapping[str, tuple[str, ...]] = {
     "patient_id": _PATIENT,
     "date": ("Voorschrijfdatum", "Datum voorschrift", "Receptdatum"),
-    "atc": ("ATC", "ATC-code", "ATC code"),
+    "atc": DUTCH_NAMES["atc"],
     "quantity": ("Aantal", "Aantal eenheden", "Hoeveelheid"),
-    "strength_mg": ("Sterkte (mg)", "Sterkte mg", "Sterkte"),
+    "strength_mg": DUTCH_NAMES["strength_mg"],
     "form": ("Toedieningsvorm", "Farmaceutische vorm", "Vorm"),
     "prescriber_id": ("Voorschrijver", "Voorschrijver AGB", "Arts"),
     "channel": ("Wijze van voorschrijven", "Voorschrijfwijze", "Contactsoort"),
@@ -66,17 +69,17 @@ EPISODES_LAYOUT: Mapping[str, tuple[str, ...]] = {
 PATIENTS_LAYOUT: Mapping[str, tuple[str, ...]] = {
     "patient_id": _PATIENT,
     "gp_id": ("Huisarts", "Eigen huisarts", "Huisarts AGB"),
-    "birth_date": ("Geboortedatum", "Geb.datum"),
-    "sex": ("Geslacht",),
-    "initials": ("Voorletters",),
+    "birth_date": DUTCH_NAMES["birth_date"],
+    "sex": DUTCH_NAMES["sex"],
+    "initials": DUTCH_NAMES["initials"],
     "first_name": ("Roepnaam", "Voornaam"),
-    "name_prefix": ("Tussenvoegsel", "Voorvoegsel"),
+    "name_prefix": DUTCH_NAMES["name_prefix"],
     "family_name": ("Achternaam", "Geslachtsnaam"),
-    "street": ("Straat", "Straatnaam"),
-    "house_number": ("Huisnummer",),
-    "postcode": ("Postcode",),
-    "city": ("Woonplaats", "Plaats"),
-    "bsn": ("BSN", "Burgerservicenummer"),
+    "street": DUTCH_NAMES["street"],
+    "house_number": DUTCH_NAMES["house_number"],
+    "postcode": DUTCH_NAMES["postcode"],
+    "city": DUTCH_NAMES["city"],
+    "bsn": DUTCH_NAMES["bsn"],
     "status": ("Inschrijfstatus", "Status"),
     "status_date": ("Datum status", "Statusdatum", "Datum uitschrijving"),
 }
@@ -98,13 +101,7 @@ def _kind_of(path: Path) -> tuple[str | None, float]:
 
 
 def _files(source: Path) -> list[Path]:
-    if source.is_dir():
-        return sorted(
-            p
-            for p in source.iterdir()
-            if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES | EXCEL_SUFFIXES
-        )
-    return [source]
+    return source_files(source, TEXT_SUFFIXES | EXCEL_SUFFIXES)
 
 
 class HisReader:
@@ -150,12 +147,11 @@ class HisReader:
             raw, more = raw_table(text, table, layout, mapping=mapping, settings=settings)
             raws.append(raw)
             notes.extend(more)
-        return build_result(
+        return reader_result(
             self.name,
             source,
             raws,
-            duplicates=options.get("duplicates", "reject"),
-            extra_forms=options.get("extra_forms"),
+            options,
             notes=notes,
         )
 

@@ -27,7 +27,8 @@ from typing import Any
 from attrs import evolve
 
 from benzoredux.hookspecs import Reader, hookimpl
-from benzoredux.reading import ReadError, ReadResult, build_result, raw_table
+from benzoredux.reading import ReadError, ReadResult, raw_table
+from benzoredux_adapters._results import reader_result
 from benzoredux_adapters._tabular import (
     best_header_score,
     distinct_rows,
@@ -140,12 +141,11 @@ class SfkReader:
             settings=settings,
             keep=("patient_id", "gp_id", "birth_date", "sex"),
         )
-        return build_result(
+        return reader_result(
             self.name,
             source,
             [dispensing_rows, distinct_rows(patients)],
-            duplicates=options.get("duplicates", "reject"),
-            extra_forms=options.get("extra_forms"),
+            options,
             notes=notes,
         )
 

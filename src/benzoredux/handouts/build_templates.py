@@ -20,18 +20,21 @@ docxtpl's ``{%tr for %}``.
 from __future__ import annotations
 
 import datetime as dt
-import io
-import sys
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from benzoredux.letters.docx_building import (
+    build_main,
+    reproducible_docx,
+    write_templates,
+)
+from benzoredux.letters.docx_building import paragraphs as _paragraphs
 
 __all__ = ["TEMPLATE_DIR", "build_all", "build_sleep_diary", "build_taper_handout"]
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 _FIXED = dt.datetime(2026, 1, 1)  # noqa: DTZ001 - a fixed, zone-less document date
-_ZIP_TIME = (2026, 1, 1, 0, 0, 0)
 
 
 def _new_document(title: str, *, landscape: bool = False) -> Any:
@@ -81,11 +84,6 @@ def _title(document: Any, text: str) -> None:
 
 def _heading(document: Any, text: str) -> None:
     document.add_paragraph().add_run(text).bold = True
-
-
-def _paragraphs(document: Any, *texts: str) -> None:
-    for text in texts:
-        document.add_paragraph().add_run(text)
 
 
 def _bullets(document: Any, *texts: str) -> None:
@@ -196,20 +194,6 @@ def build_sleep_diary() -> Any:
     return document
 
 
-def _reproducible(document: Any) -> bytes:
-    """The document's bytes with fixed zip dates, so a rebuild gives the same file."""
-    raw = io.BytesIO()
-    document.save(raw)
-    out = io.BytesIO()
-    with zipfile.ZipFile(raw) as source, zipfile.ZipFile(out, "w") as target:
-        for info in source.infolist():
-            fixed = zipfile.ZipInfo(info.filename, date_time=_ZIP_TIME)
-            fixed.compress_type = zipfile.ZIP_DEFLATED
-            fixed.external_attr = 0o644 << 16
-            target.writestr(fixed, source.read(info))
-    return out.getvalue()
-
-
 BUILDERS: dict[str, Callable[[], Any]] = {
     "afbouwschema.docx": build_taper_handout,
     "slaap_waakkalender.docx": build_sleep_diary,
@@ -218,21 +202,15 @@ BUILDERS: dict[str, Callable[[], Any]] = {
 
 def build_all(directory: Path | None = TEMPLATE_DIR) -> dict[str, bytes]:
     """Every default handout template as bytes, by file name (written to ``directory``)."""
-    built = {name: _reproducible(builder()) for name, builder in BUILDERS.items()}
+    built = {name: reproducible_docx(builder()) for name, builder in BUILDERS.items()}
     if directory is not None:
-        directory.mkdir(parents=True, exist_ok=True)
-        for name, data in built.items():
-            (directory / name).write_bytes(data)
+        write_templates(built, directory)
     return built
 
 
 def main(argv: list[str] | None = None) -> int:
     """Write the templates (to ``TEMPLATE_DIR``, or the folder given as the only argument)."""
-    args = sys.argv[1:] if argv is None else argv
-    directory = Path(args[0]) if args else TEMPLATE_DIR
-    for name in build_all(directory):
-        sys.stdout.write(f"wrote {directory / name}\n")
-    return 0
+    return build_main(build_all, TEMPLATE_DIR, argv)
 
 
 if __name__ == "__main__":  # pragma: no cover

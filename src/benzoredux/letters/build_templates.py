@@ -21,18 +21,21 @@ in :data:`benzoredux.letters.compose.LETTER_FIELDS`.
 from __future__ import annotations
 
 import datetime as dt
-import io
-import sys
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from benzoredux.letters.docx_building import (
+    build_main,
+    reproducible_docx,
+    write_templates,
+)
+from benzoredux.letters.docx_building import paragraphs as _paragraphs
 
 __all__ = ["TEMPLATE_DIR", "build_all", "build_invitation", "build_labels", "build_stop_letter"]
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 _FIXED = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-_ZIP_TIME = (2026, 1, 1, 0, 0, 0)
 
 
 def _new_document() -> Any:
@@ -94,11 +97,6 @@ def _heading(document: Any, text: str) -> None:
     paragraph.paragraph_format.space_after = Pt(2)
     paragraph.paragraph_format.keep_with_next = True
     paragraph.add_run(text).bold = True
-
-
-def _paragraphs(document: Any, *texts: str) -> None:
-    for text in texts:
-        document.add_paragraph().add_run(text)
 
 
 def _signature(document: Any) -> None:
@@ -264,19 +262,7 @@ def _core_properties(title: str) -> bytes:
 
 def _reproducible(document: Any, title: str) -> bytes:
     """The document as bytes with fixed zip dates and properties: a rebuild gives the same file."""
-    raw = io.BytesIO()
-    document.save(raw)
-    out = io.BytesIO()
-    with zipfile.ZipFile(raw) as source, zipfile.ZipFile(out, "w") as target:
-        for info in source.infolist():
-            fixed = zipfile.ZipInfo(info.filename, date_time=_ZIP_TIME)
-            fixed.compress_type = zipfile.ZIP_DEFLATED
-            fixed.external_attr = 0o644 << 16
-            data = source.read(info)
-            if info.filename == "docProps/core.xml":
-                data = _core_properties(title)
-            target.writestr(fixed, data)
-    return out.getvalue()
+    return reproducible_docx(document, {"docProps/core.xml": _core_properties(title)})
 
 
 BUILDERS: dict[str, tuple[Callable[[], Any], str]] = {
@@ -289,19 +275,13 @@ BUILDERS: dict[str, tuple[Callable[[], Any], str]] = {
 def build_all(directory: Path = TEMPLATE_DIR) -> dict[str, bytes]:
     """Every default template as bytes, by file name (written to ``directory`` if given)."""
     built = {name: _reproducible(build(), title) for name, (build, title) in BUILDERS.items()}
-    directory.mkdir(parents=True, exist_ok=True)
-    for name, data in built.items():
-        (directory / name).write_bytes(data)
+    write_templates(built, directory)
     return built
 
 
 def main(argv: list[str] | None = None) -> int:
     """Write the templates (to ``TEMPLATE_DIR``, or the folder given as the only argument)."""
-    args = sys.argv[1:] if argv is None else argv
-    directory = Path(args[0]) if args else TEMPLATE_DIR
-    for name in build_all(directory):
-        sys.stdout.write(f"wrote {directory / name}\n")
-    return 0
+    return build_main(build_all, TEMPLATE_DIR, argv)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -29,13 +29,14 @@ docxtpl and docxcompose are optional (the ``letters`` extra) and imported on fir
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as dt
 import io
 import os
 import re
 import zipfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
@@ -178,6 +179,25 @@ def _needs_document(context: Mapping[str, Any]) -> bool:
     return any(needs(v, 2) for v in context.values())
 
 
+@contextlib.contextmanager
+def _render_errors(name: str, where: str, part: str | None = None) -> Iterator[None]:
+    """Turn what rendering a template raises into :class:`TemplateSecurityError` (the sandbox
+    refused) or :class:`TemplateRenderError` (anything else, naming ``part`` when given)."""
+    from jinja2.exceptions import SecurityError
+
+    try:
+        yield
+    except SecurityError as error:
+        raise TemplateSecurityError(
+            f"template {name!r}{where}: refused by the sandbox: {error}; nothing was written"
+        ) from None
+    except Exception as error:
+        at = "" if part is None else f", part {part}"
+        raise TemplateRenderError(
+            f"template {name!r}{where}{at}: {_describe(error)}; nothing was written"
+        ) from None
+
+
 def _describe(error: Exception) -> str:
     """An error raised inside a template, without values that may be patient data.
 
@@ -287,20 +307,8 @@ class DocxLetterTemplate:
             raise TemplateFieldError(self.name, missing, names, where)
 
     def _render_part(self, part: str, context: dict[str, Any], where: str) -> bytes:
-        from jinja2.exceptions import SecurityError
-
-        try:
+        with _render_errors(self.name, where, part):
             xml = self._compiled[part].render(context)
-        except SecurityError as error:
-            raise TemplateSecurityError(
-                f"template {self.name!r}{where}: refused by the sandbox: {error}; "
-                "nothing was written"
-            ) from None
-        except Exception as error:
-            raise TemplateRenderError(
-                f"template {self.name!r}{where}, part {part}: {_describe(error)}; "
-                "nothing was written"
-            ) from None
         if part != _CORE_PART:
             xml = (
                 xml.replace("{_{", "{{")
@@ -336,20 +344,10 @@ class DocxLetterTemplate:
 
     def _render_with_docxtpl(self, context: Mapping[str, Any], where: str) -> bytes:
         from docxtpl import DocxTemplate
-        from jinja2.exceptions import SecurityError
 
         document = DocxTemplate(io.BytesIO(self.data))
-        try:
+        with _render_errors(self.name, where):
             document.render(dict(context), jinja_env=self.environment)
-        except SecurityError as error:
-            raise TemplateSecurityError(
-                f"template {self.name!r}{where}: refused by the sandbox: {error}; "
-                "nothing was written"
-            ) from None
-        except Exception as error:
-            raise TemplateRenderError(
-                f"template {self.name!r}{where}: {_describe(error)}; nothing was written"
-            ) from None
         buffer = io.BytesIO()
         document.save(buffer)
         return buffer.getvalue()
