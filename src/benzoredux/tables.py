@@ -640,7 +640,10 @@ def check_rows(
     flagged = lazy.with_columns(__bad=_any(expressions.values()).cast(nw.Int64))
     bad = flagged.select(nw.col("__bad").sum()).collect().item()
     if bad:
-        subset = [c for c in columns if used is None or c in set(used)]
+        # The re-check with row numbers sees the columns read plus the required ones (which
+        # the schema insists on even when the algorithm does not read them).
+        wanted = set(schema.required) | (set(used) if used is not None else set(columns))
+        subset = [c for c in columns if c in wanted]
         native = (
             nw.from_native(frame) if not isinstance(frame, nw.DataFrame | nw.LazyFrame) else frame
         )

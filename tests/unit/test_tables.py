@@ -180,3 +180,24 @@ def test_dates_as_python_dates_are_accepted() -> None:
         {"patient_id": ["a"], "date": [dt.date(2025, 1, 1)], "atc": ["N05BA01"], "quantity": [1]}
     )
     assert br.validate_dispensings(frame).rows_rejected == 0
+
+
+def test_check_rows_names_the_bad_row_when_a_required_column_is_not_read() -> None:
+    # An algorithm that reads only some columns still gets the row named, not a complaint
+    # about a "missing" required column it chose not to read.
+    from benzoredux.engine import Execution
+    from benzoredux.errors import InvalidRowsError
+    from benzoredux.tables import DISPENSINGS, check_rows
+
+    frame = pd.DataFrame(
+        {
+            "patient_id": ["p1", "p2"],
+            "date": pd.to_datetime(["2025-01-01", "2025-01-02"]),
+            "atc": ["N05BA04", "N05BA4"],
+            "quantity": [30.0, 30.0],
+        }
+    )
+    execution = Execution.for_input(frame)
+    lazy = execution.lazy(frame, "dispensings")
+    with pytest.raises(InvalidRowsError, match="row 1"):
+        check_rows(frame, lazy, DISPENSINGS, execution, used=("patient_id", "date", "atc"))
