@@ -318,6 +318,10 @@ main.add_command(screen_command)
 main.add_command(schedule_command)
 main.add_command(letters_command)
 
+from benzoredux.cli_evaluate import evaluate_command  # noqa: E402 (after main is defined)
+
+main.add_command(evaluate_command)
+
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

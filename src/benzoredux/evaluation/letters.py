@@ -1,0 +1,81 @@
+"""The letters table the evaluation counts from: who got a stop letter, when, from which GP.
+
+One row per patient: the stop letter (step 3) and, when the invitation for the evaluation
+consult (step 4) went separately, its date. :func:`benzoredux.plan_schedule` gives exactly this
+shape (its ``table`` has ``patient_id``, ``gp_id``, ``letter_date`` and ``invitation_date``),
+and so does a list of the register's letters. The table is checked like the canonical tables
+(:mod:`benzoredux.tables`): a missing column or a bad row stops the evaluation with an error
+naming the row, the column and the value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import narwhals as nw
+from narwhals.typing import IntoFrame
+
+from benzoredux.engine import Execution
+from benzoredux.tables import Column, Kind, RowRule, TableSchema, check_rows
+
+__all__ = ["LETTERS_SENT", "letters_lazy"]
+
+
+def _text_missing(name: str) -> RowRule:
+    def invalid() -> nw.Expr:
+        col = nw.col(name).cast(nw.String)
+        return col.is_null() | (col.str.strip_chars() == "")
+
+    return RowRule((name,), f"{name} is missing", invalid)
+
+
+LETTERS_SENT = TableSchema(
+    name="letters",
+    columns=(
+        Column("patient_id", Kind.TEXT, True, "Pseudonymous patient identifier."),
+        Column("letter_date", Kind.DATE, True, "Date the stop letter was sent."),
+        Column("gp_id", Kind.TEXT, False, "The GP who signed the letter (empty: no GP)."),
+        Column(
+            "invitation_date",
+            Kind.DATE,
+            False,
+            "Date the invitation for the evaluation consult was sent; empty if none was.",
+        ),
+    ),
+    rules=(
+        _text_missing("patient_id"),
+        RowRule(
+            ("patient_id",),
+            "patient_id occurs more than once (one stop letter per patient)",
+            lambda: ~nw.col("patient_id").is_null() & nw.col("patient_id").is_duplicated(),
+        ),
+        RowRule(
+            ("letter_date",), "letter_date is missing", lambda: nw.col("letter_date").is_null()
+        ),
+        RowRule(
+            ("letter_date", "invitation_date"),
+            "invitation_date is before letter_date",
+            lambda: nw.col("invitation_date") < nw.col("letter_date"),
+        ),
+    ),
+)
+"""The stop letters sent, one row per patient."""
+
+
+def letters_lazy(execution: Execution, letters: IntoFrame) -> nw.LazyFrame[Any]:
+    """The letters, checked, with ``patient_id`` and ``gp_id`` as text and dates as dates."""
+    lazy = execution.lazy(letters, "letters")
+    columns = lazy.collect_schema()
+    check_rows(letters, lazy, LETTERS_SENT, execution)
+    gp = nw.col("gp_id").cast(nw.String) if "gp_id" in columns else nw.lit(None, nw.String)
+    invitation = (
+        nw.col("invitation_date").cast(nw.Date)
+        if "invitation_date" in columns
+        else nw.lit(None, nw.Date)
+    )
+    return lazy.select(
+        nw.col("patient_id").cast(nw.String),
+        gp.alias("gp_id"),
+        nw.col("letter_date").cast(nw.Date),
+        invitation.alias("invitation_date"),
+    )

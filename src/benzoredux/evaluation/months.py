@@ -1,0 +1,66 @@
+"""Calendar-month offsets of a date column, as day numbers that every backend can compute.
+
+The evaluation's windows count calendar months from each patient's own letter date (3 to 6
+months after, 12 months before). A per-row ``relativedelta`` would be a Python loop, and
+narwhals' ``dt.offset_by("3mo")`` is not implemented for every backend (pyarrow-backed pandas
+columns refuse it). So the offset is done in integers: year and month shift, the day is clipped
+to the length of the target month (31 January plus one month is 29 February in 2024, as
+``dateutil.relativedelta`` gives), and the result is a day number since 1970-01-01 comparable
+with :func:`benzoredux.dates.epoch_days` of a date column.
+"""
+
+from __future__ import annotations
+
+import narwhals as nw
+
+__all__ = ["days_from_civil", "month_offset_days", "month_parts"]
+
+
+def days_from_civil(year: nw.Expr, month: nw.Expr, day: nw.Expr) -> nw.Expr:
+    """Days since 1970-01-01 of integer ``year``, ``month``, ``day`` (H. Hinnant's algorithm)."""
+    y = year - (month <= 2).cast(nw.Int64)
+    era = y // 400
+    year_of_era = y - era * 400
+    shifted_month = nw.when(month > 2).then(month - 3).otherwise(month + 9)
+    day_of_year = (153 * shifted_month + 2) // 5 + day - 1
+    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
+    return era * 146097 + day_of_era - 719468
+
+
+def _days_in_month(year: nw.Expr, month: nw.Expr) -> nw.Expr:
+    def divisible(by: int) -> nw.Expr:  # floor division: pyarrow-backed pandas has no modulo
+        return year - (year // by) * by == 0
+
+    leap = (divisible(4) & ~divisible(100)) | divisible(400)
+    return (
+        nw.when(month == 2)
+        .then(28 + leap.cast(nw.Int64))
+        .when(month.is_in([4, 6, 9, 11]))
+        .then(30)
+        .otherwise(31)
+        .cast(nw.Int64)
+    )
+
+
+def month_parts(column: str, prefix: str) -> dict[str, nw.Expr]:
+    """Columns ``{prefix}_month`` (months since year 0) and ``{prefix}_day`` of a date column.
+
+    Computed once, they keep the offsets of :func:`month_offset_days` small expressions.
+    """
+    col = nw.col(column)
+    return {
+        f"{prefix}_month": col.dt.year().cast(nw.Int64) * 12 + col.dt.month().cast(nw.Int64) - 1,
+        f"{prefix}_day": col.dt.day().cast(nw.Int64),
+    }
+
+
+def month_offset_days(prefix: str, months: int) -> nw.Expr:
+    """The day number of a date shifted by ``months`` calendar months (negative: back).
+
+    ``prefix`` names the columns made by :func:`month_parts`.
+    """
+    index = nw.col(f"{prefix}_month") + months
+    year = index // 12
+    month = index - year * 12 + 1
+    day = nw.min_horizontal(nw.col(f"{prefix}_day"), _days_in_month(year, month))
+    return days_from_civil(year, month, day)

@@ -1,0 +1,480 @@
+"""The plan of action (FTO module, bijlage 3) as a dated task list a practice edits and ticks off.
+
+Bijlage 3 gives an example plan as rows of (step, what, how, who, month): selecting in month 1,
+sending the letters in month 2, invitations in month 5, consults in months 5-6, monitoring until
+month 14, the evaluation in month 15. :func:`plan_of_action` dates those months from a start
+date: programme month *m* runs from the start date plus *m* - 1 calendar months up to the day
+before the start plus *m* months, so a task "in months 5-6" starts with month 5 and is due on
+the last day of month 6.
+
+The task texts are the practice's working language (Dutch), written for this library after the
+example; a practice changes them, adds its own tasks or drops some, with
+:meth:`PlanOfAction.with_task`, :meth:`PlanOfAction.without_task` and
+:meth:`PlanOfAction.with_status`, or edits the exported spreadsheet and reads the table back
+with :meth:`PlanOfAction.from_table`. The monitor (about one hour every two weeks) asks for
+:meth:`PlanOfAction.overdue`. The register (:mod:`benzoredux.register`) keeps the same tasks
+over time; :meth:`PlanOfAction.record` writes them there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import narwhals as nw
+from attrs import evolve, field, frozen, validators
+from dateutil.relativedelta import relativedelta
+from narwhals.typing import IntoFrame
+
+from benzoredux.dates import DateLike, parse_reference_date
+from benzoredux.output import neutralise_formulas, private_file
+from benzoredux.register.schema import TaskStatus
+
+__all__ = [
+    "EXAMPLE_PLAN",
+    "PLAN_COLUMNS",
+    "PlanOfAction",
+    "PlanTask",
+    "TemplateTask",
+    "plan_of_action",
+    "write_plan_ics",
+    "write_plan_xlsx",
+]
+
+
+@frozen
+class TemplateTask:
+    """One row of a plan template: a task in programme months, not yet dated."""
+
+    task_id: str = field(validator=validators.matches_re(r"^[a-z0-9][a-z0-9_-]*$"))
+    step: str
+    what: str
+    how: str
+    who: str
+    first_month: int = field(validator=validators.ge(1))
+    last_month: int = field(validator=validators.ge(1))
+
+    def __attrs_post_init__(self) -> None:
+        if self.last_month < self.first_month:
+            raise ValueError(
+                f"task {self.task_id}: last_month {self.last_month} is before first_month "
+                f"{self.first_month}"
+            )
+
+
+EXAMPLE_PLAN: tuple[TemplateTask, ...] = (
+    TemplateTask(
+        "select",
+        "select",
+        "Lijst maken van chronische gebruikers",
+        "SFK-rapport",
+        "apotheker",
+        1,
+        1,
+    ),
+    TemplateTask(
+        "screen",
+        "screen",
+        "Patiënten screenen op de uitsluitcriteria",
+        "in het HIS",
+        "huisarts",
+        1,
+        1,
+    ),
+    TemplateTask(
+        "brief-team",
+        "communicate",
+        "Assistente, POH-GGZ en apotheker informeren",
+        "mondeling en op papier",
+        "huisarts",
+        1,
+        1,
+    ),
+    TemplateTask(
+        "instruct-team",
+        "communicate",
+        "Assistente en POH-GGZ instrueren",
+        "mondeling en op papier",
+        "huisarts",
+        1,
+        1,
+    ),
+    TemplateTask(
+        "merge-letters",
+        "letters",
+        "Stopbrief en uitnodiging koppelen aan de gescreende patiënten",
+        "standaardbrief samenvoegen met patiëntgegevens",
+        "huisarts",
+        2,
+        2,
+    ),
+    TemplateTask(
+        "send-letters",
+        "letters",
+        "Stopbrieven versturen",
+        "per post",
+        "praktijkassistente",
+        2,
+        2,
+    ),
+    TemplateTask(
+        "inform-public",
+        "communicate",
+        "Patiënten algemeen informeren",
+        "bericht in de lokale krant",
+        "huisarts",
+        2,
+        2,
+    ),
+    TemplateTask(
+        "monitor-1",
+        "monitor",
+        "Voortgang bewaken",
+        "ongeveer een uur per twee weken",
+        "apotheker",
+        2,
+        4,
+    ),
+    TemplateTask(
+        "send-invitations",
+        "invite",
+        "Uitnodigingen voor het evaluatieconsult versturen",
+        "in groepen van 15 per week",
+        "praktijkassistente",
+        5,
+        5,
+    ),
+    TemplateTask(
+        "monitor-2",
+        "monitor",
+        "Voortgang bewaken",
+        "ongeveer een uur per twee weken",
+        "apotheker",
+        5,
+        6,
+    ),
+    TemplateTask(
+        "call-non-responders",
+        "invite",
+        "Patiënten nabellen die niet reageerden",
+        "telefonisch, twee weken na de uitnodiging",
+        "praktijkassistente",
+        5,
+        6,
+    ),
+    TemplateTask(
+        "consults",
+        "consult",
+        "Evaluatieconsulten: stoppen of minderen bespreken",
+        "op het spreekuur",
+        "huisarts of POH-GGZ",
+        5,
+        6,
+    ),
+    TemplateTask(
+        "monitor-3",
+        "monitor",
+        "Voortgang bewaken",
+        "ongeveer een uur per twee weken",
+        "apotheker",
+        7,
+        14,
+    ),
+    TemplateTask(
+        "evaluate",
+        "evaluate",
+        "Evaluatie: proces en effect",
+        "zie de evaluatie van benzoredux",
+        "apotheker",
+        15,
+        15,
+    ),
+)
+"""The example plan of bijlage 3, in the library's own words. The months follow the seed, which
+puts the monitoring and the calls in months 5-6 alongside the consults."""
+
+
+@frozen
+class PlanTask:
+    """A dated task of the plan of action."""
+
+    task_id: str
+    step: str
+    what: str
+    how: str
+    who: str
+    start: dt.date
+    due: dt.date
+    status: TaskStatus = field(default=TaskStatus.OPEN, converter=TaskStatus)
+    note: str = ""
+
+    def is_overdue(self, as_of: dt.date) -> bool:
+        """Not done or skipped, and its due date has passed."""
+        return self.status in {TaskStatus.OPEN, TaskStatus.IN_PROGRESS} and self.due < as_of
+
+
+PLAN_COLUMNS = ("task_id", "step", "what", "how", "who", "start", "due", "status", "note")
+"""The columns of :meth:`PlanOfAction.table`, in order."""
+
+
+def _month_start(start: dt.date, month: int) -> dt.date:
+    return start + relativedelta(months=month - 1)
+
+
+def _month_end(start: dt.date, month: int) -> dt.date:
+    return start + relativedelta(months=month) - dt.timedelta(days=1)
+
+
+def _as_tasks(values: Iterable[PlanTask]) -> tuple[PlanTask, ...]:
+    return tuple(values)
+
+
+@frozen
+class PlanOfAction:
+    """A plan of action: dated tasks, in order. Immutable: every change returns a new plan."""
+
+    start_date: dt.date
+    tasks: tuple[PlanTask, ...] = field(converter=_as_tasks)
+
+    def __attrs_post_init__(self) -> None:
+        seen: set[str] = set()
+        for task in self.tasks:
+            if task.task_id in seen:
+                raise ValueError(f"plan of action: task_id {task.task_id!r} occurs twice")
+            seen.add(task.task_id)
+
+    def task(self, task_id: str) -> PlanTask:
+        """The task called ``task_id``."""
+        for task in self.tasks:
+            if task.task_id == task_id:
+                return task
+        raise KeyError(f"plan of action: no task {task_id!r}")
+
+    def with_status(
+        self, task_id: str, status: TaskStatus | str, *, note: str | None = None
+    ) -> PlanOfAction:
+        """The plan with one task moved to ``status`` (``open``, ``in_progress``, ``done``,
+        ``skipped``)."""
+        self.task(task_id)
+        return evolve(
+            self,
+            tasks=tuple(
+                evolve(t, status=TaskStatus(status), note=t.note if note is None else note)
+                if t.task_id == task_id
+                else t
+                for t in self.tasks
+            ),
+        )
+
+    def with_task(self, task: PlanTask) -> PlanOfAction:
+        """The plan with ``task`` added, or replacing the task with the same id."""
+        if any(t.task_id == task.task_id for t in self.tasks):
+            return evolve(
+                self, tasks=tuple(task if t.task_id == task.task_id else t for t in self.tasks)
+            )
+        return evolve(self, tasks=(*self.tasks, task))
+
+    def without_task(self, task_id: str) -> PlanOfAction:
+        """The plan without the task ``task_id``."""
+        self.task(task_id)
+        return evolve(self, tasks=tuple(t for t in self.tasks if t.task_id != task_id))
+
+    def overdue(self, as_of: DateLike) -> tuple[PlanTask, ...]:
+        """Tasks still open or in progress whose due date lies before ``as_of``."""
+        day = parse_reference_date(as_of, name="as_of")
+        return tuple(t for t in self.tasks if t.is_overdue(day))
+
+    def table(self) -> Any:
+        """The tasks as a pandas DataFrame with :data:`PLAN_COLUMNS` (status as text)."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            [
+                {
+                    "task_id": t.task_id,
+                    "step": t.step,
+                    "what": t.what,
+                    "how": t.how,
+                    "who": t.who,
+                    "start": t.start,
+                    "due": t.due,
+                    "status": t.status.value,
+                    "note": t.note,
+                }
+                for t in self.tasks
+            ],
+            columns=list(PLAN_COLUMNS),
+        )
+
+    @classmethod
+    def from_table(cls, frame: IntoFrame, *, start_date: DateLike) -> PlanOfAction:
+        """A plan from an edited table with :data:`PLAN_COLUMNS` (``how``, ``who``, ``status``
+        and ``note`` may be missing or empty). Bad rows raise with their row number."""
+        native = nw.from_native(frame)
+        eager = native.collect() if isinstance(native, nw.LazyFrame) else native
+        missing = [c for c in ("task_id", "what", "start", "due") if c not in eager.columns]
+        if missing:
+            raise ValueError(
+                f"plan of action: missing column(s) {', '.join(missing)}; "
+                f"columns found: {', '.join(eager.columns)}"
+            )
+        tasks = []
+        for number, row in enumerate(eager.rows(named=True)):
+            try:
+                tasks.append(_task_from_row(row))
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"plan of action, row {number}: {exc}") from None
+        return cls(parse_reference_date(start_date, name="start_date"), tasks)
+
+    def record(self, register: Any, *, by: str) -> None:
+        """Write every task into ``register`` (a :class:`benzoredux.Register`) as one
+        transaction; the register keeps earlier revisions."""
+        with register.transaction():
+            for task in self.tasks:
+                months = relativedelta(task.start, self.start_date)
+                register.set_task(
+                    task.task_id,
+                    what=task.what,
+                    by=by,
+                    step=task.step,
+                    who=task.who,
+                    month=months.years * 12 + months.months + 1,
+                    due=task.due,
+                    status=task.status,
+                    note=task.note,
+                )
+
+
+def _date(value: Any, column: str) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        return parse_reference_date(value, name=column)
+    raise ValueError(f"{column} is not a date: {value!r}")
+
+
+def _text(row: Mapping[str, Any], column: str) -> str:
+    value = row.get(column)
+    return "" if value is None else str(value)
+
+
+def _task_from_row(row: Mapping[str, Any]) -> PlanTask:
+    task_id = _text(row, "task_id").strip()
+    if not task_id:
+        raise ValueError("task_id is missing")
+    start, due = _date(row["start"], "start"), _date(row["due"], "due")
+    if due < start:
+        raise ValueError(f"due {due.isoformat()} is before start {start.isoformat()}")
+    status = _text(row, "status").strip() or TaskStatus.OPEN.value
+    if status not in {s.value for s in TaskStatus}:
+        raise ValueError(
+            f"status {status!r} is not one of {', '.join(s.value for s in TaskStatus)}"
+        )
+    return PlanTask(
+        task_id=task_id,
+        step=_text(row, "step"),
+        what=_text(row, "what"),
+        how=_text(row, "how"),
+        who=_text(row, "who"),
+        start=start,
+        due=due,
+        status=TaskStatus(status),
+        note=_text(row, "note"),
+    )
+
+
+def plan_of_action(
+    start_date: DateLike, *, template: Iterable[TemplateTask] = EXAMPLE_PLAN
+) -> PlanOfAction:
+    """Date a plan template (default: bijlage 3's example) from ``start_date`` (month 1's first
+    day).
+
+    >>> plan = plan_of_action("2026-01-05")
+    >>> task = plan.task("send-invitations")
+    >>> task.start, task.due
+    (datetime.date(2026, 5, 5), datetime.date(2026, 6, 4))
+    >>> [t.task_id for t in plan.overdue("2026-02-05")]
+    ['select', 'screen', 'brief-team', 'instruct-team']
+    """
+    start = parse_reference_date(start_date, name="start_date")
+    return PlanOfAction(
+        start,
+        tuple(
+            PlanTask(
+                task_id=t.task_id,
+                step=t.step,
+                what=t.what,
+                how=t.how,
+                who=t.who,
+                start=_month_start(start, t.first_month),
+                due=_month_end(start, t.last_month),
+            )
+            for t in template
+        ),
+    )
+
+
+def write_plan_xlsx(plan: PlanOfAction, path: str | os.PathLike[str]) -> Path:
+    """Write the plan as a spreadsheet to edit (needs ``openpyxl``, the ``schedule`` extra).
+
+    Text cells a spreadsheet would read as a formula are neutralised (``'=...``) and stored as
+    text; the file is private and written atomically.
+    """
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    safe = neutralise_formulas(plan.table())
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "Plan van aanpak"
+    sheet.append(list(PLAN_COLUMNS))
+    for record in safe.itertuples(index=False):
+        sheet.append(list(record))
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in sheet.iter_rows(min_row=2):
+        for cell in row:
+            if isinstance(cell.value, dt.date):
+                cell.number_format = "dd-mm-yyyy"
+            elif isinstance(cell.value, str):
+                cell.data_type = "s"  # never a formula, whatever the text
+    sheet.freeze_panes = "A2"
+    target = Path(path)
+    with private_file(target, "wb") as handle:
+        workbook.save(handle)
+    return target
+
+
+def write_plan_ics(
+    plan: PlanOfAction, path: str | os.PathLike[str], *, stamp: dt.datetime | None = None
+) -> Path:
+    """Write the open tasks as all-day iCalendar events from start to due (needs
+    ``icalendar``, the ``schedule`` extra). ``stamp`` fixes DTSTAMP for reproducible files."""
+    from icalendar import Calendar, Event
+
+    when = stamp or dt.datetime.now(dt.UTC)
+    calendar = Calendar()
+    calendar.add("prodid", "-//benzoredux//plan of action//NL")
+    calendar.add("version", "2.0")
+    calendar.add("x-wr-calname", "Benzodiazepinen: plan van aanpak")
+    for task in plan.tasks:
+        if task.status in {TaskStatus.DONE, TaskStatus.SKIPPED}:
+            continue
+        event = Event()
+        event.add("uid", f"plan-{task.task_id}-{plan.start_date.isoformat()}@benzoredux")
+        event.add("dtstamp", when)
+        event.add("summary", f"{task.what} ({task.who})" if task.who else task.what)
+        event.add("dtstart", task.start)
+        event.add("dtend", task.due + dt.timedelta(days=1))
+        if task.how:
+            event.add("description", task.how)
+        calendar.add_component(event)
+    target = Path(path)
+    with private_file(target, "wb") as handle:
+        handle.write(calendar.to_ical())
+    return target
