@@ -12,19 +12,32 @@ The algorithms are written once, as narwhals lazy queries. This module decides t
   same answer; the property tests hold them against each other and against a plain reference.
 
 Auxiliary tables (patients, episodes) are moved to the engine of the main table, whatever kind
-they come in.
+they come in. On DuckDB they are registered on the main relation's own connection: DuckDB cannot
+join relations of two connections, and a caller's relation often comes from their own
+``duckdb.connect()``.
+
+A Parquet dataset too large for memory is passed as a path: a file, a directory of ``.parquet``
+files or a glob (``"dispensings/*.parquet"``). :func:`open_lazy_source` scans it lazily with
+polars (``pl.scan_parquet``), so it runs like a polars ``LazyFrame`` and comes back as one; only
+the columns and row groups the query needs are read.
 """
 
 from __future__ import annotations
 
+import glob
+import os
 from collections.abc import Iterable
-from typing import Any, Literal, cast
+from pathlib import Path
+from typing import Any, Literal, TypeGuard, cast
 
 import narwhals as nw
-from attrs import frozen
+from attrs import field, frozen
 from narwhals.typing import IntoFrame
 
-__all__ = ["Engine", "Execution"]
+__all__ = ["Engine", "Execution", "PathSource", "is_path_source", "open_lazy_source"]
+
+PathSource = str | os.PathLike[str]
+"""A Parquet dataset given by where it is: a file, a directory of ``.parquet`` files or a glob."""
 
 Engine = Literal["auto", "native"]
 ENGINES: tuple[Engine, ...] = ("auto", "native")
@@ -39,30 +52,49 @@ class Execution:
     return_backend: nw.Implementation
     """The library of the caller's main input, which the result is returned in."""
     lazy_input: bool
-    """Whether the caller passed a lazy frame (then the result stays lazy)."""
+    """Whether the caller passed a lazy frame or a Parquet path (then the result stays lazy)."""
+    main: Any = field(default=None, eq=False, repr=False)
+    """The caller's lazy main input (native): auxiliary tables join it on its own connection."""
 
     @classmethod
-    def for_input(cls, native: IntoFrame, engine: Engine = "auto") -> Execution:
-        """Decide the engine for a caller's main input."""
+    def for_input(
+        cls, native: IntoFrame | PathSource, engine: Engine = "auto", *, name: str = "input"
+    ) -> Execution:
+        """Decide the engine for a caller's main input (a frame, or a Parquet path or glob).
+
+        ``name`` says what the input is, for the error about a path that is not Parquet.
+        """
         if engine not in ENGINES:
             raise ValueError(f"engine must be one of {', '.join(ENGINES)}; got {engine!r}")
-        frame = _from_native(native, "input")
+        frame = _from_native(native, name)
         if isinstance(frame, nw.LazyFrame):
-            return cls(frame.implementation, frame.implementation, lazy_input=True)
+            return cls(
+                frame.implementation, frame.implementation, lazy_input=True, main=frame.to_native()
+            )
         own = frame.implementation
         backend = own if engine == "native" else nw.Implementation.POLARS
         return cls(backend, own, lazy_input=False)
 
     def lazy(
-        self, native: IntoFrame, name: str, *, columns: Iterable[str] | None = None
+        self, native: IntoFrame | PathSource, name: str, *, columns: Iterable[str] | None = None
     ) -> nw.LazyFrame[Any]:
         """``native`` as a narwhals lazy frame on this execution's backend.
 
         ``columns`` (those present of them) are all the caller reads: an eager frame that moves
         to another engine is cut down to them first, since converting text columns costs far
-        more than selecting them.
+        more than selecting them. A Parquet path stays a lazy scan on polars; on any other
+        engine it is read (those columns only) and moved like an eager frame.
         """
         frame = _from_native(native, name)
+        if (
+            is_path_source(native)
+            and isinstance(frame, nw.LazyFrame)
+            and frame.implementation is not self.backend
+        ):
+            if columns is not None:
+                wanted = set(columns)
+                frame = frame.select([c for c in frame.collect_schema() if c in wanted])
+            frame = frame.collect()
         if columns is not None and isinstance(frame, nw.DataFrame):
             wanted = set(columns)
             keep = [c for c in frame.columns if c in wanted]
@@ -84,10 +116,22 @@ class Execution:
             frame = nw.from_arrow(frame.to_arrow(), backend=cast(Any, self.backend))
         if self._is_eager_backend():
             return frame.lazy()
+        if self.backend is nw.Implementation.DUCKDB and self.main is not None:
+            moved: nw.LazyFrame[Any] = nw.from_native(
+                _on_connection_of(self.main, frame.to_arrow())
+            )
+            return moved
         return frame.lazy(backend=cast(Any, self.backend))
 
     @staticmethod
-    def columns(native: IntoFrame, name: str) -> list[str]:
+    def as_frame(
+        native: IntoFrame | PathSource, name: str
+    ) -> nw.DataFrame[Any] | nw.LazyFrame[Any]:
+        """A caller's table as a narwhals frame of its own kind (a Parquet path: a polars scan)."""
+        return _from_native(native, name)
+
+    @staticmethod
+    def columns(native: IntoFrame | PathSource, name: str) -> list[str]:
         """The column names of a caller's table (without reading its rows)."""
         frame = _from_native(native, name)
         return list(frame.collect_schema()) if isinstance(frame, nw.LazyFrame) else frame.columns
@@ -149,13 +193,84 @@ def _without_empty_categoricals(frame: nw.DataFrame[Any]) -> nw.DataFrame[Any]:
     return nw.from_native(converted, eager_only=True)
 
 
-def _from_native(native: IntoFrame, name: str) -> nw.DataFrame[Any] | nw.LazyFrame[Any]:
+def _on_connection_of(relation: Any, table: Any) -> Any:
+    """A pyarrow ``table`` as a DuckDB relation on the connection of ``relation``.
+
+    ``relation.query`` runs on the relation's own connection, which DuckDB keeps to itself; the
+    table reaches it by DuckDB's replacement scan of the local variable named in the query (as
+    narwhals' DuckDB backend brings Arrow tables in). The relation holds the table, so nothing
+    is copied into the database.
+    """
+    _benzoredux_table = table  # read by DuckDB's replacement scan, by its name
+    return relation.query("_benzoredux_main", "SELECT * FROM _benzoredux_table")
+
+
+def is_path_source(source: object) -> TypeGuard[PathSource]:
+    """Whether ``source`` names a Parquet dataset (a ``str`` or path-like) instead of a frame."""
+    return isinstance(source, str | os.PathLike)
+
+
+_GLOB_CHARACTERS = frozenset("*?[")
+_PARQUET_MAGIC = b"PAR1"
+
+
+def open_lazy_source(source: PathSource, name: str = "input") -> Any:
+    """A Parquet file, directory of Parquet files or glob, scanned lazily with polars.
+
+    Nothing is read but the files' footers: the query that uses the frame reads only the
+    columns and row groups it needs, so a dataset larger than memory can be selected from.
+    Every file is checked up front to start like a Parquet file, so a wrong path fails here,
+    naming it, and not halfway through a query with a message about bytes.
+
+    :param source: a ``.parquet`` file, a directory holding ``.parquet`` files (in
+        subdirectories too, such as a hive-partitioned dataset), or a glob such as
+        ``"dispensings/2025-*.parquet"``.
+    :param name: what the table is (``"dispensings"``, ``"patients"``), for error messages.
+    :returns: a polars ``LazyFrame`` (typed ``Any``: polars is imported only when used).
+    :raises FileNotFoundError: nothing exists at the path, or the glob or directory holds no
+        Parquet file.
+    :raises ValueError: a file found is not a Parquet file.
+
+    >>> open_lazy_source("no/such/dispensings.parquet", "dispensings")
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: dispensings: no such file or directory: 'no/such/dispensings.parquet'
+    """
+    import polars as pl
+
+    text = os.fspath(source)
+    if _GLOB_CHARACTERS & set(text):
+        files = sorted(Path(p) for p in glob.glob(text, recursive=True) if Path(p).is_file())
+        if not files:
+            raise FileNotFoundError(f"{name}: no file matches {text!r}")
+    elif Path(text).is_dir():
+        files = sorted(Path(text).rglob("*.parquet"))
+        if not files:
+            raise FileNotFoundError(f"{name}: no .parquet file in directory {text!r}")
+    elif Path(text).is_file():
+        files = [Path(text)]
+    else:
+        raise FileNotFoundError(f"{name}: no such file or directory: {text!r}")
+    for path in files:
+        with path.open("rb") as handle:
+            if handle.read(4) != _PARQUET_MAGIC:
+                raise ValueError(f"{name}: {os.fspath(path)!r} is not a Parquet file")
+    return pl.scan_parquet(text)
+
+
+def _from_native(
+    native: IntoFrame | PathSource, name: str
+) -> nw.DataFrame[Any] | nw.LazyFrame[Any]:
     if isinstance(native, nw.DataFrame | nw.LazyFrame):
         return native
+    if is_path_source(native):
+        scan: nw.LazyFrame[Any] = nw.from_native(open_lazy_source(native, name))
+        return scan
     try:
         return nw.from_native(native)
     except TypeError as exc:
         raise TypeError(
-            f"{name}: expected a dataframe (pandas, polars, pyarrow, DuckDB, ...), "
+            f"{name}: expected a dataframe (pandas, polars, pyarrow, DuckDB, ...) or the path "
+            f"of a Parquet dataset, "
             f"got {type(native).__name__}"
         ) from exc

@@ -36,7 +36,7 @@ from benzoredux.dates import (
     parse_reference_date,
     window_before,
 )
-from benzoredux.engine import Engine, Execution
+from benzoredux.engine import Engine, Execution, PathSource
 from benzoredux.errors import DataCoverageWarning
 from benzoredux.tables import DISPENSINGS, EPISODES, PATIENTS, DistinctValues, check_rows
 
@@ -180,7 +180,7 @@ def _counted_expr(columns: Mapping[str, Any], extra_forms: Mapping[str, bool]) -
 
 
 def _prepare_dispensings(
-    execution: Execution, dispensings: IntoFrame, extra_forms: Mapping[str, bool]
+    execution: Execution, dispensings: IntoFrame | PathSource, extra_forms: Mapping[str, bool]
 ) -> tuple[nw.LazyFrame[Any], Mapping[str, Any], DistinctValues]:
     """The dispensings as a lazy frame on the chosen engine, checked row by row.
 
@@ -205,24 +205,28 @@ def _prepare_dispensings(
 
 
 def select_chronic_users(
-    dispensings: IntoFrame,
+    dispensings: IntoFrame | PathSource,
     reference_date: DateLike,
     *,
-    patients: IntoFrame | None = None,
-    episodes: IntoFrame | None = None,
+    patients: IntoFrame | PathSource | None = None,
+    episodes: IntoFrame | PathSource | None = None,
     **options: Any,
 ) -> Any:
     """The chronic benzodiazepine users on ``reference_date``: one row per patient.
 
-    :param dispensings: a :data:`~benzoredux.tables.DISPENSINGS` table of any supported kind.
+    :param dispensings: a :data:`~benzoredux.tables.DISPENSINGS` table of any supported kind,
+        or the path of a Parquet dataset (a file, a directory of ``.parquet`` files or a glob,
+        as ``str`` or ``pathlib.Path``), scanned lazily with polars: see
+        :func:`~benzoredux.engine.open_lazy_source`.
     :param reference_date: a ``date``, ``datetime`` or ISO ``YYYY-MM-DD`` text; the window runs
         up to and including this day.
-    :param patients: optional :data:`~benzoredux.tables.PATIENTS` table: attributes patients to
-        their listed GP and leaves out those who left the practice.
-    :param episodes: optional :data:`~benzoredux.tables.EPISODES` table, needed for
-        ``gp_route=True``.
+    :param patients: optional :data:`~benzoredux.tables.PATIENTS` table (or Parquet path):
+        attributes patients to their listed GP and leaves out those who left the practice.
+    :param episodes: optional :data:`~benzoredux.tables.EPISODES` table (or Parquet path),
+        needed for ``gp_route=True``.
     :param options: any field of :class:`ChronicUseCriteria`.
-    :returns: a frame of the same kind as ``dispensings`` (lazy in, lazy out) with columns
+    :returns: a frame of the same kind as ``dispensings`` (lazy in, lazy out: a Parquet path
+        gives a polars ``LazyFrame``, a DuckDB relation a relation) with columns
         ``patient_id``, ``gp_id``, ``gp_source`` (``listed`` or ``prescriber``), ``units``,
         ``n_dispensings``, ``n_returns``, ``first_date``, ``last_date``, ``ddd_per_day``,
         ``days_since_supply_end``, ``probably_stopped``, ``complex_groups`` and, with
@@ -245,7 +249,7 @@ def select_chronic_users(
     criteria: ChronicUseCriteria = _criteria(ChronicUseCriteria, options)
     reference = parse_reference_date(reference_date)
     window = window_before(reference, months=criteria.window_months)
-    execution = Execution.for_input(dispensings, criteria.engine)
+    execution = Execution.for_input(dispensings, criteria.engine, name="dispensings")
     lazy, schema, distinct = _prepare_dispensings(execution, dispensings, criteria.extra_forms)
 
     per_patient, rows = _aggregate_window(
@@ -529,7 +533,7 @@ def _attach_patients(
     execution: Execution,
     *,
     result: nw.LazyFrame[Any],
-    patients: IntoFrame | None,
+    patients: IntoFrame | PathSource | None,
     reference: dt.date,
     criteria: ChronicUseCriteria,
     exclusions: list[nw.Expr],
@@ -582,7 +586,7 @@ def _attach_gp_route(
     execution: Execution,
     *,
     result: nw.LazyFrame[Any],
-    episodes: IntoFrame | None,
+    episodes: IntoFrame | PathSource | None,
     window: Window,
     criteria: ChronicUseCriteria,
     exclusions: list[nw.Expr],
@@ -615,10 +619,10 @@ def _attach_gp_route(
 
 
 def select_new_users(
-    dispensings: IntoFrame,
+    dispensings: IntoFrame | PathSource,
     reference_date: DateLike,
     *,
-    patients: IntoFrame | None = None,
+    patients: IntoFrame | PathSource | None = None,
     **options: Any,
 ) -> Any:
     """Patients whose first benzodiazepine dispensing falls in the window: new users.
@@ -628,9 +632,13 @@ def select_new_users(
     ``lookback_months`` before that window. ``large_first`` flags a first dispensing of more than
     ``max_first_units`` units.
 
+    ``dispensings`` and ``patients`` are tables of any supported kind or Parquet paths, as in
+    :func:`select_chronic_users`.
+
     :returns: one row per new user with ``patient_id``, ``gp_id``, ``gp_source``, ``first_date``,
         ``first_atc``, ``first_units``, ``large_first``, ``units`` and ``n_dispensings`` (in the
-        window); of the caller's kind, sorted by ``patient_id``.
+        window); of the caller's kind (lazy in, lazy out: a Parquet path gives a polars
+        ``LazyFrame``), sorted by ``patient_id``.
     :warns ~benzoredux.errors.DataCoverageWarning: when the data start after the look-back
         period begins, so earlier use cannot be ruled out.
     """
@@ -638,7 +646,7 @@ def select_new_users(
     reference = parse_reference_date(reference_date)
     window = window_before(reference, months=criteria.window_months)
     lookback = window_before(window.start, months=criteria.lookback_months)
-    execution = Execution.for_input(dispensings, criteria.engine)
+    execution = Execution.for_input(dispensings, criteria.engine, name="dispensings")
     lazy, schema, distinct = _prepare_dispensings(execution, dispensings, criteria.extra_forms)
 
     earliest = lazy.select(nw.col("date").cast(nw.Date).min()).collect().item()

@@ -25,7 +25,7 @@ from attrs import field, frozen
 from narwhals.typing import IntoFrame
 
 from benzoredux import codes
-from benzoredux.engine import Engine, Execution
+from benzoredux.engine import Engine, Execution, PathSource
 from benzoredux.errors import ColumnTypeError, InvalidRowsError, MissingColumnsError
 
 __all__ = [
@@ -610,7 +610,7 @@ def validate(
 
 
 def check_rows(
-    frame: IntoFrame,
+    frame: IntoFrame | PathSource,
     lazy: nw.LazyFrame[Any],
     schema: TableSchema,
     execution: Execution,
@@ -644,9 +644,7 @@ def check_rows(
         # the schema insists on even when the algorithm does not read them).
         wanted = set(schema.required) | (set(used) if used is not None else set(columns))
         subset = [c for c in columns if c in wanted]
-        native = (
-            nw.from_native(frame) if not isinstance(frame, nw.DataFrame | nw.LazyFrame) else frame
-        )
+        native: Any = Execution.as_frame(frame, "input")
         validate(native.select(subset), schema, engine="native", forms=forms).raise_if_rejected()
 
 
