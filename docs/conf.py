@@ -111,6 +111,7 @@ import benzoredux
 from benzoredux import *  # noqa: F403
 from benzoredux.codes import *  # noqa: F403
 from benzoredux.dates import *  # noqa: F403
+from benzoredux.engine import *  # noqa: F403
 from benzoredux.tables import *  # noqa: F403
 from benzoredux.consults import *  # noqa: F403
 from benzoredux.questionnaires import *  # noqa: F403
