@@ -15,7 +15,7 @@ import narwhals as nw
 from attrs import frozen
 from dateutil.relativedelta import relativedelta
 
-__all__ = ["Window", "epoch_days", "parse_reference_date", "window_before"]
+__all__ = ["Window", "days_from_civil", "epoch_days", "parse_reference_date", "window_before"]
 
 DateLike = dt.date | dt.datetime | str
 
@@ -94,17 +94,11 @@ def window_before(reference_date: dt.date, *, months: int) -> Window:
     return Window(start=reference_date - relativedelta(months=months), end=reference_date)
 
 
-def epoch_days(expr: nw.Expr) -> nw.Expr:
-    """Days since 1970-01-01 of a date or datetime expression, as Int64, on any backend.
+def days_from_civil(year: nw.Expr, month: nw.Expr, day: nw.Expr) -> nw.Expr:
+    """Days since 1970-01-01 of Int64 ``year``, ``month``, ``day`` expressions.
 
-    narwhals has no portable difference of dates in days, and casting dates to integers differs
-    per backend (and per pandas version). This computes the day number from year, month and day
-    with H. Hinnant's exact ``days_from_civil`` algorithm, in 64-bit integers throughout: polars
-    returns the month as Int8, and ``month * 100`` would overflow silently.
+    H. Hinnant's exact ``days_from_civil`` algorithm, in integer arithmetic every backend has.
     """
-    year = expr.dt.year().cast(nw.Int64)
-    month = expr.dt.month().cast(nw.Int64)
-    day = expr.dt.day().cast(nw.Int64)
     y = year - (month <= 2).cast(nw.Int64)
     era = y // 400
     year_of_era = y - era * 400
@@ -112,6 +106,21 @@ def epoch_days(expr: nw.Expr) -> nw.Expr:
     day_of_year = (153 * shifted_month + 2) // 5 + day - 1
     day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
     return era * 146097 + day_of_era - 719468
+
+
+def epoch_days(expr: nw.Expr) -> nw.Expr:
+    """Days since 1970-01-01 of a date or datetime expression, as Int64, on any backend.
+
+    narwhals has no portable difference of dates in days, and casting dates to integers differs
+    per backend (and per pandas version). This computes the day number from year, month and day
+    (:func:`days_from_civil`), in 64-bit integers throughout: polars returns the month as Int8,
+    and ``month * 100`` would overflow silently.
+    """
+    return days_from_civil(
+        expr.dt.year().cast(nw.Int64),
+        expr.dt.month().cast(nw.Int64),
+        expr.dt.day().cast(nw.Int64),
+    )
 
 
 def epoch_day(day: dt.date) -> int:

@@ -13,18 +13,9 @@ from __future__ import annotations
 
 import narwhals as nw
 
-__all__ = ["days_from_civil", "month_offset_days", "month_parts"]
+from benzoredux.dates import days_from_civil
 
-
-def days_from_civil(year: nw.Expr, month: nw.Expr, day: nw.Expr) -> nw.Expr:
-    """Days since 1970-01-01 of integer ``year``, ``month``, ``day`` (H. Hinnant's algorithm)."""
-    y = year - (month <= 2).cast(nw.Int64)
-    era = y // 400
-    year_of_era = y - era * 400
-    shifted_month = nw.when(month > 2).then(month - 3).otherwise(month + 9)
-    day_of_year = (153 * shifted_month + 2) // 5 + day - 1
-    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
-    return era * 146097 + day_of_era - 719468
+__all__ = ["month_offset_days", "month_parts"]
 
 
 def _days_in_month(year: nw.Expr, month: nw.Expr) -> nw.Expr:
