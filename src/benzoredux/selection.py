@@ -158,16 +158,9 @@ def _criteria(cls: type[Any], options: Mapping[str, Any]) -> Any:
     return cls(**options)
 
 
-def _is_benzodiazepine(atc: str) -> bool:
-    return any(g.contains(atc) for g in codes.benzodiazepine_groups())
-
-
-def _is_complex(atc: str) -> bool:
-    return any(g.contains(atc) for g in codes.complex_comedication_groups())
-
-
 def _is_relevant(atc: str) -> bool:
-    return _is_benzodiazepine(atc) or _is_complex(atc)
+    """A benzodiazepine or complex co-medication: the rows the selection reads."""
+    return codes.is_benzodiazepine(atc) or bool(codes.complex_groups_of(atc))
 
 
 def _counted_expr(columns: Mapping[str, Any], extra_forms: Mapping[str, bool]) -> nw.Expr:
@@ -348,7 +341,7 @@ def _aggregate_window(
     narwhals runs that as a native group-by on every backend (a conditional inside ``agg`` would
     fall back to a slow per-group ``apply`` on pandas).
     """
-    benzo = distinct.atc_in(_is_benzodiazepine)
+    benzo = distinct.atc_in(codes.is_benzodiazepine)
     groups = codes.complex_comedication_groups()
     dispensed = nw.col("quantity") > 0
     counted = benzo & _counted_expr(schema, extra_forms)
@@ -668,7 +661,7 @@ def select_new_users(
     rows = (
         lazy.filter(period.expression("date", schema["date"]), nw.col("quantity") > 0)
         .with_columns(nw.col("atc").cast(nw.String))
-        .filter(distinct.atc_in(_is_benzodiazepine))
+        .filter(distinct.atc_in(codes.is_benzodiazepine))
         .with_columns(
             nw.col("date").cast(nw.Date),
             nw.col("patient_id").cast(nw.String),

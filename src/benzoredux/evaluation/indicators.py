@@ -144,10 +144,6 @@ def chronic_users_indicator(
     return execution.finish(result.sort("_order", "gp_id", nulls_last=True).select(output))
 
 
-def _is_benzodiazepine(atc: str) -> bool:
-    return any(g.contains(atc) for g in codes.benzodiazepine_groups())
-
-
 _CHANNEL_COLUMNS = ("patient_id", "date", "atc", "quantity", "prescriber_id", "channel")
 
 
@@ -186,7 +182,7 @@ def prescriptions_outside_consult(
     rows = (
         lazy.filter(window.expression("date", schema["date"]), nw.col("quantity") > 0)
         .with_columns(nw.col("atc").cast(nw.String))
-        .filter(distinct.atc_in(_is_benzodiazepine))
+        .filter(distinct.atc_in(codes.is_benzodiazepine))
         .select(
             nw.col("prescriber_id").cast(nw.String).alias("gp_id"),
             _known=(~channel.is_null()).cast(nw.Int64),
