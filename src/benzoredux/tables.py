@@ -169,9 +169,7 @@ class TableSchema:
 
     def check_columns(self, schema: Mapping[str, nw.dtypes.DType]) -> None:
         """Raise if a required column is missing or a known column has the wrong type."""
-        missing = [name for name in self.required if name not in schema]
-        if missing:
-            raise MissingColumnsError(self.name, missing, list(schema))
+        self.check_present(list(schema))
         for column in self.columns:
             if column.name in schema:
                 _check_kind(self.name, column, schema[column.name])
