@@ -139,6 +139,17 @@ class Execution:
     def _is_eager_backend(self) -> bool:
         return self.backend not in _LAZY_BACKENDS
 
+    def reuse(self, frame: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
+        """``frame``, which the rest of the query reads several times, computed once if allowed.
+
+        An eager input's intermediate result is collected (it is small: a filtered table, one
+        row per patient). A lazy input is never collected behind the caller's back: the frame
+        is returned as it is, for the caller's engine to plan.
+        """
+        if not self.lazy_input:
+            return frame.collect().lazy()
+        return frame
+
     def finish(self, result: nw.LazyFrame[Any]) -> Any:
         """The result in the caller's kind: lazy stays lazy, eager is collected to its library."""
         if self.lazy_input:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 import narwhals as nw
@@ -251,7 +251,7 @@ def select_chronic_users(
         distinct,
         window,
         criteria.extra_forms,
-        materialize=not execution.lazy_input,
+        reuse=execution.reuse,
     )
     if criteria.definition == "nhg":
         period = window_before(reference, months=criteria.nhg_months)
@@ -333,7 +333,7 @@ def _aggregate_window(
     window: Window,
     extra_forms: Mapping[str, bool],
     *,
-    materialize: bool = False,
+    reuse: Callable[[nw.LazyFrame[Any]], nw.LazyFrame[Any]] | None = None,
 ) -> tuple[nw.LazyFrame[Any], nw.LazyFrame[Any]]:
     """One pass over the window's rows: per-patient sums, dates and co-medication flags.
 
@@ -349,7 +349,9 @@ def _aggregate_window(
     ddd_mg = nw.col("atc").replace_strict(
         list(codes.ddd_table()),
         list(codes.ddd_table().values()),
-        default=None,
+        # 0, not None, for a code without a DDD: Dask cannot fill a missing default; a DDD
+        # is never 0, so "ddd_mg > 0" tells known from unknown.
+        default=0.0,
         return_dtype=nw.Float64,
     )
     prescriber = (
@@ -380,7 +382,7 @@ def _aggregate_window(
                 nw.col("date")
             ),
             _ddd=(
-                nw.when(nw.col("_counted")).then(
+                nw.when(nw.col("_counted") & (ddd_mg > 0)).then(
                     nw.col("quantity") * nw.col("strength_mg") / ddd_mg
                 )
                 if has_strength
@@ -395,11 +397,11 @@ def _aggregate_window(
             _no_ddd=(nw.col("_counted") & nw.col("_ddd").is_null()).cast(nw.Int64),
         )
     )
-    if materialize:
+    if reuse is not None:
         # The window's benzodiazepine and co-medication rows (a few percent of the table) are
-        # read by the aggregation and again by the second pass: filter the table once. Only for
-        # eager inputs; a lazy input is never collected behind the caller's back.
-        rows = rows.collect().lazy()
+        # read by the aggregation and again by the second pass: filter the table once (eager
+        # inputs; a lazy input is never collected behind the caller's back: Execution.reuse).
+        rows = reuse(rows)
     per_patient = rows.group_by("patient_id").agg(
         nw.col("_units").sum().alias("units"),
         nw.col("_disp").sum().alias("n_dispensings"),
@@ -454,8 +456,10 @@ def _days_of_use(
 
     Units are netted per day; a day's units supply ``units / units_per_day`` days from that day
     on, and supply left over at a refill carries forward (an early refill does not lose days):
-    with ``S`` the running total of supply, a supply ends at ``S_i + max_j<=i(day_j - S_j-1)``,
-    which is a cumulative sum and a cumulative maximum, so every backend can run it.
+    with ``S`` the running total of supply, a supply ends at ``S_i + max_j<=i(day_j - S_j-1)``.
+    The running total and the running maximum are taken over each patient's earlier days by
+    joining the patient's days to themselves (a group-by, not an ordered window: Dask has no
+    ordered window, and the days of one patient in one window are few, so the pairs are too).
     Only dispensings in the selection window are read.
     """
     by = "patient_id"
@@ -463,17 +467,44 @@ def _days_of_use(
         benzo_rows.filter(nw.col("_counted"))
         .group_by(by, "date")
         .agg(nw.col("_units").sum().alias("_net"))
-        .with_columns(
+        .select(
+            by,
             _day=epoch_days(nw.col("date")),
             _supply=nw.when(nw.col("_net") > 0).then(nw.col("_net") / units_per_day).otherwise(0.0),
         )
-        .with_columns(_total=nw.col("_supply").cum_sum().over(by, order_by="_day"))
-        .with_columns(_offset=nw.col("_day") - (nw.col("_total") - nw.col("_supply")))
-        .with_columns(_end=nw.col("_total") + nw.col("_offset").cum_max().over(by, order_by="_day"))
+    )
+    earlier = nw.col("_day_j") <= nw.col("_day")
+    totals = (
+        daily.join(
+            daily.select(by, nw.col("_day").alias("_day_j"), nw.col("_supply").alias("_s_j")),
+            on=by,
+            how="inner",
+        )
+        .filter(earlier)
+        .group_by(by, "_day")
+        .agg(nw.col("_s_j").sum().alias("_total"))
+    )
+    daily = daily.join(totals, on=[by, "_day"], how="inner").with_columns(
+        _offset=nw.col("_day") - (nw.col("_total") - nw.col("_supply"))
+    )
+    reach = (
+        daily.select(by, "_day")
+        .join(
+            daily.select(by, nw.col("_day").alias("_day_j"), nw.col("_offset").alias("_o_j")),
+            on=by,
+            how="inner",
+        )
+        .filter(earlier)
+        .group_by(by, "_day")
+        .agg(nw.col("_o_j").max().alias("_reach"))
+    )
+    daily = daily.join(reach, on=[by, "_day"], how="inner").with_columns(
+        _end=nw.col("_total") + nw.col("_reach")
     )
     low, high = epoch_day(period.start) + 1, epoch_day(period.end) + 1
-    covered = nw.min_horizontal(nw.col("_end"), nw.lit(high)) - nw.max_horizontal(
-        nw.col("_end") - nw.col("_supply"), nw.lit(low)
+    # clip, not min/max_horizontal with a literal: Dask cannot align a literal as a column.
+    covered = nw.col("_end").clip(upper_bound=high) - (nw.col("_end") - nw.col("_supply")).clip(
+        lower_bound=low
     )
     return (
         daily.with_columns(_covered=nw.when(covered > 0).then(covered).otherwise(0.0))

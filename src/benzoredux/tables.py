@@ -41,11 +41,14 @@ __all__ = [
     "TableSchema",
     "Validation",
     "check_rows",
+    "count_column",
     "form_rule",
+    "unique_rule",
     "validate",
     "validate_dispensings",
     "validate_episodes",
     "validate_patients",
+    "with_counts",
 ]
 
 ROW = "row"
@@ -100,6 +103,18 @@ class RowRule:
     atc_filter: Callable[[str], bool] | None = None
     """For a ``by_value`` rule that only concerns some drugs: the ATC codes it reads. Distinct
     values are then taken from those rows only (the form rule reads benzodiazepine rows)."""
+    by_bounds: Callable[[Any, Any], nw.Expr] | None = None
+    """For a rule on one text column that can only flag rows whose text starts with certain
+    characters: given the column's smallest and largest value, an expression true on exactly the
+    rows ``invalid`` flags, usually much cheaper (a blank identifier starts with whitespace,
+    which sorts outside the usual letters and digits, so plain ids need no stripping of ten
+    million strings). ``invalid`` stays the definition (and is tested against this shortcut)."""
+    counted_by: str | None = None
+    """For a rule on how often a value occurs (a duplicated patient_id): the column whose
+    per-value row count ``invalid`` reads, as the column named by :func:`count_column`. The
+    count comes from a group-by joined back to the rows, not from a window expression
+    (``is_duplicated``): every backend runs a group-by and a join, while Dask has no window
+    that stays aligned with the rows of a frame of several partitions."""
 
 
 class DistinctValues:
@@ -109,11 +124,19 @@ class DistinctValues:
     are a few hundred, classified once in Python (is it a benzodiazepine, which co-medication
     group?) and then matched per row with ``is_in``, several times faster than testing ATC
     prefixes on every row.
+
+    The ATC code and the dosage form are read together, in one pass: the distinct (code, form)
+    pairs are still a few hundred, and every question about either column (the codes present,
+    the forms of the benzodiazepine rows) is answered from them in Python.
     """
+
+    JOINT = ("atc", "form")
+    """The low-cardinality columns whose distinct combinations are taken in one pass."""
 
     def __init__(self, lazy: nw.LazyFrame[Any]) -> None:
         self._lazy = lazy
         self._cache: dict[tuple[tuple[str, ...], Callable[[str], bool] | None], list[Any]] = {}
+        self._joint: tuple[tuple[str, ...], list[tuple[Any, ...]]] | None = None
 
     def rows(
         self, columns: tuple[str, ...], atc_filter: Callable[[str], bool] | None = None
@@ -121,11 +144,48 @@ class DistinctValues:
         """The distinct tuples of ``columns`` (of the rows whose ATC passes ``atc_filter``)."""
         key = (columns, atc_filter)
         if key not in self._cache:
+            joint, combinations = self._joint_rows()
+            if "atc" in joint and set(columns) <= set(joint):
+                at = [joint.index(c) for c in columns]
+                atc = joint.index("atc")
+                self._cache[key] = list(
+                    dict.fromkeys(
+                        tuple(row[i] for i in at)
+                        for row in combinations
+                        if atc_filter is None
+                        or (row[atc] is not None and atc_filter(str(row[atc])))
+                    )
+                )
+                return self._cache[key]
             lazy = self._lazy
             if atc_filter is not None:
                 lazy = lazy.filter(self.atc_in(atc_filter))
             self._cache[key] = lazy.select(*columns).unique().collect().rows()
         return self._cache[key]
+
+    def _joint_rows(self) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
+        """The columns of :attr:`JOINT` present and their distinct combinations (one pass)."""
+        if self._joint is None:
+            present = self._lazy.collect_schema()
+            joint = tuple(c for c in self.JOINT if c in present)
+            combinations = (
+                self._lazy.select(*joint).unique().collect().rows() if "atc" in joint else []
+            )
+            self._joint = (joint, combinations)
+        return self._joint
+
+    def bounds(self, column: str) -> tuple[Any, Any]:
+        """The smallest and largest value of the text column ``column`` (missing left out)."""
+        key = ((column, "__bounds"), None)
+        if key not in self._cache:
+            text = nw.col(column).cast(nw.String)
+            self._cache[key] = (
+                self._lazy.select(text.min().alias("low"), text.max().alias("high"))
+                .collect()
+                .rows()
+            )
+        ((low, high),) = self._cache[key]
+        return low, high
 
     def atc_codes(self) -> tuple[str, ...]:
         """The distinct ATC codes present (as text, missing values left out)."""
@@ -219,6 +279,61 @@ def _text_id_invalid(name: str) -> Callable[[], nw.Expr]:
     return invalid
 
 
+_FIRST_NON_BLANK = "!"
+"""Every whitespace character (Python's and Rust's ``str.strip`` alike) is at most U+0020 or at
+least U+0085; text that starts with a character in between cannot be blank."""
+_BEYOND_NON_BLANK = "\x85"
+
+
+def _text_id_by_bounds(name: str) -> Callable[[Any, Any], nw.Expr]:
+    """The blank-id rule from the column's bounds: when every value starts with a character
+    that is not whitespace (the smallest at least ``!``, the largest below U+0085), no value is
+    empty or blank, only missing values break the rule, and no value needs stripping."""
+    full = _text_id_invalid(name)
+
+    def invalid(low: Any, high: Any) -> nw.Expr:
+        plain = isinstance(low, str) and isinstance(high, str)
+        if plain and low >= _FIRST_NON_BLANK and high < _BEYOND_NON_BLANK:
+            return nw.col(name).is_null()
+        return full()
+
+    return invalid
+
+
+def _text_id_rule(name: str) -> RowRule:
+    return RowRule(
+        (name,),
+        f"{name} is missing",
+        _text_id_invalid(name),
+        by_bounds=_text_id_by_bounds(name),
+    )
+
+
+def count_column(name: str) -> str:
+    """The helper column holding, per row, how many rows share the row's value of ``name``."""
+    return f"__benzoredux_count_{name}"
+
+
+def unique_rule(name: str, reason: str | None = None) -> RowRule:
+    """A rule flagging every row whose (non-missing) ``name`` occurs on more than one row."""
+
+    def invalid() -> nw.Expr:
+        return ~nw.col(name).is_null() & (nw.col(count_column(name)) > 1)
+
+    return RowRule((name,), reason or f"{name} occurs more than once", invalid, counted_by=name)
+
+
+def with_counts(lazy: nw.LazyFrame[Any], rules: Iterable[RowRule]) -> nw.LazyFrame[Any]:
+    """``lazy`` with the count columns the ``rules`` read (:attr:`RowRule.counted_by`).
+
+    Row order is not kept on every backend (a join); callers that need it sort afterwards.
+    """
+    for name in dict.fromkeys(r.counted_by for r in rules if r.counted_by is not None):
+        counts = lazy.group_by(name).agg(nw.len().alias(count_column(name)))
+        lazy = lazy.join(counts, on=name, how="left")
+    return lazy
+
+
 def _missing(name: str) -> RowRule:
     return RowRule((name,), f"{name} is missing", lambda: nw.col(name).is_null())
 
@@ -289,7 +404,7 @@ DISPENSINGS = TableSchema(
         ),
     ),
     rules=(
-        RowRule(("patient_id",), "patient_id is missing", _text_id_invalid("patient_id")),
+        _text_id_rule("patient_id"),
         _missing("date"),
         _missing("atc"),
         RowRule(
@@ -366,12 +481,8 @@ PATIENTS = TableSchema(
         ),
     ),
     rules=(
-        RowRule(("patient_id",), "patient_id is missing", _text_id_invalid("patient_id")),
-        RowRule(
-            ("patient_id",),
-            "patient_id occurs more than once",
-            lambda: ~nw.col("patient_id").is_null() & nw.col("patient_id").is_duplicated(),
-        ),
+        _text_id_rule("patient_id"),
+        unique_rule("patient_id"),
         _not_in("sex", SEXES),
         _not_in("status", PATIENT_STATUSES),
         RowRule(
@@ -407,7 +518,7 @@ EPISODES = TableSchema(
         Column("end", Kind.DATE, False, "End of the episode; empty while it is open."),
     ),
     rules=(
-        RowRule(("patient_id",), "patient_id is missing", _text_id_invalid("patient_id")),
+        _text_id_rule("patient_id"),
         _missing("icpc"),
         RowRule(
             ("icpc",),
@@ -522,6 +633,9 @@ def _invalid_expressions(rules: Iterable[RowRule], distinct: DistinctValues) -> 
     and drop out when no value is bad."""
     expressions: dict[str, nw.Expr] = {}
     for rule in rules:
+        if rule.by_bounds is not None:
+            expressions[rule.reason] = rule.by_bounds(*distinct.bounds(rule.columns[0]))
+            continue
         if rule.by_value is None:
             expressions[rule.reason] = rule.invalid()
             continue
@@ -566,6 +680,10 @@ def validate(
     numbered = _POSITION in lazy.collect_schema()
     rules = _rules(schema, columns, forms)
     invalid = _invalid_expressions(rules, DistinctValues(lazy))
+    if any(r.counted_by for r in rules):
+        lazy = with_counts(lazy, rules)
+        if numbered:
+            lazy = lazy.sort(_POSITION)
     any_invalid = _any(invalid.values())
     # Flags first, sums after: SQL engines refuse a window (duplicates) inside an aggregate.
     flags = {f"__rule{i}": expr.cast(nw.Int64) for i, expr in enumerate(invalid.values())}
@@ -635,7 +753,7 @@ def check_rows(
     expressions = _invalid_expressions(rules, distinct or DistinctValues(lazy))
     if not expressions:
         return
-    flagged = lazy.with_columns(__bad=_any(expressions.values()).cast(nw.Int64))
+    flagged = with_counts(lazy, rules).with_columns(__bad=_any(expressions.values()).cast(nw.Int64))
     bad = flagged.select(nw.col("__bad").sum()).collect().item()
     if bad:
         # The re-check with row numbers sees the columns read plus the required ones (which

@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 import polars as pl
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from stdnum.nl import bsn as stdnum_bsn
 
@@ -201,3 +201,69 @@ def test_check_rows_names_the_bad_row_when_a_required_column_is_not_read() -> No
     lazy = execution.lazy(frame, "dispensings")
     with pytest.raises(InvalidRowsError, match="row 1"):
         check_rows(frame, lazy, DISPENSINGS, execution, used=("patient_id", "date", "atc"))
+
+
+_ID_ALPHABET = " \t\n\x0b\x1c\x1f!09AZaz~\x7f\x80\x84\x85\xa0\u1680\u2000\u2028\u3000é"
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    st.lists(st.none() | st.text(alphabet=_ID_ALPHABET, max_size=4), min_size=1, max_size=30),
+    st.sampled_from(["pandas", "polars"]),
+)
+@example(["p1", "\x85"], "polars")  # whitespace just above the ASCII range
+@example(["p1", "\xa0\xa0"], "pandas")
+@example(["p1", "\u3000"], "polars")
+@example(["p1", " "], "polars")
+@example(["p1", ""], "pandas")
+@example(["p1", None, "\t"], "pandas")
+def test_blank_id_shortcut_from_bounds_flags_exactly_the_rows_the_rule_flags(
+    ids: list[str | None], kind: str
+) -> None:
+    """The blank-patient_id rule read from the column's bounds (no stripping when every value
+    starts with a non-whitespace character) flags the same rows as its definition."""
+    import narwhals as nw
+
+    from benzoredux.tables import DISPENSINGS, DistinctValues
+
+    (rule,) = [r for r in DISPENSINGS.rules if r.reason == "patient_id is missing"]
+    assert rule.by_bounds is not None
+    native = (
+        pd.DataFrame({"patient_id": ids})
+        if kind == "pandas"
+        else pl.DataFrame({"patient_id": ids}, schema={"patient_id": pl.String})
+    )
+    frame = nw.from_native(native, eager_only=True)
+    shortcut = rule.by_bounds(*DistinctValues(frame.lazy()).bounds("patient_id"))
+    by_definition = frame.select(rule.invalid().fill_null(value=True).alias("bad"))
+    by_shortcut = frame.select(shortcut.fill_null(value=True).alias("bad"))
+    assert list(by_shortcut["bad"]) == list(by_definition["bad"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.none() | st.sampled_from(["N05BA01", "N05CF02", "N03AE01", "C09AA02", "x"]),
+            st.none() | st.sampled_from(["tablet", "drank", "zetpil"]),
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_distinct_values_from_one_joint_pass_equal_each_column_on_its_own(
+    rows: list[tuple[str | None, str | None]],
+) -> None:
+    """ATC codes and dosage forms are read in one pass over both columns; every question
+    answered from it equals the direct distinct values of the rows asked about."""
+    import narwhals as nw
+
+    from benzoredux.codes import is_benzodiazepine
+    from benzoredux.tables import DistinctValues
+
+    frame = pl.DataFrame(rows, schema={"atc": pl.String, "form": pl.String}, orient="row")
+    distinct = DistinctValues(nw.from_native(frame.lazy()))
+    assert set(distinct.rows(("atc",))) == {(a,) for a, _ in rows}
+    benzo_forms = {(f, a) for a, f in rows if a is not None and is_benzodiazepine(a)}
+    assert set(distinct.rows(("form", "atc"), is_benzodiazepine)) == benzo_forms
+    assert len(distinct.rows(("form", "atc"), is_benzodiazepine)) == len(benzo_forms)

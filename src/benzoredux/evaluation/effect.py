@@ -163,9 +163,8 @@ def evaluate_effect(
     evaluation = parse_reference_date(evaluation_date, name="evaluation_date")
     execution = Execution.for_input(dispensings, definitions.engine)
     per_patient = _per_patient(execution, letters, dispensings, patients, evaluation, definitions)
-    if not execution.lazy_input:
-        # One row per letter: computed once here, not again by each part of the summary.
-        per_patient = per_patient.collect().lazy()
+    # One row per letter: computed once here, not again by each part of the summary.
+    per_patient = execution.reuse(per_patient)
     summary = _summary(per_patient, definitions)
     return EffectEvaluation(
         per_patient=execution.finish(per_patient.sort("patient_id")),
@@ -211,7 +210,9 @@ def _per_patient(  # noqa: PLR0917 - private, called once
     ddd_mg = nw.col("atc").replace_strict(
         list(codes.ddd_table()),
         list(codes.ddd_table().values()),
-        default=None,
+        # 0, not None, for a code without a DDD: Dask cannot fill a missing default; a DDD
+        # is never 0, so "ddd_mg > 0" tells known from unknown.
+        default=0.0,
         return_dtype=nw.Float64,
     )
     strength = (
@@ -228,7 +229,7 @@ def _per_patient(  # noqa: PLR0917 - private, called once
             nw.col("patient_id").cast(nw.String),
             _day=epoch_days(nw.col("date").cast(nw.Date)),
             _qty=nw.col("quantity").cast(nw.Float64),
-            _ddd=nw.col("quantity").cast(nw.Float64) * strength / ddd_mg,
+            _ddd=nw.when(ddd_mg > 0).then(nw.col("quantity").cast(nw.Float64) * strength / ddd_mg),
         )
         .filter(nw.col("_day") <= last_day)
         .select("patient_id", "_day", "_qty", "_ddd")
@@ -378,9 +379,9 @@ def _summary(per_patient: nw.LazyFrame[Any], definitions: EffectDefinitions) -> 
         nw.col("_after").sum(),
     ]
     per_gp = indicators.group_by("gp_id").agg(*aggregations).with_columns(level=nw.lit("gp"))
-    total = indicators.select(*aggregations).with_columns(
-        level=nw.lit("total"), gp_id=nw.lit(None, nw.String)
-    )
+    # Aggregates and literals in one select: Dask cannot plan a concatenation holding a
+    # frame-wide aggregate with columns added afterwards.
+    total = indicators.select(*aggregations, level=nw.lit("total"), gp_id=nw.lit(None, nw.String))
     counts = nw.concat([per_gp, total.select(per_gp.collect_schema().names())], how="vertical")
     counts = counts.with_columns(
         *(nw.col(c).fill_null(0).cast(nw.Int64) for c in count_columns),

@@ -198,8 +198,10 @@ def prescriptions_outside_consult(
     per_gp = (
         rows.group_by("gp_id").agg(*aggregations).with_columns(level=nw.lit("gp"), _order=nw.lit(0))
     )
-    total = rows.select(*aggregations).with_columns(
-        level=nw.lit("total"), gp_id=nw.lit(None, nw.String), _order=nw.lit(1)
+    # Aggregates and literals in one select: Dask cannot plan a concatenation holding a
+    # frame-wide aggregate with columns added afterwards.
+    total = rows.select(
+        *aggregations, level=nw.lit("total"), gp_id=nw.lit(None, nw.String), _order=nw.lit(1)
     )
     combined = nw.concat(
         [per_gp, total.select(per_gp.collect_schema().names())], how="vertical"

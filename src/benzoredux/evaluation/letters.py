@@ -16,7 +16,7 @@ import narwhals as nw
 from narwhals.typing import IntoFrame
 
 from benzoredux.engine import Execution
-from benzoredux.tables import Column, Kind, RowRule, TableSchema, check_rows
+from benzoredux.tables import Column, Kind, RowRule, TableSchema, check_rows, unique_rule
 
 __all__ = ["LETTERS_SENT", "letters_lazy"]
 
@@ -44,11 +44,7 @@ LETTERS_SENT = TableSchema(
     ),
     rules=(
         _text_missing("patient_id"),
-        RowRule(
-            ("patient_id",),
-            "patient_id occurs more than once (one stop letter per patient)",
-            lambda: ~nw.col("patient_id").is_null() & nw.col("patient_id").is_duplicated(),
-        ),
+        unique_rule("patient_id", "patient_id occurs more than once (one stop letter per patient)"),
         RowRule(
             ("letter_date",), "letter_date is missing", lambda: nw.col("letter_date").is_null()
         ),

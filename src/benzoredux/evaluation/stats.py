@@ -57,6 +57,7 @@ def wilson_expressions(events: str, total: str, *, z: float = Z_95) -> tuple[nw.
     centre = (p + z2 / (2 * n)) / denominator
     half = z / denominator * (p * (1 - p) / n + z2 / (4 * n * n)).sqrt()
     has = nw.col(total) > 0
-    low = nw.when(has).then(nw.max_horizontal(centre - half, nw.lit(0.0)))
-    high = nw.when(has).then(nw.min_horizontal(centre + half, nw.lit(1.0)))
+    # clip, not min/max_horizontal with a literal: Dask cannot align a literal as a column.
+    low = nw.when(has).then((centre - half).clip(lower_bound=0.0))
+    high = nw.when(has).then((centre + half).clip(upper_bound=1.0))
     return low, high
