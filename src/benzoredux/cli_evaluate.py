@@ -8,17 +8,37 @@ A thin layer over :func:`benzoredux.evaluate_effect`, :func:`benzoredux.evaluate
     benzoredux evaluate results/schedule.csv --dispensings follow-up.csv \\
         --patients patients.csv --consults consults.csv --evaluation-date 2027-03-31 \\
         --practice-id noord --out results/evaluation
+
+Without the letters file the stop letters and invitations come from the programme register, as
+``benzoredux letters`` recorded them: the first stop letter of each patient (its sending date
+and first signing GP) and the patient's first invitation; without ``--consults``, so do the
+consults the register holds. The run is recorded in the register
+(aggregates only: the summary and process rows) under ``evaluation-YYYY-MM-DD``; evaluating the
+same date again with other figures is a new revision of that run, with the same figures it adds
+nothing. The default register is ``programme.sqlite`` next to the letters file, or without one,
+in ``--out`` or the folder above it (``results/evaluation`` -> ``results/programme.sqlite``).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from pathlib import Path
 from typing import Any
 
 import click
 
-__all__ = ["evaluate_command"]
+from benzoredux.cli_register import REGISTER_FILE, RegisterChoice, register_options
+
+__all__ = [
+    "EVALUATION_KIND",
+    "consults_from_register",
+    "evaluate_command",
+    "letters_from_register",
+]
+
+EVALUATION_KIND = "effect_and_process"
+"""The ``kind`` of the evaluation runs this command records."""
 
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 _OUT = click.Path(file_okay=False, path_type=Path)
@@ -33,7 +53,7 @@ def _percent(value: Any) -> str:
 
 
 @click.command("evaluate")
-@click.argument("letters", type=_FILE)
+@click.argument("letters", type=_FILE, required=False)
 @click.option("--dispensings", type=_FILE, required=True, help="Canonical dispensings file.")
 @click.option("--evaluation-date", required=True, help="ISO date of the evaluation.")
 @click.option("--patients", type=_FILE, help="Canonical patients file (status, status_date).")
@@ -47,8 +67,9 @@ def _percent(value: Any) -> str:
 )
 @click.option("--practice-id", help="Also write aggregate.csv (suppressed counts) to share.")
 @click.option("--out", type=_OUT, required=True, help="Folder to write the evaluation into.")
+@register_options
 def evaluate_command(  # noqa: PLR0917 - click passes options as parameters
-    letters: Path,
+    letters: Path | None,
     dispensings: Path,
     evaluation_date: str,
     patients: Path | None,
@@ -56,21 +77,28 @@ def evaluate_command(  # noqa: PLR0917 - click passes options as parameters
     sustained_months: int,
     practice_id: str | None,
     out: Path,
+    register_file: str | None,
+    no_register: bool,
+    by: str,
 ) -> None:
     """Evaluate process and effect of the stop letters (step 6, bijlage 4).
 
     Writes effect_patients.csv (one row per letter recipient), effect_summary.csv (rates per
     GP and in total with 95% intervals and the Benzoredux reference figures), process.csv, and
     with --practice-id aggregate.csv for a regional monitoring database (no identifiers, small
-    counts suppressed).
+    counts suppressed). Without LETTERS the letters come from the programme register; the run
+    is recorded there (counts and rates only).
 
     \b
-    Example:
+    Examples:
       benzoredux evaluate results/schedule.csv --dispensings follow-up.csv \\
           --patients patients.csv --evaluation-date 2027-03-31 --out results/evaluation
+      benzoredux evaluate --register results/programme.sqlite --dispensings follow-up.csv \\
+          --evaluation-date 2027-03-31 --out results/evaluation
     """
     from benzoredux.canonical_files import read_canonical
     from benzoredux.consults import CONSULTS
+    from benzoredux.dates import parse_reference_date
     from benzoredux.evaluation.effect import evaluate_effect
     from benzoredux.evaluation.letters import LETTERS_SENT
     from benzoredux.evaluation.process import evaluate_process
@@ -78,18 +106,29 @@ def evaluate_command(  # noqa: PLR0917 - click passes options as parameters
     from benzoredux.output import write_csv
     from benzoredux.tables import DISPENSINGS, PATIENTS
 
-    sent = read_canonical(letters, LETTERS_SENT)
+    evaluation_day = parse_reference_date(evaluation_date, name="--evaluation-date")
+    choice = _register_choice(letters, register_file, no_register, by, out)
+    consult_table = read_canonical(consults, CONSULTS) if consults else None
+    consults_source = consults.name if consults else None
+    if letters is not None:
+        sent = read_canonical(letters, LETTERS_SENT)
+        letters_source = letters.name
+    else:
+        sent, recorded_consults = _letters_from(choice)
+        letters_source = f"register {choice.location}"
+        click.echo(f"{len(sent)} stop letter(s) from the register {choice.location}")
+        if consult_table is None and recorded_consults is not None:
+            consult_table, consults_source = recorded_consults, letters_source
+            click.echo(f"{len(consult_table)} consult(s) from the register")
     effect = evaluate_effect(
         sent,
         read_canonical(dispensings, DISPENSINGS),
-        evaluation_date,
+        evaluation_day,
         patients=read_canonical(patients, PATIENTS) if patients else None,
         sustained=(3, sustained_months),
         engine="native",
     )
-    process = evaluate_process(
-        sent, read_canonical(consults, CONSULTS) if consults else None, engine="native"
-    )
+    process = evaluate_process(sent, consult_table, engine="native")
     paths = [
         write_csv(effect.per_patient, out / "effect_patients.csv"),
         write_csv(effect.summary, out / "effect_summary.csv"),
@@ -109,3 +148,147 @@ def evaluate_command(  # noqa: PLR0917 - click passes options as parameters
     click.echo("Written (readable by you only):")
     for path in paths:
         click.echo(f"  {path}")
+    parameters = {
+        "evaluation_date": evaluation_day.isoformat(),
+        "sustained_months": sustained_months,
+        "letters": letters_source,
+        "dispensings": dispensings.name,
+        "patients": patients.name if patients else None,
+        "consults": consults_source,
+    }
+    _record(choice, evaluation_day, effect.summary, process, parameters)
+
+
+def _register_choice(
+    letters: Path | None, register_file: str | None, no_register: bool, by: str, out: Path
+) -> RegisterChoice:
+    if letters is not None:
+        return RegisterChoice.from_options(register_file, no_register, by, letters.parent)
+    if no_register:
+        raise click.UsageError("without LETTERS the letters come from the register: give one")
+    if register_file is None:
+        found = [f for f in (out, out.parent) if (f / REGISTER_FILE).is_file()]
+        if not found:
+            raise click.UsageError(
+                f"give LETTERS (schedule.csv) or --register: no {REGISTER_FILE} in {out} "
+                f"or {out.parent}"
+            )
+        register_file = str(found[0] / REGISTER_FILE)
+    elif "://" not in register_file and not Path(register_file).is_file():
+        raise click.UsageError(f"{register_file}: no programme register there")
+    return RegisterChoice.from_options(register_file, False, by, out)
+
+
+def letters_from_register(register: Any) -> Any:
+    """The letters table of the evaluation (:data:`~benzoredux.LETTERS_SENT`) from a register.
+
+    One row per patient who got a stop letter: the first one sent (a second stop letter,
+    forced on purpose, does not restart the patient's follow-up), its sending date, its first
+    signing GP, and the date of the patient's first invitation, if any.
+    """
+    import pandas as pd
+
+    first: dict[str, Any] = {}
+    for entry in register.letters("stop_letter"):
+        day = entry["sent_date"] or entry["letter_date"]
+        if entry["patient_id"] not in first or day < first[entry["patient_id"]][0]:
+            first[entry["patient_id"]] = (day, entry["gp_ids"][0] if entry["gp_ids"] else None)
+    invited: dict[str, dt.date] = {}
+    for entry in register.letters("invitation"):
+        day = entry["sent_date"] or entry["letter_date"]
+        if entry["patient_id"] not in invited or day < invited[entry["patient_id"]]:
+            invited[entry["patient_id"]] = day
+    rows = [
+        {
+            "patient_id": patient,
+            "gp_id": gp,
+            "letter_date": day,
+            "invitation_date": invited.get(patient),
+        }
+        for patient, (day, gp) in sorted(first.items())
+    ]
+    frame = pd.DataFrame(rows, columns=["patient_id", "gp_id", "letter_date", "invitation_date"])
+    for column in ("letter_date", "invitation_date"):
+        frame[column] = pd.to_datetime(frame[column])
+    return frame
+
+
+def consults_from_register(register: Any) -> Any:
+    """The consults the register holds as a :data:`~benzoredux.CONSULTS` table (pandas), or
+    ``None`` when it holds none."""
+    from benzoredux.consults import consults_to_frame
+    from benzoredux.models import Consult
+
+    fields = ("patient_id", "date", "held_by", "attended", "by_phone", "plan")
+    records = [
+        Consult(
+            **{name: entry[name] for name in fields},
+            outcome=entry["outcome"] or None,  # the register keeps "no outcome" as ""
+            scores=entry["scores"] or {},
+        )
+        for entry in register.current("consults")
+    ]
+    return consults_to_frame(records) if records else None
+
+
+def _letters_from(choice: RegisterChoice) -> tuple[Any, Any]:
+    """The letters (and the consults, if any) recorded in the register."""
+    from benzoredux.register import open_register
+
+    assert choice.location is not None  # _register_choice made sure
+    with open_register(choice.location) as register:
+        frame = letters_from_register(register)
+        consults = consults_from_register(register)
+    if frame.empty:
+        raise click.UsageError(
+            f"the register {choice.location} has no stop letters yet (benzoredux letters "
+            "records them); or give LETTERS"
+        )
+    return frame, consults
+
+
+def _records(frame: Any) -> list[dict[str, Any]]:
+    """Rows as JSON-ready values: dates as ISO text, missing values as ``None``."""
+    import pandas as pd
+
+    rows = []
+    for row in frame.to_dict("records"):
+        clean: dict[str, Any] = {}
+        for key, value in row.items():
+            if value is None or (not isinstance(value, str) and pd.isna(value)):
+                clean[key] = None
+            elif isinstance(value, dt.date | pd.Timestamp):
+                clean[key] = value.isoformat()[:10]
+            elif hasattr(value, "item"):  # numpy scalars
+                clean[key] = value.item()
+            else:
+                clean[key] = value
+        rows.append(clean)
+    return rows
+
+
+def _record(
+    choice: RegisterChoice,
+    day: dt.date,
+    summary: Any,
+    process: Any,
+    parameters: dict[str, Any],
+) -> None:
+    """Record the run: the summary and process rows (counts and rates, no patient data)."""
+    with choice.opened() as register:
+        if register is None:
+            return
+        before = register.latest("evaluations", (f"evaluation-{day.isoformat()}",))
+        entry = register.record_evaluation(
+            kind=EVALUATION_KIND,
+            run_date=day,
+            results={"effect_summary": _records(summary), "process": _records(process)},
+            parameters=parameters,
+            by=choice.by,
+            run_id=f"evaluation-{day.isoformat()}",
+        )
+    unchanged = before is not None and before.entry_id == entry.entry_id
+    click.echo(
+        f"Register {choice.location}: evaluation {entry['run_id']} "
+        + ("already recorded" if unchanged else f"recorded (revision {entry.revision})")
+    )

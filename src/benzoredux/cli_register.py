@@ -215,11 +215,17 @@ def record_screening(choice: RegisterChoice, table: Any, summary: Any, *, source
     )
 
 
+# In Dutch, like the plan of action's own tasks (bijlage 3): the practice staff read them.
 _TASKS = (
-    ("stop-letters", "3", "letter_date", "send the stop letters of batch {b} ({n} patients)"),
-    ("invitations", "4", "invitation_date", "send the invitations of batch {b} ({n} patients)"),
-    ("calls", "4", "call_date", "call the patients of batch {b} who did not respond"),
-    ("consults", "5", "first_consult", "hold the consults of batch {b} (until {last})"),
+    ("stop-letters", "3", "letter_date", "Stopbrieven van groep {b} versturen ({n} patiënten)"),
+    (
+        "invitations",
+        "4",
+        "invitation_date",
+        "Uitnodigingen van groep {b} versturen ({n} patiënten)",
+    ),
+    ("calls", "4", "call_date", "Patiënten van groep {b} bellen die niet reageerden"),
+    ("consults", "5", "first_consult", "Evaluatieconsulten van groep {b} houden (tot {last})"),
 )
 
 

@@ -30,7 +30,7 @@ from dateutil.relativedelta import relativedelta
 from narwhals.typing import IntoFrame
 
 from benzoredux.dates import DateLike, parse_reference_date
-from benzoredux.output import neutralise_formulas, private_file
+from benzoredux.output import private_file, write_xlsx
 from benzoredux.register.schema import TaskStatus
 
 __all__ = [
@@ -420,34 +420,13 @@ def plan_of_action(
 
 
 def write_plan_xlsx(plan: PlanOfAction, path: str | os.PathLike[str]) -> Path:
-    """Write the plan as a spreadsheet to edit (needs ``openpyxl``, the ``schedule`` extra).
+    """Write the plan as a spreadsheet to edit (needs ``openpyxl``).
 
-    Text cells a spreadsheet would read as a formula are neutralised (``'=...``) and stored as
-    text; the file is private and written atomically.
+    :func:`benzoredux.output.write_xlsx` writes it: text cells a spreadsheet would read as a
+    formula are neutralised (``'=...``) and stored as text; the file is private and written
+    atomically.
     """
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    safe = neutralise_formulas(plan.table())
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "Plan van aanpak"
-    sheet.append(list(PLAN_COLUMNS))
-    for record in safe.itertuples(index=False):
-        sheet.append(list(record))
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in sheet.iter_rows(min_row=2):
-        for cell in row:
-            if isinstance(cell.value, dt.date):
-                cell.number_format = "dd-mm-yyyy"
-            elif isinstance(cell.value, str):
-                cell.data_type = "s"  # never a formula, whatever the text
-    sheet.freeze_panes = "A2"
-    target = Path(path)
-    with private_file(target, "wb") as handle:
-        workbook.save(handle)
-    return target
+    return write_xlsx({"Plan van aanpak": plan.table()}, path)
 
 
 def write_plan_ics(

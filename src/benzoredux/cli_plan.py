@@ -1,0 +1,307 @@
+"""The ``plan`` command: the plan of action (FTO module, bijlage 3) for one programme.
+
+A thin layer over :func:`benzoredux.plan_of_action`: it dates bijlage 3's example from the
+programme's start, names the GPs where the example says "huisarts", pins the sending of the
+stop letters to the letters date when one is given, and writes ``plan.csv``, ``plan.xlsx`` (to
+edit) and ``plan.ics`` (for the practice agenda) into ``--out``. The tasks go into the
+programme register; a task already there keeps its status and note, so running ``plan`` again
+never reopens what was done. An edited spreadsheet is read back with ``--edited``::
+
+    benzoredux plan --start-date 2026-01-05 --letter-date 2026-02-09 --out results
+    benzoredux plan --edited results/plan.xlsx --out results
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import click
+from dateutil.relativedelta import relativedelta
+
+from benzoredux.cli_register import RegisterChoice, register_options
+
+__all__ = ["plan_command"]
+
+_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+_OUT = click.Path(file_okay=False, path_type=Path)
+
+_GP_WORDS = ("huisarts",)
+"""The example's word for the GP in ``who``: replaced by the GPs' names when they are known."""
+
+
+def _today() -> dt.date:
+    return dt.datetime.now(dt.UTC).astimezone().date()
+
+
+def _gp_names(gps: tuple[str, ...], programme: Any) -> list[str]:
+    if gps:
+        return list(gps)
+    if programme is not None:
+        return [str(gp.get("name") or gp["gp_id"]) for gp in programme["gps"]]
+    return []
+
+
+def _named(who: str, names: list[str]) -> str:
+    """``who`` with the GPs' names after the word for the GP (``huisarts: A, B``)."""
+    if not names:
+        return who
+    for word in _GP_WORDS:
+        if word in who.split():
+            return who.replace(word, f"{word} ({', '.join(names)})", 1)
+    return who
+
+
+def _start(
+    start_date: str | None, letter_date: dt.date | None, programme: Any
+) -> tuple[dt.date, str]:
+    from benzoredux.dates import parse_reference_date
+
+    if start_date is not None:
+        return parse_reference_date(start_date, name="--start-date"), "--start-date"
+    if letter_date is not None:
+        # Bijlage 3 sends the letters in month 2: month 1 starts a month before them.
+        return letter_date - relativedelta(months=1), "a month before --letter-date"
+    if programme is not None:
+        return programme["reference_date"], "the programme's reference date"
+    raise click.UsageError(
+        "give --start-date (or --letter-date, or a register whose programme has a reference "
+        "date, or an earlier plan.csv in --out)"
+    )
+
+
+def _read_edited(path: Path, start: dt.date | None) -> Any:
+    import pandas as pd
+
+    from benzoredux.evaluation.plan import PlanOfAction
+
+    if path.suffix.lower() == ".xlsx":
+        table = pd.read_excel(path, dtype={"task_id": str}, keep_default_na=False)
+    else:
+        table = pd.read_csv(
+            path, encoding="utf-8-sig", dtype=str, keep_default_na=False, na_values=[]
+        )
+    for column in ("what", "how", "who", "note", "step"):
+        if column in table.columns:
+            # Undo the formula neutralising of the written file (a leading quote).
+            table[column] = (
+                table[column].astype(str).str.replace(r"^'(?=[=+\-@\t\r])", "", regex=True)
+            )
+    try:
+        starts = [
+            value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+            for value in table["start"]
+        ]
+    except (KeyError, ValueError) as error:
+        raise click.BadParameter(
+            f"{path.name}: column 'start': {error}", param_hint="--edited"
+        ) from None
+    first = start or min(d.date() if isinstance(d, dt.datetime) else d for d in starts)
+    try:
+        return PlanOfAction.from_table(table, start_date=first)
+    except ValueError as error:
+        raise ValueError(f"{path.name}: {error}") from None
+
+
+@click.command("plan")
+@click.option("--start-date", help="ISO date month 1 of the programme starts (the selection).")
+@click.option(
+    "--letter-date",
+    help="ISO date the stop letters go out; the letters task is pinned to it (and without "
+    "--start-date, month 1 starts a month earlier).",
+)
+@click.option(
+    "--gp",
+    "gps",
+    multiple=True,
+    help="A GP's name for the GP's tasks (repeatable; default: the GPs of the register's "
+    "programme).",
+)
+@click.option(
+    "--edited",
+    type=_FILE,
+    help="Read an edited plan.csv or plan.xlsx back instead of dating the example.",
+)
+@click.option(
+    "--done",
+    multiple=True,
+    metavar="TASK_ID",
+    help="Mark a task done (repeatable; the task ids are in plan.csv).",
+)
+@click.option("--as-of", help="ISO date that decides which tasks are overdue (default: today).")
+@click.option("--out", type=_OUT, required=True, help="Folder to write the plan into.")
+@register_options
+def plan_command(  # noqa: PLR0917 - click passes options as parameters
+    start_date: str | None,
+    letter_date: str | None,
+    gps: tuple[str, ...],
+    edited: Path | None,
+    done: tuple[str, ...],
+    as_of: str | None,
+    out: Path,
+    register_file: str | None,
+    no_register: bool,
+    by: str,
+) -> None:
+    """Make the plan of action (bijlage 3) and record its tasks in the register.
+
+    Dates bijlage 3's example plan (selection in month 1, letters in month 2,
+    invitations and consults in months 5-6, monitoring until month 14, evaluation in month
+    15) from the start date, and writes plan.csv, plan.xlsx and plan.ics (the last two with
+    the schedule extra). Tasks already in the register keep their status; the steps the
+    register shows (selection, screening, letters, invitations, evaluation) mark their tasks
+    done. Mark other tasks done with --done TASK_ID, or edit the status column of plan.xlsx
+    and read it back with --edited.
+
+    \b
+    Examples:
+      benzoredux plan --start-date 2026-01-05 --letter-date 2026-02-09 \\
+          --gp "A. de Vries" --gp "B. Bakker" --out results
+      benzoredux plan --done brief-team --done instruct-team --out results
+      benzoredux plan --edited results/plan.xlsx --out results
+    """
+    from benzoredux.dates import parse_reference_date
+    from benzoredux.evaluation.plan import write_plan_ics, write_plan_xlsx
+    from benzoredux.output import write_csv
+
+    choice = RegisterChoice.from_options(register_file, no_register, by, out)
+    letters = parse_reference_date(letter_date, name="--letter-date") if letter_date else None
+    today = parse_reference_date(as_of, name="--as-of") if as_of else _today()
+    programme, existing, progress = _from_register(choice)
+    previous = out / "plan.csv"
+    if edited is None and start_date is None and letter_date is None and previous.is_file():
+        # Continue the plan made before; what the register holds since then wins.
+        plan = _dated_again(_read_edited(previous, None), existing)
+        how = f"continued from {previous}"
+    elif edited is not None:
+        plan = _read_edited(
+            edited, parse_reference_date(start_date, name="--start-date") if start_date else None
+        )
+        how = f"read from {edited.name}"
+    else:
+        start, how = _start(start_date, letters, programme)
+        plan = _dated(start, letters, _gp_names(gps, programme), existing)
+    plan, progressed = _moved_along(plan, progress, done)
+    paths = [write_csv(plan.table(), out / "plan.csv")]
+    try:
+        paths.append(write_plan_xlsx(plan, out / "plan.xlsx"))
+        paths.append(write_plan_ics(plan, out / "plan.ics"))
+    except ImportError as error:
+        click.echo(f"note: {error.name} is not installed: pip install 'benzoredux[schedule]'")
+    overdue = plan.overdue(today)
+    click.echo(
+        f"Plan of action from {plan.start_date} ({how}): {len(plan.tasks)} tasks, "
+        f"{sum(t.status.value == 'done' for t in plan.tasks)} done, {len(overdue)} overdue "
+        f"on {today}"
+    )
+    for task in overdue:
+        click.echo(f"  overdue since {task.due}: {task.what} - {task.who}")
+    click.echo("Written (readable by you only):")
+    for path in paths:
+        click.echo(f"  {path}")
+    with choice.opened() as register:
+        if register is not None:
+            with register.transaction():
+                plan = _keep_concurrent_changes(plan, existing, register, done)
+                plan.record(register, by=choice.by)
+    if progressed:
+        click.echo(
+            "From the register: " + ", ".join(f"{k} {v[0]}" for k, v in sorted(progressed.items()))
+        )
+    if choice.location is not None:
+        click.echo(f"Register {choice.location}: {len(plan.tasks)} plan task(s) recorded")
+
+
+def _keep_concurrent_changes(
+    plan: Any, before: dict[str, Any], register: Any, done: tuple[str, ...]
+) -> Any:
+    """The plan with the task changes someone else recorded since ``before`` was read.
+
+    Runs inside the recording transaction, which holds the register's write lock: an assistant
+    who ticked a task off while this command ran keeps that change instead of having it
+    overwritten by the status read at the start. Only this run's ``--done`` wins over it.
+    """
+    for task_id, now in {t["task_id"]: t for t in register.current("tasks")}.items():
+        then = before.get(task_id)
+        changed = then is None or (then["status"], then["note"]) != (now["status"], now["note"])
+        if changed and task_id not in done and task_id in {t.task_id for t in plan.tasks}:
+            plan = plan.with_status(task_id, now["status"], note=now["note"])
+    return plan
+
+
+def _dated(
+    start: dt.date, letters: dt.date | None, names: list[str], existing: dict[str, Any]
+) -> Any:
+    """Bijlage 3's example dated from ``start``, the GPs named, the letters pinned to their
+    date, and the statuses the register already holds."""
+    from attrs import evolve
+
+    from benzoredux.evaluation.plan import plan_of_action
+
+    plan = plan_of_action(start)
+    for task in plan.tasks:
+        plan = plan.with_task(evolve(task, who=_named(task.who, names)))
+    if letters is not None:
+        if letters < start:
+            raise click.BadParameter(
+                f"{letters} is before the start {start}", param_hint="--letter-date"
+            )
+        # The letters go out on that day, so they are merged by then.
+        for task_id in ("merge-letters", "send-letters"):
+            task = plan.task(task_id)
+            start_day = letters if task_id == "send-letters" else min(task.start, letters)
+            plan = plan.with_task(evolve(task, start=start_day, due=letters))
+    return _dated_again(plan, existing)
+
+
+def _dated_again(plan: Any, existing: dict[str, Any]) -> Any:
+    """The plan with the status and note the register already holds for its tasks."""
+    for task in plan.tasks:
+        known = existing.get(task.task_id)
+        if known is not None:
+            plan = plan.with_status(task.task_id, known["status"], note=known["note"])
+    return plan
+
+
+def _moved_along(
+    plan: Any, progress: dict[str, tuple[str, str]], done: tuple[str, ...]
+) -> tuple[Any, dict[str, tuple[str, str]]]:
+    """The plan with the register's progress and the ``--done`` tasks applied."""
+    # Steps the register shows as done (or started) move their open tasks along.
+    progressed: dict[str, tuple[str, str]] = {}
+    for task_id, (status, note) in progress.items():
+        if task_id in {t.task_id for t in plan.tasks}:
+            task = plan.task(task_id)
+            if task.status.value in ("open", "in_progress") and task.status.value != status:
+                plan = plan.with_status(task_id, status, note=note)
+                progressed[task_id] = (status, note)
+    for task_id in done:
+        try:
+            plan = plan.with_status(task_id, "done")
+        except KeyError:
+            known = ", ".join(t.task_id for t in plan.tasks)
+            raise click.BadParameter(
+                f"no task {task_id!r}; tasks: {known}", param_hint="--done"
+            ) from None
+    return plan, progressed
+
+
+def _from_register(
+    choice: RegisterChoice,
+) -> tuple[Any, dict[str, Any], dict[str, tuple[str, str]]]:
+    """The programme, the tasks already recorded and the steps' progress (nothing if there is
+    no register yet)."""
+    if choice.location is None:
+        return None, {}, {}
+    if "://" not in choice.location and not Path(choice.location).exists():
+        return None, {}, {}
+    from benzoredux.register import open_register
+    from benzoredux.report.gather import recorded_progress
+
+    with open_register(choice.location) as register:
+        return (
+            register.programme(),
+            {t["task_id"]: t for t in register.current("tasks")},
+            recorded_progress(register),
+        )

@@ -1,0 +1,88 @@
+"""The ``report`` command: the HTML report for the FTO meeting over
+:func:`benzoredux.report.write_report`.
+
+It reads the folder the steps wrote into (``--out``, or a FOLDER given first) and the
+programme register there (``programme.sqlite``) when there is one, and writes ``report.html``
+into ``--out``::
+
+    benzoredux report --out results
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import click
+
+from benzoredux.cli_register import REGISTER_FILE
+
+__all__ = ["report_command"]
+
+_OUT = click.Path(file_okay=False, path_type=Path)
+
+
+@click.command("report")
+@click.argument(
+    "folder", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
+@click.option(
+    "--out",
+    type=_OUT,
+    required=True,
+    help="Folder to write report.html into (and to read the steps' files from, without FOLDER).",
+)
+@click.option(
+    "--register",
+    "register_file",
+    type=click.Path(dir_okay=False),
+    help=f"The programme register to read (default: {REGISTER_FILE} in the folder, if it "
+    "is there).",
+)
+@click.option("--no-register", is_flag=True, help="Read only the files, not the register.")
+@click.option("--title", help="The report's title (default: after the programme's name).")
+@click.option(
+    "--as-of", help="ISO date that decides which plan tasks are overdue (default: today)."
+)
+def report_command(  # noqa: PLR0917 - click passes options as parameters
+    folder: Path | None,
+    out: Path,
+    register_file: str | None,
+    no_register: bool,
+    title: str | None,
+    as_of: str | None,
+) -> None:
+    """Write the HTML report for the FTO meeting (report.html).
+
+    One self-contained file (charts inline, nothing loaded from elsewhere) with the chronic
+    users per GP against the standard practice, the new users, the funnel from selection to
+    stopping, the plan of action with overdue tasks and the evaluation next to the Benzoredux
+    figures. Steps not yet done are shown as such. Only counts: no patient data.
+
+    \b
+    Examples:
+      benzoredux report --out results
+      benzoredux report results --register results/programme.sqlite --out meeting
+    """
+    from benzoredux.dates import parse_reference_date
+    from benzoredux.report import write_report
+
+    source = folder or out
+    if no_register and register_file:
+        raise click.UsageError("give --register or --no-register, not both")
+    if not source.is_dir():
+        raise click.UsageError(f"{source}: no such folder (run the steps first, or give FOLDER)")
+    register: str | None = None
+    if register_file:
+        register = register_file
+    elif not no_register and (source / REGISTER_FILE).is_file():
+        register = str(source / REGISTER_FILE)
+    day = (
+        parse_reference_date(as_of, name="--as-of")
+        if as_of
+        else dt.datetime.now(dt.UTC).astimezone().date()
+    )
+    path = write_report(source, register=register, out=out / "report.html", title=title, as_of=day)
+    click.echo(f"Read {source}" + (f" and the register {register}" if register else ""))
+    click.echo("Written (readable by you only; counts only, no patient data):")
+    click.echo(f"  {path}")

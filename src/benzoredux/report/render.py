@@ -1,0 +1,406 @@
+"""The report as one self-contained HTML page.
+
+Why the standard library's ``html.escape`` and not Jinja2: Jinja2 comes only with the
+``letters`` extra (through docxtpl), and the report must work on a bare install. Every piece of
+text goes through ``_e`` (escape, quotes included) before it is put into the page; the page
+is assembled from small functions, each returning escaped HTML.
+
+Self-contained: the style sheet is inline, charts are SVG images as ``data:`` URIs, and there
+are no scripts, fonts, links to other pages or network addresses. A Content-Security-Policy in
+the page itself tells the browser to load nothing from anywhere else (``default-src 'none'``),
+so a mistake would show as a missing picture, not as a request leaving the practice.
+
+The page's text is Dutch, like the charts: it is for the FTO meeting.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from benzoredux.report.gather import ReportData
+
+__all__ = ["CONTENT_SECURITY_POLICY", "render_html"]
+
+CONTENT_SECURITY_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+"""The page's own policy: nothing is loaded from outside the file."""
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 60rem;
+       padding: 0 1rem; color: #1d1d1d; line-height: 1.4; }
+h1 { font-size: 1.6rem; } h2 { margin-top: 2.2rem; border-bottom: 1px solid #ccc; }
+table { border-collapse: collapse; margin: 0.8rem 0; font-size: 0.92rem; }
+.wide { overflow-x: auto; } td:first-child { white-space: nowrap; }
+th, td { border: 1px solid #ccc; padding: 0.25rem 0.6rem; text-align: left; }
+td.n { text-align: right; font-variant-numeric: tabular-nums; }
+caption { text-align: left; font-weight: 600; padding: 0.3rem 0; }
+.not-done { background: #fff6d6; border-left: 4px solid #e0b000; padding: 0.5rem 0.8rem; }
+.overdue { background: #fde2e1; }
+figure { margin: 1rem 0; } figure img { max-width: 100%; height: auto; }
+.meta { color: #555; font-size: 0.9rem; }
+"""
+
+_MEASURES = {
+    "short_term_stop": "Gestopt 3-6 maanden na de brief",
+    "mid_term_stop": "Gestopt 9-12 maanden na de brief",
+    "sustained_stop": "Blijvend gestopt (tot 21 maanden)",
+    "ddd_reduction": "Minder gebruik bij wie niet stopte (DDD)",
+}
+_STATUS = {
+    "open": "open",
+    "in_progress": "bezig",
+    "done": "klaar",
+    "skipped": "overgeslagen",
+}
+_VS = {"below": "onder", "within": "binnen", "above": "boven"}
+
+
+def _e(value: Any) -> str:
+    """Any value as escaped text."""
+    return html.escape(str(value), quote=True)
+
+
+def _missing(value: Any) -> bool:
+    if value is None or value is pd.NA:
+        return True
+    if isinstance(value, float):
+        return math.isnan(value)
+    return False
+
+
+def _number(value: Any, decimals: int = 0) -> str:
+    """Dutch style: 2.350 and 21,4."""
+    if _missing(value):
+        return "-"
+    text = f"{float(value):,.{decimals}f}"
+    return text.replace(",", "_").replace(".", ",").replace("_", ".")
+
+
+def _percent(value: Any) -> str:
+    if _missing(value):
+        return "-"
+    return f"{_number(100 * float(value))}%"
+
+
+def _date(value: Any) -> str:
+    if _missing(value):
+        return "-"
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if isinstance(value, dt.date):
+        return value.strftime("%d-%m-%Y")
+    try:
+        return dt.date.fromisoformat(str(value)[:10]).strftime("%d-%m-%Y")
+    except ValueError:
+        return str(value)
+
+
+def _cell(value: str, *, numeric: bool = False, attrs: str = "") -> str:
+    cls = ' class="n"' if numeric else ""
+    return f"<td{cls}{attrs}>{_e(value)}</td>"
+
+
+def _table(
+    table_id: str,
+    caption: str,
+    headers: Sequence[str],
+    rows: Iterable[Sequence[str]],
+    *,
+    numeric: Iterable[int] = (),
+    row_classes: Sequence[str] | None = None,
+) -> str:
+    numbers = set(numeric)
+    head = "".join(f'<th scope="col">{_e(h)}</th>' for h in headers)
+    body = []
+    for index, row in enumerate(rows):
+        cls = row_classes[index] if row_classes else ""
+        attr = f' class="{_e(cls)}"' if cls else ""
+        cells = "".join(_cell(v, numeric=i in numbers) for i, v in enumerate(row))
+        body.append(f"<tr{attr}>{cells}</tr>")
+    return (
+        f'<div class="wide"><table id="{_e(table_id)}"><caption>{_e(caption)}</caption>'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
+    )
+
+
+def _not_done(text: str) -> str:
+    return f'<p class="not-done">{_e(text)}</p>'
+
+
+def _figure(uri: str | None, alt: str, charts_note: str | None) -> str:
+    if uri is None:
+        return _not_done(charts_note) if charts_note else ""
+    return (
+        f'<figure><img src="{_e(uri)}" alt="{_e(alt)}"><figcaption>{_e(alt)}</figcaption></figure>'
+    )
+
+
+def _gp_label(data: ReportData, gp_id: Any) -> str:
+    gp = "" if _missing(gp_id) else str(gp_id)
+    if not gp:
+        return "(geen huisarts)"
+    return data.gp_names.get(gp, gp)
+
+
+def _section_per_gp(data: ReportData, chart: str | None, charts_note: str | None) -> str:
+    parts = ['<section id="per-gp"><h2>Chronische gebruikers per huisarts</h2>']
+    frame = data.per_gp
+    if frame is None:
+        parts.append(
+            _not_done(
+                "Nog niet gedaan: er is nog geen selectie "
+                "(benzoredux select, of de selectie in het programmaregister)."
+            )
+        )
+        return "".join(parts) + "</section>"
+    parts.append(
+        "<p>Een gemiddelde normpraktijk (2.350 ingeschreven patiënten) heeft 35 tot 65 "
+        "chronische gebruikers (Proscoop). De kolom 'per normpraktijk' rekent de aantallen van "
+        "elke huisarts om naar die praktijkgrootte.</p>"
+    )
+    has_standard = "per_standard_practice" in frame.columns
+    has_new = data.new_users_known and "new_users" in frame.columns
+    headers = ["Huisarts", "Chronische gebruikers"]
+    if "probably_stopped" in frame.columns:
+        headers.append("Waarschijnlijk al gestopt")
+    if has_standard:
+        headers += ["Ingeschreven", "Per 1.000", "Per normpraktijk", "t.o.v. 35-65"]
+    if has_new:
+        headers += ["Nieuwe gebruikers (3 mnd)", "Met grote eerste uitgifte"]
+    rows = []
+    for row in frame.to_dict("records"):
+        cells = [_gp_label(data, row["gp_id"]), _number(row.get("chronic_users"))]
+        if "probably_stopped" in frame.columns:
+            cells.append(_number(row.get("probably_stopped")))
+        if has_standard:
+            cells += [
+                _number(row.get("listed_patients")),
+                _number(row.get("per_1000_listed"), 1),
+                _number(row.get("per_standard_practice")),
+                _VS.get(str(row.get("vs_standard")), "-"),
+            ]
+        if has_new:
+            cells += [_number(row.get("new_users")), _number(row.get("large_first"))]
+        rows.append(cells)
+    numeric = [i for i, h in enumerate(headers) if h not in ("Huisarts", "t.o.v. 35-65")]
+    parts.append(_table("per-gp-table", "Per huisarts", headers, rows, numeric=numeric))
+    if not has_new:
+        parts.append(_not_done("Nieuwe gebruikers: nog niet bekend (new_users.csv ontbreekt)."))
+    parts.append(_figure(chart, "Chronische gebruikers per huisarts", charts_note))
+    return "".join(parts) + "</section>"
+
+
+def _section_funnel(data: ReportData, chart: str | None, charts_note: str | None) -> str:
+    parts = ['<section id="funnel"><h2>Van selectie tot stoppen</h2>']
+    rows = [
+        [step.label, "nog niet gedaan" if step.count is None else _number(step.count)]
+        for step in data.funnel
+    ]
+    parts.append(
+        _table(
+            "funnel-table",
+            "Aantal patiënten per stap",
+            ["Stap", "Patiënten"],
+            rows,
+            numeric=[1],
+            row_classes=["" if s.count is not None else "pending" for s in data.funnel],
+        )
+    )
+    parts.append(
+        "<p>Ter vergelijking (Benzoredux): na alle uitsluitcriteria komt ongeveer twee derde "
+        "van de chronische gebruikers in aanmerking, en ongeveer twee derde van de "
+        "uitgenodigden komt op het consult.</p>"
+    )
+    if any(step.count is not None for step in data.funnel):
+        parts.append(_figure(chart, "Van selectie tot stoppen", charts_note))
+    return "".join(parts) + "</section>"
+
+
+def _section_plan(data: ReportData) -> str:
+    parts = ['<section id="plan"><h2>Plan van aanpak</h2>']
+    plan = data.plan
+    if plan is None or plan.empty:
+        parts.append(
+            _not_done("Nog niet gedaan: er is nog geen plan van aanpak (benzoredux plan).")
+        )
+        return "".join(parts) + "</section>"
+    overdue = int(plan["overdue"].sum())
+    done = int((plan["status"] == "done").sum())
+    parts.append(
+        f"<p>{_e(len(plan))} taken, {_e(done)} klaar, {_e(overdue)} over tijd "
+        f"(op {_e(_date(data.as_of))}; bron: {_e(data.plan_source)}).</p>"
+    )
+    rows = [
+        [
+            str(row["what"]),
+            str(row["who"] or ""),
+            _date(row["due"]),
+            _STATUS.get(str(row["status"]), str(row["status"])),
+            "over tijd" if row["overdue"] else "",
+        ]
+        for row in plan.to_dict("records")
+    ]
+    parts.append(
+        _table(
+            "plan-table",
+            "Taken",
+            ["Wat", "Wie", "Klaar op", "Status", "Over tijd"],
+            rows,
+            row_classes=["overdue" if flag else "" for flag in plan["overdue"]],
+        )
+    )
+    return "".join(parts) + "</section>"
+
+
+def _interval(row: Mapping[Any, Any]) -> str:
+    low, high = row.get("ci_low"), row.get("ci_high")
+    if _missing(low) or _missing(high):
+        return "-"
+    return f"{_percent(low)} - {_percent(high)}"
+
+
+def _section_evaluation(data: ReportData) -> str:
+    parts = ['<section id="evaluation"><h2>Evaluatie</h2>']
+    summary = data.effect_summary
+    if summary is None and data.process is None:
+        parts.append(
+            _not_done(
+                "Nog niet gedaan: de evaluatie volgt ongeveer een jaar na de stopbrieven "
+                "(benzoredux evaluate)."
+            )
+        )
+        return "".join(parts) + "</section>"
+    parts.append(f'<p class="meta">Bron: {_e(data.evaluation_source)}.</p>')
+    if summary is not None:
+        parts.append(
+            "<p>Percentages met een 95%-betrouwbaarheidsinterval (Wilson), naast de uitkomsten "
+            "van de Benzoredux-studie (Gorgels e.a., 2002). Patiënten die overleden, "
+            "verhuisden of van huisarts wisselden tellen niet mee.</p>"
+        )
+        for level, table_id, caption in (
+            ("total", "effect-table", "Effect, hele praktijk"),
+            ("gp", "effect-gp-table", "Effect per huisarts"),
+        ):
+            rows = []
+            for row in summary[summary["level"] == level].to_dict("records"):
+                measure = str(row["measure"])
+                events = row.get("events")
+                counted = (
+                    f"{_number(events)} van {_number(row.get('evaluated'))}"
+                    if not _missing(events)
+                    else f"{_number(row.get('evaluated'))} patiënten"
+                )
+                cells = [] if level == "total" else [_gp_label(data, row.get("gp_id"))]
+                cells += [
+                    _MEASURES.get(measure, measure),
+                    counted,
+                    _percent(row.get("rate")),
+                    _interval(row),
+                    _percent(row.get("reference")),
+                    _number(row.get("not_due")),
+                ]
+                rows.append(cells)
+            headers = [] if level == "total" else ["Huisarts"]
+            headers += [
+                "Uitkomst",
+                "Aantal",
+                "Percentage",
+                "95%-interval",
+                "Benzoredux",
+                "Nog niet",
+            ]
+            if rows:
+                first_number = 2 if level == "total" else 3
+                parts.append(
+                    _table(
+                        table_id,
+                        caption,
+                        headers,
+                        rows,
+                        numeric=range(first_number, len(headers)),
+                    )
+                )
+    if data.process is not None:
+        rows = []
+        for raw in data.process.to_dict("records"):
+            row = {str(k): v for k, v in raw.items()}
+            who = "hele praktijk" if row["level"] == "total" else _gp_label(data, row.get("gp_id"))
+            rows.append(
+                [
+                    who,
+                    _number(row.get("letters_sent")),
+                    f"{_date(row.get('first_letter_date'))} - {_date(row.get('last_letter_date'))}",
+                    _number(row.get("invitations_sent")),
+                    _number(row.get("consults_held")),
+                    _percent(row.get("attendance")),
+                    _interval(
+                        {
+                            "ci_low": row.get("attendance_ci_low"),
+                            "ci_high": row.get("attendance_ci_high"),
+                        }
+                    ),
+                ]
+            )
+        parts.append(
+            _table(
+                "process-table",
+                "Proces (bijlage 4); Benzoredux: ongeveer twee derde van de uitgenodigden kwam",
+                [
+                    "Huisarts",
+                    "Stopbrieven",
+                    "Verstuurd",
+                    "Uitnodigingen",
+                    "Consulten",
+                    "Opkomst",
+                    "95%-interval",
+                ],
+                rows,
+                numeric=[1, 3, 4, 5],
+            )
+        )
+    else:
+        parts.append(_not_done("Procesevaluatie: nog niet gedaan."))
+    return "".join(parts) + "</section>"
+
+
+def render_html(
+    data: ReportData,
+    *,
+    title: str,
+    charts: dict[str, str | None],
+    charts_note: str | None,
+) -> str:
+    """The whole page; ``charts`` maps ``per_gp`` and ``funnel`` to data URIs (or ``None``)."""
+    meta = []
+    if data.programme:
+        meta.append(f"Programma: {data.programme}")
+    if data.reference_date:
+        meta.append(f"peildatum {_date(data.reference_date)}")
+    meta.append(f"gemaakt op {_date(data.as_of)}")
+    sources = ", ".join(data.sources) if data.sources else "geen"
+    body = "".join(
+        [
+            f"<header><h1>{_e(title)}</h1>",
+            f'<p class="meta">{_e("; ".join(meta))}</p>',
+            f'<p class="meta">Gelezen: {_e(sources)}. Alleen aantallen, geen patiëntgegevens.</p>',
+            "</header><main>",
+            _section_per_gp(data, charts.get("per_gp"), charts_note),
+            _section_funnel(data, charts.get("funnel"), charts_note),
+            _section_plan(data),
+            _section_evaluation(data),
+            "</main>",
+        ]
+    )
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="nl"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{_e(CONTENT_SECURITY_POLICY)}">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{_e(title)}</title><style>{_STYLE}</style></head>"
+        f"<body>{body}</body></html>\n"
+    )

@@ -1,0 +1,266 @@
+"""What the report says, read back with the standard library's HTML parser (no browser)."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import importlib.util
+import re
+import stat
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from benzoredux.evaluation.stats import wilson_interval
+from benzoredux.report import CHARTS_NOTE, write_report
+from benzoredux.report.render import CONTENT_SECURITY_POLICY
+
+from .conftest import AS_OF, GP_A_NAME, LISTED, PER_GP
+
+
+class Page(HTMLParser):
+    """Tags, text, tables (by id) and the sections' headings of a page."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.tables: dict[str, list[list[str]]] = {}
+        self.headings: list[str] = []
+        self.text: list[str] = []
+        self._table: str | None = None
+        self._row: list[str] | None = None
+        self._cell: list[str] | None = None
+        self._heading: list[str] | None = None
+        self.feed(text)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        self.tags.append((tag, attributes))
+        if tag == "table":
+            self._table = attributes.get("id") or ""
+            self.tables[self._table] = []
+        elif tag == "tr" and self._table is not None:
+            self._row = []
+        elif tag in ("td", "th") and self._row is not None:
+            self._cell = []
+        elif tag in ("h1", "h2"):
+            self._heading = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._cell is not None and self._row is not None:
+            self._row.append("".join(self._cell).strip())
+            self._cell = None
+        elif tag == "tr" and self._row is not None and self._table is not None:
+            self.tables[self._table].append(self._row)
+            self._row = None
+        elif tag == "table":
+            self._table = None
+        elif tag in ("h1", "h2") and self._heading is not None:
+            self.headings.append("".join(self._heading).strip())
+            self._heading = None
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+        for part in (self._cell, self._heading):
+            if part is not None:
+                part.append(data)
+
+    def body(self, table: str) -> list[list[str]]:
+        return self.tables[table][1:]
+
+    def all_text(self) -> str:
+        return " ".join(self.text)
+
+
+def _page(path: Path) -> Page:
+    return Page(path.read_text(encoding="utf-8"))
+
+
+HEADINGS = ["Chronische gebruikers per huisarts", "Van selectie tot stoppen", "Plan van aanpak"]
+
+
+def test_files_only_per_gp_figures_equal_the_input_counts(folder: Path) -> None:
+    page = _page(write_report(folder, as_of=AS_OF))
+    rows = {row[0]: row for row in page.body("per-gp-table")}
+    assert {gp: int(rows[gp][1]) for gp in PER_GP} == PER_GP
+    header = page.tables["per-gp-table"][0]
+    listed = header.index("Ingeschreven")
+    standard = header.index("Per normpraktijk")
+    verdict = header.index("t.o.v. 35-65")
+    new_users = header.index("Nieuwe gebruikers (3 mnd)")
+    # gp-a: 7 of 2,350 listed is 7 per standard practice, below 35-65; gp-b: 4 of 200 is 47.
+    assert rows["gp-a"][listed] == "2.350"
+    assert (rows["gp-a"][standard], rows["gp-a"][verdict]) == ("7", "onder")
+    assert (rows["gp-b"][standard], rows["gp-b"][verdict]) == ("47", "binnen")
+    assert (rows["gp-a"][new_users], rows["gp-b"][new_users]) == ("2", "1")
+    assert LISTED["gp-b"] == 200
+    # A GP with new users only: no chronic users, and no list to set them against.
+    assert rows["gp-c"][1] == "0"
+    assert (rows["gp-c"][listed], rows["gp-c"][verdict], rows["gp-c"][new_users]) == ("-", "-", "1")
+
+
+def test_files_only_funnel_plan_and_evaluation(folder: Path, evaluation: Any) -> None:
+    page = _page(write_report(folder, as_of=AS_OF))
+    assert page.headings[1:] == [*HEADINGS, "Evaluatie"]
+    funnel = dict(page.body("funnel-table"))
+    assert funnel["Chronische gebruikers geselecteerd"] == "11"
+    assert funnel["Na screening: komen in aanmerking"] == "6"
+    assert funnel["Na screening: uitgesloten"] == "3"
+    assert funnel["Na screening: nog te beoordelen"] == "2"
+    # Without a register the letters come from the process evaluation.
+    assert funnel["Stopbrief verstuurd"] == "10"
+    assert funnel["Gestopt (3-6 maanden na de brief)"] == "7"
+    plan = page.body("plan-table")
+    assert len(plan) == 14
+    overdue = [row[0] for row in plan if row[4] == "over tijd"]
+    # On 1 March 2026 the month-1 tasks (due 4 February) are overdue, except select (done).
+    assert "Lijst maken van chronische gebruikers" not in overdue
+    assert "Patiënten screenen op de uitsluitcriteria" in overdue
+    assert "Stopbrieven versturen" not in overdue  # month 2 ends on 4 March
+    summary, _ = evaluation
+    total = {row[0]: row for row in page.body("effect-table")}
+    short = total["Gestopt 3-6 maanden na de brief"]
+    low, high = wilson_interval(7, 10)
+    assert short[1:5] == ["7 van 10", "70%", f"{100 * low:.0f}% - {100 * high:.0f}%", "27%"]
+    assert len(summary[summary["level"] == "total"]) == len(total)
+
+
+def test_overdue_follows_the_due_date(folder: Path) -> None:
+    """A task is overdue the day after its due date, not on it."""
+    due = dt.date(2026, 3, 4)  # send-letters: month 2 of a plan from 5 January
+    on_due = {r[0]: r[4] for r in _page(write_report(folder, as_of=due)).body("plan-table")}
+    after = {
+        r[0]: r[4]
+        for r in _page(write_report(folder, as_of=due + dt.timedelta(days=1))).body("plan-table")
+    }
+    assert on_due["Stopbrieven versturen"] == ""
+    assert after["Stopbrieven versturen"] == "over tijd"
+
+
+def test_register_wins_where_it_holds_the_part(folder: Path, register_path: Path) -> None:
+    page = _page(write_report(folder, register=register_path, as_of=AS_OF))
+    rows = {row[0]: row for row in page.body("per-gp-table")}
+    # The GP's name from the programme; the patient excluded at selection does not count.
+    assert int(rows[GP_A_NAME][1]) == PER_GP["gp-a"]
+    assert int(rows["B. Bakker"][1]) == PER_GP["gp-b"]
+    funnel = dict(page.body("funnel-table"))
+    assert funnel["Na screening: komen in aanmerking"] == "7"  # the GP's decision counts
+    assert funnel["Na screening: nog te beoordelen"] == "1"
+    assert funnel["Stopbrief verstuurd"] == "5"
+    assert funnel["Uitgenodigd voor het evaluatieconsult"] == "3"
+    assert funnel["Op het evaluatieconsult geweest"] == "2"
+    assert funnel["Gestopt (3-6 maanden na de brief)"] == "7"  # the recorded evaluation
+    plan = {row[0]: row for row in page.body("plan-table")}
+    assert plan["Assistente, POH-GGZ en apotheker informeren"][3] == "klaar"
+    # The register shows the selection and the screening done, so their tasks are not overdue.
+    assert plan["Lijst maken van chronische gebruikers"][3:] == ["klaar", ""]
+    assert plan["Patiënten screenen op de uitsluitcriteria"][3:] == ["klaar", ""]
+    assert plan["Assistente en POH-GGZ instrueren"][3:] == ["open", "over tijd"]
+    assert "register, evaluation-2025-12-31 (2025-12-31)" in page.all_text()
+
+
+def test_evaluation_from_the_register_equals_the_files(folder: Path, register_path: Path) -> None:
+    from_files = _page(write_report(folder, out=folder / "a.html", as_of=AS_OF))
+    (folder / "evaluation" / "effect_summary.csv").unlink()
+    (folder / "evaluation" / "process.csv").unlink()
+    from_register = _page(
+        write_report(folder, register=register_path, out=folder / "b.html", as_of=AS_OF)
+    )
+    ids = {GP_A_NAME: "gp-a", "B. Bakker": "gp-b"}  # the register knows the GPs' names
+    for table in ("effect-table", "effect-gp-table", "process-table"):
+        named = [[ids.get(c, c) for c in row] for row in from_register.tables[table]]
+        assert from_files.tables[table] == named
+    gp_rows = from_register.body("effect-gp-table")
+    assert {row[0] for row in gp_rows} == {GP_A_NAME, "B. Bakker"}
+
+
+def test_steps_not_done_say_so(tmp_path: Path) -> None:
+    page = _page(write_report(tmp_path, as_of=AS_OF))
+    notes = [a.get("class") for tag, a in page.tags if tag == "p"].count("not-done")
+    assert notes == 3  # the selection, the plan, the evaluation
+    text = page.all_text()
+    assert "Nog niet gedaan: er is nog geen selectie" in text
+    assert "Nog niet gedaan: er is nog geen plan van aanpak" in text
+    assert "Nog niet gedaan: de evaluatie volgt" in text
+    funnel = dict(page.body("funnel-table"))
+    assert set(funnel.values()) == {"nog niet gedaan"}
+
+
+def test_text_is_escaped_and_nothing_is_loaded_from_elsewhere(
+    folder: Path, register_path: Path
+) -> None:
+    path = write_report(
+        folder, register=register_path, title="<script>alert('x')</script>", as_of=AS_OF
+    )
+    text = path.read_text(encoding="utf-8")
+    page = Page(text)
+    tags = {tag for tag, _ in page.tags}
+    assert not tags & {"script", "link", "iframe", "object", "embed", "base", "b"}
+    assert page.headings[0] == "<script>alert('x')</script>"
+    assert GP_A_NAME in page.all_text()
+    csp = [a for tag, a in page.tags if tag == "meta" and a.get("http-equiv")]
+    assert csp[0]["content"] == CONTENT_SECURITY_POLICY
+    for tag, attributes in page.tags:
+        for name in ("src", "href", "action", "srcset", "poster"):
+            value = attributes.get(name)
+            assert value is None or value.startswith("data:image/"), (tag, name)
+    assert not re.search(r"url\(|@import|https?://", text.split("<body>")[0])
+    assert "http" not in page.all_text()
+
+
+def test_charts_are_inline_svg_without_outside_addresses(folder: Path) -> None:
+    if importlib.util.find_spec("matplotlib") is None:
+        pytest.skip("matplotlib (the charts extra) is not installed")
+    page = _page(write_report(folder, as_of=AS_OF))
+    images = [a["src"] for tag, a in page.tags if tag == "img"]
+    assert len(images) == 2
+    for src in images:
+        assert src is not None
+        assert src.startswith("data:image/svg+xml;base64,")
+        svg = base64.b64decode(src.split(",", 1)[1]).decode("utf-8")
+        assert svg.startswith("<svg")
+        assert "<!DOCTYPE" not in svg
+        assert "<metadata>" not in svg
+        assert "matplotlib.org" not in svg
+
+
+def test_without_matplotlib_the_tables_stay_and_the_note_says_why(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = importlib.util.find_spec
+
+    def no_matplotlib(name: str, *args: Any) -> Any:
+        return None if name == "matplotlib" else real(name, *args)
+
+    monkeypatch.setattr(importlib.util, "find_spec", no_matplotlib)
+    page = _page(write_report(folder, as_of=AS_OF))
+    assert not [tag for tag, _ in page.tags if tag == "img"]
+    assert CHARTS_NOTE in page.all_text()
+    assert int({r[0]: r[1] for r in page.body("per-gp-table")}["gp-a"]) == 7
+
+
+def test_no_patient_identifiers_and_an_owner_only_file(folder: Path, register_path: Path) -> None:
+    path = write_report(folder, register=register_path, as_of=AS_OF)
+    text = path.read_text(encoding="utf-8")
+    assert "PX0" not in text
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert not list(folder.glob(".report.html.*"))  # no temporary file left behind
+
+
+def test_a_bad_file_is_named(folder: Path) -> None:
+    pd.DataFrame({"patient_id": ["PX1"], "decision": ["maybe"]}).to_csv(
+        folder / "screening.csv", index=False
+    )
+    with pytest.raises(ValueError, match=r"screening\.csv: column 'decision' holds \['maybe'\]"):
+        write_report(folder, as_of=AS_OF)
+
+
+def test_a_missing_register_or_folder_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="no programme register there"):
+        write_report(tmp_path, register=tmp_path / "nope.sqlite")
+    with pytest.raises(ValueError, match="no such folder"):
+        write_report(tmp_path / "nope")
