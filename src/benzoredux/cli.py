@@ -1,9 +1,23 @@
 """The ``benzoredux`` command line: a thin layer over the public API.
 
 No domain logic lives here: every command calls the same functions a developer would, then
-writes the results into ``--out`` as private files (owner-only, formula-safe CSV).
-Exit codes: 0 done, 2 wrong usage, 3 bad input data, 1 anything unexpected (``--debug`` shows
-the traceback).
+writes the results into ``--out`` as private files (owner-only, formula-safe CSV and xlsx).
+Long work shows a progress bar on a terminal (:mod:`benzoredux.cli_progress`).
+
+Exit codes, the same for every command (scripts and schedulers can rely on them):
+
+== ========================================================================================
+0  done
+1  something unexpected (a bug: please report it with the output of ``--debug``)
+2  wrong usage: an unknown option, a missing argument or option, a file that does not exist,
+   an option value that is not allowed, a demo folder that holds other files
+3  bad input data, or refused: a row, column or value that cannot be used (the message names
+   the file, row and column), a practice file without a required field, a second stop letter
+   the programme register refuses
+4  a file could not be read or written (permissions, a full disk, a file in use)
+== ========================================================================================
+
+Errors come as one readable line; ``--debug`` shows the full traceback instead.
 """
 
 from __future__ import annotations
@@ -21,7 +35,11 @@ from benzoredux import __version__
 from benzoredux.cli_register import RegisterChoice, record_selection, register_options
 from benzoredux.errors import BenzoreduxError
 
+EXIT_OK = 0
+EXIT_UNEXPECTED = 1
+EXIT_USAGE = 2
 EXIT_DATA_ERROR = 3
+EXIT_FILE_ERROR = 4
 
 
 class _Group(click.Group):
@@ -35,7 +53,9 @@ class _Group(click.Group):
                 raise
             click.echo(f"error: {exc}", err=True)
             click.echo("(run with --debug for the full traceback)", err=True)
-            ctx.exit(EXIT_DATA_ERROR if isinstance(exc, BenzoreduxError | ValueError) else 1)
+            if isinstance(exc, BenzoreduxError | ValueError):
+                ctx.exit(EXIT_DATA_ERROR)
+            ctx.exit(EXIT_FILE_ERROR if isinstance(exc, OSError) else EXIT_UNEXPECTED)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -49,6 +69,11 @@ def main(ctx: click.Context, debug: bool) -> None:
     Examples:
       benzoredux demo --out benzoredux-demo
       benzoredux select dispensings.csv --reference-date 2025-12-31 --out results
+      benzoredux COMMAND --help
+
+    \b
+    Exit codes: 0 done, 1 unexpected error, 2 wrong usage, 3 bad input data or
+    refused by the register, 4 a file could not be read or written.
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
@@ -58,6 +83,24 @@ def _written(paths: list[Path]) -> None:
     click.echo("Written (readable by you only):")
     for path in paths:
         click.echo(f"  {path}")
+
+
+def write_gp_lists(lists: dict[str, Any], out: Path, *, patients: Any = None) -> list[Path]:
+    """Each list as a spreadsheet with a sheet per GP (with names and addresses from
+    ``patients``), or a note saying which extra to install when openpyxl is missing."""
+    try:
+        from benzoredux.gp_lists import write_per_gp_xlsx
+
+        return [
+            write_per_gp_xlsx(frame, out / name, patients=patients) for name, frame in lists.items()
+        ]
+    except ImportError as error:
+        click.echo(
+            f"note: {error.name} is not installed, so no spreadsheets: "
+            "pip install 'benzoredux[schedule]'",
+            err=True,
+        )
+        return []
 
 
 def _run_selection(
@@ -91,6 +134,9 @@ def _run_selection(
         write_csv(per_gp, out / "chronic_users_per_gp.csv"),
         write_csv(new_users, out / "new_users.csv"),
     ]
+    paths += write_gp_lists(
+        {"chronic_users.xlsx": selection, "new_users.xlsx": new_users}, out, patients=patients
+    )
     echo(f"Reference date {reference_date}: {len(chosen)} chronic users selected")
     for row in per_gp.itertuples(index=False):
         gp = row.gp_id if isinstance(row.gp_id, str) and row.gp_id else "(no GP)"
@@ -99,46 +145,6 @@ def _run_selection(
     if record is not None:
         record(selection)
     return paths
-
-
-@main.command()
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("benzoredux-demo"),
-    show_default=True,
-    help="Folder to write the results into.",
-)
-@click.option("--seed", type=int, default=2025, show_default=True, help="Seed of the practice.")
-def demo(out: Path, seed: int) -> None:
-    """Run the selection on a built-in synthetic practice (no real patient data).
-
-    \b
-    Example:
-      benzoredux demo --out benzoredux-demo
-    """
-    from benzoredux.demo import demo_practice
-    from benzoredux.output import write_csv
-
-    practice = demo_practice(seed=seed)
-    click.echo(
-        f"Demo practice: {practice.patients['gp_id'].nunique()} GPs, "
-        f"{len(practice.patients)} listed patients, {len(practice.dispensings)} dispensings"
-    )
-    paths = [
-        write_csv(practice.dispensings, out / "input" / "dispensings.csv"),
-        write_csv(practice.patients, out / "input" / "patients.csv"),
-        write_csv(practice.episodes, out / "input" / "episodes.csv"),
-    ]
-    paths += _run_selection(
-        practice.dispensings,
-        practice.reference_date,
-        out,
-        patients=practice.patients,
-        episodes=practice.episodes,
-        options={"include_excluded": True},
-    )
-    _written(paths)
 
 
 @main.command("select")
@@ -163,6 +169,21 @@ def demo(out: Path, seed: int) -> None:
     "--include-excluded", is_flag=True, help="List excluded patients too, with the reason."
 )
 @click.option(
+    "--definition",
+    type=click.Choice(["units", "nhg"]),
+    default="units",
+    show_default=True,
+    help="Chronic use by the FTO module (more than --min-units units in the year) or by the "
+    "NHG guideline (more than 60 days of use in the last 3 months).",
+)
+@click.option(
+    "--min-units",
+    type=click.FloatRange(min=0),
+    default=90,
+    show_default=True,
+    help="With --definition units: a chronic user had more than this many units in the year.",
+)
+@click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
     required=True,
@@ -185,6 +206,8 @@ def select(
     gp_route: bool,
     keep_complex: bool,
     include_excluded: bool,
+    definition: str,
+    min_units: float,
     out: Path,
     practice: Path | None,
     register_file: str | None,
@@ -194,12 +217,18 @@ def select(
     """Select chronic users from canonical files (CSV with ISO dates, or Parquet), or from
     any export a reader knows (--format, --mapping).
 
+    Writes chronic_users.csv, chronic_users_per_gp.csv and new_users.csv, and the lists as
+    spreadsheets with a sheet per GP (chronic_users.xlsx, new_users.xlsx; with the patients'
+    names and addresses when --patients has them).
+
     \b
     Examples:
       benzoredux select dispensings.csv --patients patients.csv \\
           --reference-date 2025-12-31 --out results
       benzoredux select ais-export.csv --format ais --reference-date 2025-12-31 --out results
       benzoredux select his-export/ --format his --gp-route --reference-date 2025-12-31 \\
+          --out results
+      benzoredux select dispensings.csv --definition nhg --reference-date 2025-12-31 \\
           --out results
     """
     from benzoredux.canonical_files import read_canonical
@@ -226,6 +255,8 @@ def select(
         "gp_route": gp_route,
         "exclude_complex": not keep_complex,
         "include_excluded": include_excluded,
+        "definition": definition,
+        "min_units": min_units,
     }
     paths = _run_selection(
         tables["dispensings"],
@@ -282,6 +313,11 @@ def plugins_command() -> None:
     """List the active plugins and the source formats they read.
 
     Set BENZOREDUX_BLOCK_PLUGINS=name,... to leave plugins out.
+
+    \b
+    Examples:
+      benzoredux plugins
+      BENZOREDUX_BLOCK_PLUGINS=fhir benzoredux plugins
     """
     from benzoredux.hookspecs import HOOKS_VERSION
     from benzoredux.plugins import get_plugins
@@ -321,6 +357,16 @@ main.add_command(letters_command)
 from benzoredux.cli_evaluate import evaluate_command  # noqa: E402 (after main is defined)
 
 main.add_command(evaluate_command)
+
+from benzoredux.cli_demo import demo_command  # noqa: E402 (after main is defined)
+
+main.add_command(demo_command)
+
+from benzoredux.cli_plan import plan_command  # noqa: E402 (after main is defined)
+from benzoredux.cli_report import report_command  # noqa: E402 (after main is defined)
+
+main.add_command(plan_command)
+main.add_command(report_command)
 
 
 if __name__ == "__main__":  # pragma: no cover

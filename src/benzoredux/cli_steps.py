@@ -39,6 +39,7 @@ from typing import Any, cast
 
 import click
 
+from benzoredux.cli_progress import progress_bar
 from benzoredux.cli_register import (
     RegisterChoice,
     check_letters,
@@ -141,7 +142,9 @@ def _parameters(values: tuple[str, ...], max_ddd: float | None) -> dict[str, dic
     show_default=True,
     help="What a criterion without its data does.",
 )
-@click.option("--out", type=_OUT, required=True, help="Folder to write screening.csv into.")
+@click.option(
+    "--out", type=_OUT, required=True, help="Folder to write screening.csv and .xlsx into."
+)
 @register_options
 def screen_command(
     selection: Path,
@@ -161,6 +164,9 @@ def screen_command(
 ) -> None:
     """Screen the selected patients on the exclusion criteria (step 2).
 
+    Writes screening.csv and screening.xlsx (a sheet per GP: the decision, the reasons and the
+    criteria that exclude each patient, with names and addresses from --patients).
+
     \b
     Example:
       benzoredux screen results/chronic_users.csv --patients patients.csv \\
@@ -173,10 +179,11 @@ def screen_command(
     from benzoredux.tables import EPISODES, PATIENTS
 
     choice = RegisterChoice.from_options(register_file, no_register, by, selection.parent)
+    people = read_canonical(patients, PATIENTS) if patients else None
     result = screen(
         _read_csv(selection, ("first_date", "last_date")),
         reference_date,
-        patients=read_canonical(patients, PATIENTS) if patients else None,
+        patients=people,
         episodes=read_canonical(episodes, EPISODES) if episodes else None,
         enable=enable,
         disable=disable,
@@ -187,6 +194,12 @@ def screen_command(
     for line in result.summary.describe():
         click.echo(line)
     paths = [write_csv(result.table, out / "screening.csv")]
+    try:
+        from benzoredux.gp_lists import write_screening_xlsx
+
+        paths.append(write_screening_xlsx(result.table, out / "screening.xlsx", patients=people))
+    except ImportError as error:
+        click.echo(f"note: {error.name} is not installed: pip install 'benzoredux[schedule]'")
     get_plugins().outputs_written("screen", paths, result.summary.as_dict())
     _written(paths)
     record_screening(choice, result.table, result.summary, source=(overrides or selection).name)
@@ -382,16 +395,19 @@ def letters_command(
         if consult_with:
             extra = {letter.patient_id: {"consult_with": consult_with} for letter in planned}
     check_letters(choice, planned, force_second_letter)
-    result = render_letters(
-        planned,
-        people,
-        the_practice,
-        out,
-        style=style,
-        place=place,
-        extra=extra,
-        pdf={"auto": "auto", "yes": True, "no": False}[pdf],  # type: ignore[arg-type]
-    )
+    label = "Stop letters" if kind == "stop_letter" else "Invitations"
+    with progress_bar(label, length=len(planned)) as bar:
+        result = render_letters(
+            planned,
+            people,
+            the_practice,
+            out,
+            style=style,
+            place=place,
+            extra=extra,
+            pdf={"auto": "auto", "yes": True, "no": False}[pdf],  # type: ignore[arg-type]
+            progress=bar.update,
+        )
     paths = list(result.paths)
     if labels and planned:
         label_path, _ = render_labels(
@@ -400,8 +416,8 @@ def letters_command(
         if label_path is not None:
             paths.append(label_path)
     click.echo(
-        f"{len(result.letters)} letter(s) in {len(result.merged)} merged document(s)"
-        + (f", {len(result.pdfs)} PDF(s)" if result.pdfs else "")
+        f"{len(result.letters)} {kind.replace('_', ' ')}(s) in {len(result.merged)} merged "
+        "document(s)" + (f", {len(result.pdfs)} PDF(s)" if result.pdfs else "")
     )
     for patient_id, reason in result.skipped:
         click.echo(f"skipped {patient_id}: {reason}", err=True)

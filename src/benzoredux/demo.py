@@ -15,7 +15,15 @@ import numpy as np
 import pandas as pd
 from attrs import frozen
 
-__all__ = ["DEMO_REFERENCE_DATE", "DemoPractice", "demo_practice"]
+__all__ = [
+    "DEMO_REFERENCE_DATE",
+    "FOLLOW_UP_COURSES",
+    "DemoPractice",
+    "FollowUp",
+    "demo_practice",
+    "simulate_consults",
+    "simulate_follow_up",
+]
 
 DEMO_REFERENCE_DATE = dt.date(2025, 12, 31)
 """The reference date the demo data are built around."""
@@ -29,6 +37,7 @@ _BENZOS = (  # (atc, strength in mg, typical units per dispensing)
     ("N05CD06", 1.0, 30),  # lormetazepam
     ("N05BA12", 0.5, 30),  # alprazolam
 )
+_HIGH_DOSE_ATC = "N05CD06"  # lormetazepam, 1 mg = 1 DDD
 _OTHER = ("C09AA02", "A02BC01", "N02BE01", "C10AA05", "N06AB06", "R03AC02", "N05BB01", "N05CH01")
 _COMPLEX = ("N03AE01", "N02AA01", "N05AH04", "L04AX03", "M03BX01")
 _FIRST = (
@@ -151,6 +160,9 @@ def demo_practice(*, seed: int = 2025, gps: int = 3, patients_per_gp: int = 2350
     role = rng.random(n)
     chronic = role < p_use * 0.45
     occasional = (~chronic) & (role < p_use)
+    # Every built-in screening criterion has someone to exclude in every GP's list (a stream
+    # of its own again, so the rest of the practice stays the same).
+    roles = _ensure_criteria(np.random.default_rng([seed, 3]), patients, chronic, age, reference)
     rows: list[pd.DataFrame] = []
     start = reference - pd.DateOffset(years=2)
     for idx in np.flatnonzero(chronic):
@@ -161,11 +173,16 @@ def demo_practice(*, seed: int = 2025, gps: int = 3, patients_per_gp: int = 2350
         if rng.random() < 0.08:  # stopped in the last months: the "recently stopped" case
             last = reference - pd.Timedelta(days=int(rng.integers(150, 300)))
         days = pd.date_range(first, last, freq=f"{interval}D")
-        rows.append(
-            _rows(
-                ids[idx], days=days, atc=atc, strength=strength, units=units, rng=rng, gp_ids=gp_ids
-            )
+        history = _rows(
+            ids[idx], days=days, atc=atc, strength=strength, units=units, rng=rng, gp_ids=gp_ids
         )
+        if idx in roles.high_dose:  # 1 mg lormetazepam, 3 tablets a day or more: above 2 DDD
+            history = history.assign(
+                atc=_HIGH_DOSE_ATC,
+                strength_mg=1.0,
+                quantity=(history["quantity"] >= 2 * units) * interval + 3.0 * interval,
+            )
+        rows.append(history)
         if rng.random() < 0.1:
             cx = _COMPLEX[rng.integers(0, len(_COMPLEX))]
             rows.append(
@@ -210,7 +227,14 @@ def demo_practice(*, seed: int = 2025, gps: int = 3, patients_per_gp: int = 2350
             }
         )
     )
-    dispensings = pd.concat(rows, ignore_index=True)
+    dispensings = _with_returns(pd.concat(rows, ignore_index=True), seed, reference)
+    episodes = _episodes(ids, chronic | occasional, rng, reference)
+    episodes = _ensure_other_indication(episodes, roles.other_indication, ids, reference)
+    return DemoPractice(dispensings, patients, episodes, DEMO_REFERENCE_DATE)
+
+
+def _with_returns(dispensings: pd.DataFrame, seed: int, reference: pd.Timestamp) -> pd.DataFrame:
+    """Add a return (negative quantity, three days later) for 1% of the N05 dispensings."""
     returns = dispensings[dispensings["atc"].str.startswith("N05")].sample(
         frac=0.01, random_state=seed
     )
@@ -218,11 +242,79 @@ def demo_practice(*, seed: int = 2025, gps: int = 3, patients_per_gp: int = 2350
         quantity=-returns["quantity"], date=returns["date"] + pd.Timedelta(days=3)
     )
     dispensings = pd.concat([dispensings, returns], ignore_index=True)
-    dispensings = dispensings[dispensings["date"] <= reference].sort_values(
+    return dispensings[dispensings["date"] <= reference].sort_values(
         ["date", "patient_id"], ignore_index=True
     )
-    episodes = _episodes(ids, chronic | occasional, rng, reference)
-    return DemoPractice(dispensings, patients, episodes, DEMO_REFERENCE_DATE)
+
+
+@frozen
+class _Roles:
+    """Chronic users (row numbers) given a dose or an episode so that a criterion excludes them."""
+
+    high_dose: frozenset[int]
+    other_indication: tuple[int, ...]
+
+
+def _ensure_criteria(
+    rng: np.random.Generator,
+    patients: pd.DataFrame,
+    chronic: np.ndarray,
+    age: np.ndarray,
+    reference: pd.Timestamp,
+) -> _Roles:
+    """Make sure each GP's chronic users include someone every built-in criterion excludes.
+
+    The flags of the patients table (palliative, not reading Dutch, immobile, serious
+    comorbidity) and high age are set on a chronic user only where the GP has none yet; one or
+    two chronic users per GP get a dose above 2 DDD a day, and one, when the GP has none, an
+    episode of another indication (alcohol abuse, schizophrenia, dementia). Changes ``patients``
+    in place; returns who needs the dose and the episode.
+    """
+    flags = (
+        ("palliative", True),
+        ("dutch_language", False),
+        ("immobile", True),
+        ("serious_comorbidity", True),
+    )
+    high_dose: set[int] = set()
+    other: list[int] = []
+    gp_of = patients["gp_id"].to_numpy()
+    for gp in pd.unique(gp_of):
+        users = np.flatnonzero(chronic & (gp_of == gp))
+        if len(users) < 8:
+            continue
+        chosen = iter(rng.permutation(users))
+        for column, value in flags:
+            if not (patients[column].to_numpy()[users] == value).any():
+                patients.loc[next(chosen), column] = value
+        if not (age[users] > 80).any():
+            one = next(chosen)
+            patients.loc[one, "birth_date"] = (reference - pd.DateOffset(years=86)).normalize()
+        high_dose.update(next(chosen) for _ in range(1 + int(rng.integers(0, 2))))
+        other.append(next(chosen))
+    return _Roles(frozenset(high_dose), tuple(other))
+
+
+def _ensure_other_indication(
+    episodes: pd.DataFrame, chosen: tuple[int, ...], ids: list[str], reference: pd.Timestamp
+) -> pd.DataFrame:
+    """``episodes`` plus an episode of another indication for each chosen patient who has none."""
+    from benzoredux import codes
+
+    other = {str(e.code) for e in codes.icpc_codes("other_indication")}
+    has_other = set(episodes.loc[episodes["icpc"].isin(other), "patient_id"])
+    wanted = [ids[i] for i in chosen if ids[i] not in has_other]
+    if not wanted:
+        return episodes
+    extra = pd.DataFrame(
+        {
+            "patient_id": wanted,
+            "icpc": [("P15", "P72", "P70")[i % 3] for i in range(len(wanted))],
+            "start": (reference - pd.DateOffset(years=3)).normalize(),
+            "end": pd.NaT,
+        }
+    ).astype({"end": "datetime64[ns]", "start": episodes["start"].dtype})
+    return pd.concat([episodes, extra], ignore_index=True)
 
 
 def _rows(
@@ -268,3 +360,234 @@ def _episodes(
             "end": pd.NaT,
         }
     ).astype({"end": "datetime64[ns]"})
+
+
+FOLLOW_UP_COURSES: dict[str, float] = {
+    "stopped": 0.09,
+    "tapered": 0.07,
+    "relapsed": 0.12,
+    "reduced": 0.30,
+    "continued": 0.42,
+}
+"""How letter recipients of the simulated follow-up fare, with their chances.
+
+``stopped``: no benzodiazepine after the letter; ``tapered``: two smaller dispensings in the
+first two months (half, then a quarter), then none; ``relapsed``: stops as one of those two, and
+starts again at the old dose 6 to 20 months after the letter; ``reduced``: carries on with 50 to
+90% of the old quantity; ``continued``: carries on as before. The chances follow the Benzoredux
+trial (Gorgels et al., 2002): about 27% stop in the short term (3-6 months after the letter),
+about half of them stay off for the whole 21 months, and use among the others falls by about a
+fifth."""
+
+
+@frozen
+class FollowUp:
+    """The demo practice after the stop letters: what the evaluation counts from."""
+
+    dispensings: pd.DataFrame
+    """The practice's dispensings up to the evaluation date: the history and the follow-up."""
+    patients: pd.DataFrame
+    """The patients table on the evaluation date: some recipients died, moved or changed GP
+    (``status``, ``status_date``)."""
+    courses: pd.DataFrame
+    """The simulated truth per letter recipient: ``patient_id``, ``letter_date``, ``course``
+    (a key of :data:`FOLLOW_UP_COURSES`), ``restart_date`` (relapsed), ``factor`` (reduced),
+    ``left`` and ``left_date`` (left the practice during the follow-up)."""
+    evaluation_date: dt.date
+    """The day the follow-up ends: every measure of the effect evaluation is due by then."""
+
+
+def _regimens(dispensings: pd.DataFrame, reference: pd.Timestamp) -> pd.DataFrame:
+    """Per patient with benzodiazepines in the last year: how the supply went on (vectorised).
+
+    The last dispensing's product and prescriber, the mean quantity and the mean gap between
+    dispensings; only patients whose last supply was in the last four months carry on.
+    """
+    from benzoredux import codes
+
+    atcs = dispensings["atc"].astype(str)
+    distinct = atcs.unique()
+    is_benzo = dict(zip(distinct, (codes.is_benzodiazepine(a) for a in distinct), strict=True))
+    year = dispensings[
+        atcs.map(is_benzo).astype(bool)
+        & (dispensings["date"] > reference - pd.DateOffset(years=1))
+        & (dispensings["date"] <= reference)
+        & (dispensings["quantity"] > 0)
+    ].sort_values(["patient_id", "date"])
+    per = year.groupby("patient_id", sort=True).agg(
+        first=("date", "min"),
+        last=("date", "max"),
+        count=("date", "size"),
+        quantity=("quantity", "mean"),
+        atc=("atc", "last"),
+        strength_mg=("strength_mg", "last"),
+        form=("form", "last"),
+        prescriber_id=("prescriber_id", "last"),
+    )
+    gap = (per["last"] - per["first"]).dt.days / (per["count"] - 1).where(per["count"] > 1)
+    per["interval"] = gap.fillna(30).clip(lower=14).round().astype(int)
+    carries_on = per["last"] > reference - pd.Timedelta(days=120)
+    return per[carries_on & (per["count"] >= 2)].reset_index()
+
+
+def _draw_courses(
+    sent: pd.DataFrame,
+    rng: np.random.Generator,
+    chances: dict[str, float],
+    *,
+    months: int,
+    left_share: float,
+) -> pd.DataFrame:
+    """One course per recipient, drawn in the order of the patient ids (deterministic)."""
+    sent = sent.sort_values("patient_id", ignore_index=True)
+    n = len(sent)
+    names = list(FOLLOW_UP_COURSES)
+    sent["course"] = rng.choice(names, n, p=[chances[k] for k in names])
+    sent["restart_date"] = sent["letter_date"] + pd.to_timedelta(
+        rng.integers(190, 600, n), unit="D"
+    )
+    sent["restart_date"] = sent["restart_date"].where(sent["course"] == "relapsed")
+    sent["tapers"] = (sent["course"] == "tapered") | (
+        (sent["course"] == "relapsed") & (rng.random(n) < 0.5)
+    )
+    sent["factor"] = np.where(sent["course"] == "reduced", rng.uniform(0.5, 0.9, n), 1.0)
+    leaves = rng.random(n) < left_share
+    sent["left"] = pd.Series(rng.choice(["deceased", "moved", "changed_gp"], n)).where(leaves)
+    sent["left_date"] = (
+        sent["letter_date"] + pd.to_timedelta(rng.integers(30, 30 * months, n), unit="D")
+    ).where(leaves)
+    return sent
+
+
+def simulate_follow_up(
+    practice: DemoPractice,
+    letters: pd.DataFrame,
+    *,
+    seed: int = 2025,
+    months: int = 21,
+    courses: dict[str, float] | None = None,
+    left_share: float = 0.05,
+) -> FollowUp:
+    """Simulate the dispensings after the stop letters actually sent, seeded.
+
+    :param letters: one row per stop letter sent: ``patient_id`` and ``letter_date``.
+    :param months: how long the follow-up runs after the last letter; the default, 21, is the
+        Benzoredux trial's follow-up, so every measure of the evaluation is due.
+    :param courses: the chance of each course (:data:`FOLLOW_UP_COURSES`); they must add up to 1.
+    :param left_share: the share of recipients who die, move or change GP during the follow-up
+        (their status and ``status_date`` go into the patients table, and their dispensings stop
+        on that day).
+
+    Chronic users who got no letter carry on as before. The same arguments give the same
+    follow-up.
+
+    >>> demo = demo_practice(gps=1, patients_per_gp=600)
+    >>> letters = pd.DataFrame({"patient_id": ["P000011"],
+    ...                         "letter_date": [dt.date(2026, 1, 12)]})
+    >>> simulate_follow_up(demo, letters).evaluation_date
+    datetime.date(2027, 10, 12)
+    """
+    chances = dict(FOLLOW_UP_COURSES if courses is None else courses)
+    if abs(sum(chances.values()) - 1) > 1e-9 or set(chances) != set(FOLLOW_UP_COURSES):
+        raise ValueError(
+            f"courses: give a chance for each of {', '.join(FOLLOW_UP_COURSES)}, adding up to 1"
+        )
+    rng = np.random.default_rng([seed, 4])
+    reference = pd.Timestamp(practice.reference_date)
+    sent = pd.DataFrame(
+        {
+            "patient_id": letters["patient_id"].astype(str),
+            "letter_date": pd.to_datetime(letters["letter_date"]).dt.normalize(),
+        }
+    ).drop_duplicates("patient_id")
+    if sent.empty:
+        raise ValueError("letters: no stop letters to follow up")
+    until = (sent["letter_date"].max() + pd.DateOffset(months=months)).normalize()
+    regimens = _regimens(practice.dispensings, reference).merge(sent, on="patient_id", how="left")
+
+    sent = _draw_courses(sent, rng, chances, months=months, left_share=left_share)
+
+    # The supply of every patient who carries on, as a grid of dispensing dates up to the end.
+    plan = regimens.drop(columns="letter_date").merge(
+        sent.drop(columns="left"), on="patient_id", how="left"
+    )
+    patients = practice.patients.set_index("patient_id")
+    gone = patients["status_date"].reindex(plan["patient_id"]).to_numpy()
+    plan["end"] = pd.Series(gone, dtype="datetime64[ns]").fillna(until).clip(upper=until)
+    plan["end"] = plan["end"].where(plan["left_date"].isna(), plan["left_date"])
+    slots = ((plan["end"] - plan["last"]).dt.days // plan["interval"]).clip(lower=0).astype(int)
+    grid = plan.loc[plan.index.repeat(slots)].copy()
+    step = grid.groupby(level=0).cumcount().to_numpy() + 1
+    grid = grid.reset_index(drop=True)
+    grid["date"] = grid["last"] + pd.to_timedelta(step * grid["interval"], unit="D")
+    after = grid["letter_date"].notna() & (grid["date"] > grid["letter_date"])
+    course = grid["course"]
+    keep = (
+        ~after
+        | course.isin(["continued", "reduced"])
+        | ((course == "relapsed") & (grid["date"] >= grid["restart_date"]))
+    )
+    reduce = after & (course == "reduced")
+    grid["quantity"] = np.maximum(5.0, np.round(grid["quantity"] * grid["factor"].where(reduce, 1)))
+    grid = grid[keep & (grid["date"] > reference) & (grid["date"] <= grid["end"])]
+
+    # Tapering: half the quantity two weeks after the letter, a quarter five weeks later.
+    taper = plan[plan["tapers"].fillna(False).astype(bool)]
+    tapering = pd.concat(
+        [
+            taper.assign(
+                date=taper["letter_date"] + pd.Timedelta(days=days),
+                quantity=np.maximum(5.0, np.round(taper["quantity"] * share)),
+            )
+            for days, share in ((14, 0.5), (49, 0.25))
+        ]
+    )
+    tapering = tapering[tapering["date"] <= tapering["end"]]
+    columns = list(practice.dispensings.columns)
+    follow_up = pd.concat([grid, tapering], ignore_index=True)[columns]
+    dispensings = pd.concat([practice.dispensings, follow_up], ignore_index=True)
+    dispensings = dispensings.astype(practice.dispensings.dtypes.to_dict()).sort_values(
+        ["date", "patient_id"], ignore_index=True
+    )
+
+    # Who left during the follow-up: into the patients table with the day.
+    at_end = practice.patients.copy()
+    left = sent.dropna(subset=["left"]).set_index("patient_id")
+    rows = at_end["patient_id"].isin(left.index) & (at_end["status"] == "active")
+    if rows.any():
+        at_end.loc[rows, "status"] = at_end.loc[rows, "patient_id"].map(left["left"])
+        at_end.loc[rows, "status_date"] = at_end.loc[rows, "patient_id"].map(left["left_date"])
+    truth = sent[
+        ["patient_id", "letter_date", "course", "restart_date", "factor", "left", "left_date"]
+    ]
+    return FollowUp(dispensings, at_end, truth, until.date())
+
+
+def simulate_consults(
+    schedule: pd.DataFrame, *, seed: int = 2025, attend: float = 2 / 3
+) -> pd.DataFrame:
+    """Simulated evaluation consults (step 5) for a schedule of :func:`~benzoredux.plan_schedule`.
+
+    About two thirds of the invited come (the Benzoredux trial: "about two thirds of invited
+    patients came"), in person or by telephone, on the reserved day, to the POH-GGZ or the GP;
+    the others are recorded as not attending. Returns a
+    :data:`~benzoredux.consults.CONSULTS` table.
+    """
+    rng = np.random.default_rng([seed, 5])
+    table = schedule.sort_values("patient_id", ignore_index=True)
+    n = len(table)
+    came = rng.random(n) < attend
+    contact = np.where(came, np.where(rng.random(n) < 0.85, "in_person", "phone"), "did_not_attend")
+    held_by = np.where(rng.random(n) < 0.6, "poh_ggz", "gp")
+    outcomes = ["stopped", "tapering", "reduced", "continuing"]
+    outcome = rng.choice(outcomes, n, p=[0.25, 0.3, 0.2, 0.25])
+    return pd.DataFrame(
+        {
+            "patient_id": table["patient_id"].astype(str),
+            "date": pd.to_datetime(table["consult_date"]).dt.normalize(),
+            "held_by": held_by,
+            "contact": contact,
+            "clinician_id": np.where(held_by == "gp", table["gp_id"].astype(str), "poh-1"),
+            "outcome": pd.Series(outcome).where(came),
+        }
+    )

@@ -39,7 +39,7 @@ from narwhals.typing import IntoFrame
 
 from benzoredux.dates import DateLike, parse_reference_date
 from benzoredux.errors import BenzoreduxError
-from benzoredux.output import neutralise_formulas, private_file
+from benzoredux.output import private_file, write_xlsx
 
 __all__ = [
     "Schedule",
@@ -323,25 +323,6 @@ def _missing(value: Any) -> bool:
     return bool(pd.isna(value))
 
 
-def _sheet(frame: Any) -> list[list[Any]]:
-    """Rows for a worksheet: header then values; text neutralised, dates kept as dates."""
-    import pandas as pd
-
-    safe = neutralise_formulas(frame)
-    rows: list[list[Any]] = [list(safe.columns)]
-    for record in safe.itertuples(index=False):
-        values: list[Any] = []
-        for value in record:
-            if value is None or (not isinstance(value, str | list) and pd.isna(value)):
-                values.append(None)
-            elif isinstance(value, pd.Timestamp):
-                values.append(value.to_pydatetime())
-            else:
-                values.append(value)
-        rows.append(values)
-    return rows
-
-
 def write_schedule_xlsx(
     schedule: Schedule,
     path: str | os.PathLike[str],
@@ -355,25 +336,13 @@ def write_schedule_xlsx(
     (``'=...``); the file is private and written atomically.
     """
     import pandas as pd
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
+
+    from benzoredux.gp_lists import patient_details
 
     planning = schedule.table.copy()
     if patients is not None:
-        names = nw.from_native(cast(Any, patients))
-        eager = names.collect() if isinstance(names, nw.LazyFrame) else names
-        present = [c for c in ("initials", "name_prefix", "family_name") if c in eager.columns]
-        if present:
-            table = eager.select("patient_id", *present).to_pandas()
-            table["patient_id"] = table["patient_id"].astype(str)
-            table["name"] = (
-                table[present]
-                .fillna("")
-                .astype(str)
-                .agg(" ".join, axis=1)
-                .str.split()
-                .str.join(" ")
-            )
+        table = patient_details(patients, address=False)
+        if "name" in table.columns:
             planning = planning.merge(table[["patient_id", "name"]], on="patient_id", how="left")
     for column in ("letter_date", "invitation_date", "call_date", "consult_date"):
         planning[column] = pd.to_datetime(planning[column])
@@ -383,28 +352,7 @@ def write_schedule_xlsx(
     batches = schedule.batches.copy()
     for column in ("letter_date", "invitation_date", "call_date", "first_consult", "last_consult"):
         batches[column] = pd.to_datetime(batches[column])
-    workbook = Workbook()
-    sheets = {"Planning": planning, "Batches": batches, "Nabellen": calls}
-    for number, (title, frame) in enumerate(sheets.items()):
-        sheet = workbook.active if number == 0 else workbook.create_sheet()
-        sheet.title = title
-        for row in _sheet(frame):
-            sheet.append(row)
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-        for column_cells in sheet.iter_cols(min_row=2):
-            for cell in column_cells:
-                if isinstance(cell.value, dt.datetime):
-                    cell.number_format = (
-                        "dd-mm-yyyy" if cell.value.time() == dt.time() else "dd-mm-yyyy hh:mm"
-                    )
-                elif isinstance(cell.value, str):
-                    cell.data_type = "s"  # never a formula, whatever the text
-        sheet.freeze_panes = "A2"
-    target = Path(path)
-    with private_file(target, "wb") as handle:
-        workbook.save(handle)
-    return target
+    return write_xlsx({"Planning": planning, "Batches": batches, "Nabellen": calls}, path)
 
 
 def write_schedule_ics(

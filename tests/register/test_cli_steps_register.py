@@ -92,7 +92,7 @@ class Chain:
 def chain(tmp_path_factory: pytest.TempPathFactory) -> Chain:
     """The chain run once; tests that change the register work on a copy (:func:`fresh`)."""
     made = Chain(tmp_path_factory.mktemp("chain"))
-    done = run(["demo", "--out", made.root / "demo"])
+    done = run(["demo", "--out", made.root / "demo", "--until", "select"])
     assert done.exit_code == 0, done.output
     made.practice.write_text(PRACTICE_TOML, encoding="utf-8")
     selected = rows(made.root / "demo" / "chronic_users.csv")

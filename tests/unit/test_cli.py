@@ -14,7 +14,7 @@ from benzoredux.cli import EXIT_DATA_ERROR, main
 
 
 def test_demo_runs_the_selection_and_writes_private_files(tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["demo", "--out", str(tmp_path)])
+    result = CliRunner().invoke(main, ["demo", "--out", str(tmp_path), "--until", "select"])
     assert result.exit_code == 0, result.output
     assert "chronic users selected" in result.output
     chronic = pd.read_csv(tmp_path / "chronic_users.csv", encoding="utf-8-sig")
@@ -41,6 +41,34 @@ def test_select_from_canonical_csv(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     chronic = pd.read_csv(tmp_path / "chronic_users.csv", encoding="utf-8-sig")
     assert chronic["patient_id"].tolist() == ["p1"]
+
+
+def test_select_by_the_nhg_definition_or_another_unit_threshold(tmp_path: Path) -> None:
+    """--definition nhg: more than 60 days of use in the last 3 months (p2: 80 units on 15
+    October, one a day), not more than 90 units in the year (p1: 120 units, the last in
+    September); --min-units moves the FTO threshold (more than, never equal)."""
+    source = tmp_path / "dispensings.csv"
+    source.write_text(
+        "patient_id,date,atc,quantity,prescriber_id\n"
+        "p1,2025-03-01,N05BA04,60,g1\n"
+        "p1,2025-09-01,N05BA04,60,g1\n"
+        "p2,2025-10-15,N05BA04,80,g2\n"
+    )
+
+    def chosen(*options: str) -> list[str]:
+        out = tmp_path / "-".join(options)
+        result = CliRunner().invoke(
+            main,
+            ["select", str(source), "--reference-date", "2025-12-31", "--out", str(out),
+             "--no-register", *options],
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        return pd.read_csv(out / "chronic_users.csv", encoding="utf-8-sig")["patient_id"].tolist()
+
+    assert chosen() == ["p1"]
+    assert chosen("--definition", "nhg") == ["p2"]
+    assert chosen("--min-units", "70") == ["p1", "p2"]
+    assert chosen("--min-units", "120") == []
 
 
 def test_bad_value_names_file_line_column_and_value(tmp_path: Path) -> None:

@@ -45,7 +45,7 @@ def rows(path: Path) -> list[dict[str, str]]:
 def test_select_screen_schedule_letters(tmp_path: Path) -> None:
     runner = CliRunner()
     demo = tmp_path / "demo"
-    done = runner.invoke(main, ["demo", "--out", str(demo)])
+    done = runner.invoke(main, ["demo", "--out", str(demo), "--until", "select"])
     assert done.exit_code == 0, done.output
     patients = demo / "input" / "patients.csv"
     episodes = demo / "input" / "episodes.csv"

@@ -23,7 +23,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal, cast
@@ -405,6 +405,7 @@ def render_letters(
     merged: bool = True,
     pdf: bool | Literal["auto"] = False,
     workers: int = 1,
+    progress: Callable[[int], None] | None = None,
 ) -> LetterOutput:
     """Write one ``.docx`` per letter and one merged printable ``.docx`` per batch.
 
@@ -419,6 +420,8 @@ def render_letters(
         ``consult_with``, ``stop_letter_date``).
     :param pdf: ``True``: also PDF (needs LibreOffice, else :class:`LetterError`); ``"auto"``:
         PDF when LibreOffice is installed.
+    :param progress: called with the number of letters done (written or skipped) after each
+        batch: a progress bar's ``update``.
     :returns: the files written and the patients skipped, with reasons.
     """
     chosen = _style(style)
@@ -444,6 +447,8 @@ def render_letters(
             extra=(extra or {}).get(letter.patient_id, {}),
         )
         jobs.setdefault(letter.kind, []).append((letter, fields))
+    if progress is not None and skipped:
+        progress(len(skipped))
     written: list[tuple[StopLetter, Path]] = []
     merged_paths: dict[tuple[str, int | None], Path] = {}
     for kind, items in jobs.items():
@@ -468,6 +473,8 @@ def render_letters(
             )
             if merged_path is not None:
                 merged_paths[kind.value, batch] = merged_path
+            if progress is not None:
+                progress(len(group))
     pdfs: tuple[Path, ...] = ()
     want_pdf = pdf is True or (pdf == "auto" and find_libreoffice() is not None)
     if want_pdf and (written or merged_paths):

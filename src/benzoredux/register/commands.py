@@ -80,7 +80,13 @@ def init(  # noqa: PLR0917 (click passes options as parameters)
     gps: tuple[str, ...],
     by: str,
 ) -> None:
-    """Make a new register (owner-only) holding the programme."""
+    """Make a new register (owner-only) holding the programme.
+
+    \b
+    Example:
+      benzoredux register init programme.sqlite --name "FTO Noord 2026" \\
+          --practice-id fto-noord --reference-date 2025-12-31 --gp gp1="dr. A. Jansen"
+    """
     from benzoredux.dates import parse_reference_date
     from benzoredux.models import GeneralPractitioner, Practice
     from benzoredux.register import open_register
@@ -104,7 +110,12 @@ def init(  # noqa: PLR0917 (click passes options as parameters)
 @register_group.command("show")
 @click.argument("register", type=_REGISTER)
 def show(register: str) -> None:
-    """Show what the register holds (counts only, no patient data)."""
+    """Show what the register holds (counts only, no patient data).
+
+    \b
+    Example:
+      benzoredux register show benzoredux-demo/programme.sqlite
+    """
     from benzoredux.register import SQLiteStore, open_register
 
     with open_register(register) as opened:
@@ -129,7 +140,12 @@ def show(register: str) -> None:
     help="Also write register.xlsx (default: when openpyxl is installed).",
 )
 def export(register: str, folder: Path, xlsx: bool | None) -> None:
-    """Write the whole register (every revision) to FOLDER as CSV files."""
+    """Write the whole register (every revision) to FOLDER as CSV files.
+
+    \b
+    Example:
+      benzoredux register export programme.sqlite backup-folder
+    """
     from benzoredux.register import export_register, open_register
 
     with open_register(register) as opened:
@@ -143,7 +159,12 @@ def export(register: str, folder: Path, xlsx: bool | None) -> None:
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.argument("register", type=_REGISTER)
 def import_(folder: Path, register: str) -> None:
-    """Read an export in FOLDER into a new register file REGISTER."""
+    """Read an export in FOLDER into a new register file REGISTER.
+
+    \b
+    Example:
+      benzoredux register import backup-folder restored.sqlite
+    """
     from benzoredux.register import import_register
 
     if _is_file(register) and Path(register).exists():
