@@ -42,6 +42,7 @@ extensions = [
     "sphinx.ext.doctest",
     "sphinx.ext.intersphinx",
     "sphinx_autodoc_typehints",  # after autodoc: it rewrites the signatures autodoc produced
+    "benzoredux_cli_docs",  # docs/_ext: the commands' --help texts (docs/cli.rst)
     "benzoredux_docs",  # docs/_ext: tables rendered from the code, links to public names
 ]
 
@@ -124,6 +125,9 @@ from benzoredux.schedule import *  # noqa: F403
 from benzoredux.letters.rendering import *  # noqa: F403
 from benzoredux.letters.compose import *  # noqa: F403
 from benzoredux.letters.default_style import *  # noqa: F403
+from benzoredux.output import *  # noqa: F403
+from benzoredux.gp_lists import *  # noqa: F403
+from benzoredux.demo import *  # noqa: F403
 
 pd.set_option("display.width", 100)
 """
