@@ -81,6 +81,7 @@ if TYPE_CHECKING:
         import_register,
         open_register,
     )
+    from benzoredux.report import write_report
     from benzoredux.schedule import Schedule, plan_schedule
     from benzoredux.screening import Override, Screening, screen
     from benzoredux.selection import (
@@ -179,6 +180,7 @@ _EXPORTS: dict[str, str] = {
     "open_register": "benzoredux.register",
     "plan_schedule": "benzoredux.schedule",
     "read_source": "benzoredux.reading",
+    "write_report": "benzoredux.report",
     "score_bendep_srq": "benzoredux.questionnaires",
     "score_bwsq": "benzoredux.questionnaires",
     "score_response_table": "benzoredux.questionnaires",
@@ -288,4 +290,5 @@ __all__ = [
     "validate_episodes",
     "validate_patients",
     "wilson_interval",
+    "write_report",
 ]
