@@ -449,6 +449,29 @@ def _last_supply_and_prescriber(
     )
 
 
+def _running(
+    daily: nw.LazyFrame[Any],
+    by: str,
+    column: str,
+    aggregate: Callable[[nw.Expr], nw.Expr],
+    name: str,
+) -> nw.LazyFrame[Any]:
+    """Per ``by`` and ``_day`` (unique pairs in ``daily``): ``aggregate`` of ``column`` over
+    that key's days up to and including the day, as ``name``. A join of each key's days to
+    themselves, which every backend runs (Dask has no ordered window)."""
+    return (
+        daily.select(by, "_day")
+        .join(
+            daily.select(by, nw.col("_day").alias("_day_j"), nw.col(column).alias("_v_j")),
+            on=by,
+            how="inner",
+        )
+        .filter(nw.col("_day_j") <= nw.col("_day"))
+        .group_by(by, "_day")
+        .agg(aggregate(nw.col("_v_j")).alias(name))
+    )
+
+
 def _days_of_use(
     benzo_rows: nw.LazyFrame[Any], period: Window, units_per_day: float
 ) -> nw.LazyFrame[Any]:
@@ -473,34 +496,12 @@ def _days_of_use(
             _supply=nw.when(nw.col("_net") > 0).then(nw.col("_net") / units_per_day).otherwise(0.0),
         )
     )
-    earlier = nw.col("_day_j") <= nw.col("_day")
-    totals = (
-        daily.join(
-            daily.select(by, nw.col("_day").alias("_day_j"), nw.col("_supply").alias("_s_j")),
-            on=by,
-            how="inner",
-        )
-        .filter(earlier)
-        .group_by(by, "_day")
-        .agg(nw.col("_s_j").sum().alias("_total"))
-    )
-    daily = daily.join(totals, on=[by, "_day"], how="inner").with_columns(
-        _offset=nw.col("_day") - (nw.col("_total") - nw.col("_supply"))
-    )
-    reach = (
-        daily.select(by, "_day")
-        .join(
-            daily.select(by, nw.col("_day").alias("_day_j"), nw.col("_offset").alias("_o_j")),
-            on=by,
-            how="inner",
-        )
-        .filter(earlier)
-        .group_by(by, "_day")
-        .agg(nw.col("_o_j").max().alias("_reach"))
-    )
-    daily = daily.join(reach, on=[by, "_day"], how="inner").with_columns(
-        _end=nw.col("_total") + nw.col("_reach")
-    )
+    daily = daily.join(
+        _running(daily, by, "_supply", nw.Expr.sum, "_total"), on=[by, "_day"], how="inner"
+    ).with_columns(_offset=nw.col("_day") - (nw.col("_total") - nw.col("_supply")))
+    daily = daily.join(
+        _running(daily, by, "_offset", nw.Expr.max, "_reach"), on=[by, "_day"], how="inner"
+    ).with_columns(_end=nw.col("_total") + nw.col("_reach"))
     low, high = epoch_day(period.start) + 1, epoch_day(period.end) + 1
     # clip, not min/max_horizontal with a literal: Dask cannot align a literal as a column.
     covered = nw.col("_end").clip(upper_bound=high) - (nw.col("_end") - nw.col("_supply")).clip(
