@@ -381,7 +381,7 @@ def render_html(
         meta.append(f"Programma: {data.programme}")
     if data.reference_date:
         meta.append(f"peildatum {_date(data.reference_date)}")
-    meta.append(f"gemaakt op {_date(data.as_of)}")
+    meta.append(f"stand per {_date(data.as_of)}")
     sources = ", ".join(data.sources) if data.sources else "geen"
     body = "".join(
         [
