@@ -51,7 +51,8 @@ DEMO_STEPS = (
 """The chain's steps, in order (``--until`` takes one)."""
 
 _MARKER = "ABOUT-THIS-DEMO.txt"
-# What an earlier demo wrote, removed before a new run (other files in the folder stay).
+# Removed before a new run in an earlier demo's folder: the demo's own subfolders and every
+# top-level file of the kinds it writes (other kinds of file stay).
 _DEMO_FOLDERS = ("input", "letters", "evaluation")
 _DEMO_SUFFIXES = (".csv", ".xlsx", ".ics", ".html", ".sqlite", ".sqlite-wal", ".sqlite-shm")
 _BY = "demo"
@@ -116,8 +117,9 @@ class _Chain:
 
 
 def _check_folder(out: Path) -> None:
-    """Refuse a folder with other files than an earlier demo's; clear what an earlier demo
-    wrote (its register too: a new demo sends its letters again)."""
+    """Refuse a non-empty folder that an earlier demo did not write; in an earlier demo's
+    folder, remove its subfolders and the top-level files of the kinds it writes (its register
+    too: a new demo sends its letters again)."""
     if not out.exists():
         return
     if not out.is_dir():
