@@ -32,6 +32,7 @@ from typing import Any
 import click
 
 from benzoredux import __version__
+from benzoredux.cli_common import echo_written
 from benzoredux.cli_register import RegisterChoice, record_selection, register_options
 from benzoredux.errors import BenzoreduxError
 
@@ -77,12 +78,6 @@ def main(ctx: click.Context, debug: bool) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
-
-
-def _written(paths: list[Path]) -> None:
-    click.echo("Written (readable by you only):")
-    for path in paths:
-        click.echo(f"  {path}")
 
 
 def write_gp_lists(lists: dict[str, Any], out: Path, *, patients: Any = None) -> list[Path]:
@@ -274,7 +269,7 @@ def select(
             source=dispensings.name,
         ),
     )
-    _written(paths)
+    echo_written(paths)
 
 
 def _read_sources(

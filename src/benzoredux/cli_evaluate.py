@@ -28,6 +28,7 @@ from typing import Any
 
 import click
 
+from benzoredux.cli_common import INPUT_FILE, OUT_FOLDER, echo_written
 from benzoredux.cli_register import REGISTER_FILE, RegisterChoice, register_options
 
 __all__ = [
@@ -40,9 +41,6 @@ __all__ = [
 EVALUATION_KIND = "effect_and_process"
 """The ``kind`` of the evaluation runs this command records."""
 
-_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
-_OUT = click.Path(file_okay=False, path_type=Path)
-
 
 def _percent(value: Any) -> str:
     try:
@@ -53,11 +51,11 @@ def _percent(value: Any) -> str:
 
 
 @click.command("evaluate")
-@click.argument("letters", type=_FILE, required=False)
-@click.option("--dispensings", type=_FILE, required=True, help="Canonical dispensings file.")
+@click.argument("letters", type=INPUT_FILE, required=False)
+@click.option("--dispensings", type=INPUT_FILE, required=True, help="Canonical dispensings file.")
 @click.option("--evaluation-date", required=True, help="ISO date of the evaluation.")
-@click.option("--patients", type=_FILE, help="Canonical patients file (status, status_date).")
-@click.option("--consults", type=_FILE, help="Canonical consults file.")
+@click.option("--patients", type=INPUT_FILE, help="Canonical patients file (status, status_date).")
+@click.option("--consults", type=INPUT_FILE, help="Canonical consults file.")
 @click.option(
     "--sustained-months",
     type=int,
@@ -66,7 +64,7 @@ def _percent(value: Any) -> str:
     help="End of the sustained-stop follow-up, in months after the letter.",
 )
 @click.option("--practice-id", help="Also write aggregate.csv (suppressed counts) to share.")
-@click.option("--out", type=_OUT, required=True, help="Folder to write the evaluation into.")
+@click.option("--out", type=OUT_FOLDER, required=True, help="Folder to write the evaluation into.")
 @register_options
 def evaluate_command(  # noqa: PLR0917 - click passes options as parameters
     letters: Path | None,
@@ -145,9 +143,7 @@ def evaluate_command(  # noqa: PLR0917 - click passes options as parameters
             f" (95% {_percent(row['ci_low'])}-{_percent(row['ci_high'])};"
             f" Benzoredux {reference}; not due {row['not_due']})"
         )
-    click.echo("Written (readable by you only):")
-    for path in paths:
-        click.echo(f"  {path}")
+    echo_written(paths)
     parameters = {
         "evaluation_date": evaluation_day.isoformat(),
         "sustained_months": sustained_months,

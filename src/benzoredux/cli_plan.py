@@ -20,12 +20,11 @@ from typing import Any
 import click
 from dateutil.relativedelta import relativedelta
 
+from benzoredux.cli_common import INPUT_FILE, OUT_FOLDER, echo_written
 from benzoredux.cli_register import RegisterChoice, register_options
 
 __all__ = ["plan_command"]
 
-_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
-_OUT = click.Path(file_okay=False, path_type=Path)
 
 _GP_WORDS = ("huisarts",)
 """The example's word for the GP in ``who``: replaced by the GPs' names when they are known."""
@@ -120,7 +119,7 @@ def _read_edited(path: Path, start: dt.date | None) -> Any:
 )
 @click.option(
     "--edited",
-    type=_FILE,
+    type=INPUT_FILE,
     help="Read an edited plan.csv or plan.xlsx back instead of dating the example.",
 )
 @click.option(
@@ -130,7 +129,7 @@ def _read_edited(path: Path, start: dt.date | None) -> Any:
     help="Mark a task done (repeatable; the task ids are in plan.csv).",
 )
 @click.option("--as-of", help="ISO date that decides which tasks are overdue (default: today).")
-@click.option("--out", type=_OUT, required=True, help="Folder to write the plan into.")
+@click.option("--out", type=OUT_FOLDER, required=True, help="Folder to write the plan into.")
 @register_options
 def plan_command(  # noqa: PLR0917 - click passes options as parameters
     start_date: str | None,
@@ -197,9 +196,7 @@ def plan_command(  # noqa: PLR0917 - click passes options as parameters
     )
     for task in overdue:
         click.echo(f"  overdue since {task.due}: {task.what} - {task.who}")
-    click.echo("Written (readable by you only):")
-    for path in paths:
-        click.echo(f"  {path}")
+    echo_written(paths)
     with choice.opened() as register:
         if register is not None:
             with register.transaction():

@@ -15,11 +15,10 @@ from pathlib import Path
 
 import click
 
+from benzoredux.cli_common import OUT_FOLDER
 from benzoredux.cli_register import REGISTER_FILE
 
 __all__ = ["report_command"]
-
-_OUT = click.Path(file_okay=False, path_type=Path)
 
 
 @click.command("report")
@@ -28,7 +27,7 @@ _OUT = click.Path(file_okay=False, path_type=Path)
 )
 @click.option(
     "--out",
-    type=_OUT,
+    type=OUT_FOLDER,
     required=True,
     help="Folder to write report.html into (and to read the steps' files from, without FOLDER).",
 )

@@ -39,6 +39,7 @@ from typing import Any, cast
 
 import click
 
+from benzoredux.cli_common import INPUT_FILE, OUT_FOLDER, echo_written
 from benzoredux.cli_progress import progress_bar
 from benzoredux.cli_register import (
     RegisterChoice,
@@ -51,9 +52,6 @@ from benzoredux.cli_register import (
 from benzoredux.errors import BenzoreduxError
 
 __all__ = ["letters_command", "read_practice", "schedule_command", "screen_command"]
-
-_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
-_OUT = click.Path(file_okay=False, path_type=Path)
 
 
 class PracticeFileError(BenzoreduxError, ValueError):
@@ -122,17 +120,17 @@ def _parameters(values: tuple[str, ...], max_ddd: float | None) -> dict[str, dic
 
 
 @click.command("screen")
-@click.argument("selection", type=_FILE)
+@click.argument("selection", type=INPUT_FILE)
 @click.option("--reference-date", required=True, help="ISO date of the selection.")
-@click.option("--patients", type=_FILE, help="Canonical patients file (flags, birth dates).")
-@click.option("--episodes", type=_FILE, help="Canonical episodes file (ICPC codes).")
+@click.option("--patients", type=INPUT_FILE, help="Canonical patients file (flags, birth dates).")
+@click.option("--episodes", type=INPUT_FILE, help="Canonical episodes file (ICPC codes).")
 @click.option("--enable", multiple=True, help="Switch a criterion on (repeatable).")
 @click.option("--disable", multiple=True, help="Switch a criterion off (repeatable).")
 @click.option("--max-ddd", type=float, help="DDD a day above which a patient is excluded (2 or 1).")
 @click.option("--set", "settings", multiple=True, help="criterion.parameter=value (repeatable).")
 @click.option(
     "--overrides",
-    type=_FILE,
+    type=INPUT_FILE,
     help="CSV of the GP's decisions: patient_id, decision, decided_by, decided_at, note.",
 )
 @click.option(
@@ -143,7 +141,7 @@ def _parameters(values: tuple[str, ...], max_ddd: float | None) -> dict[str, dic
     help="What a criterion without its data does.",
 )
 @click.option(
-    "--out", type=_OUT, required=True, help="Folder to write screening.csv and .xlsx into."
+    "--out", type=OUT_FOLDER, required=True, help="Folder to write screening.csv and .xlsx into."
 )
 @register_options
 def screen_command(
@@ -201,12 +199,12 @@ def screen_command(
     except ImportError as error:
         click.echo(f"note: {error.name} is not installed: pip install 'benzoredux[schedule]'")
     get_plugins().outputs_written("screen", paths, result.summary.as_dict())
-    _written(paths)
+    echo_written(paths)
     record_screening(choice, result.table, result.summary, source=(overrides or selection).name)
 
 
 @click.command("schedule")
-@click.argument("screening", type=_FILE)
+@click.argument("screening", type=INPUT_FILE)
 @click.option("--first-letter-date", required=True, help="ISO date of the first stop letters.")
 @click.option("--batch-size", type=int, default=15, show_default=True, help="Letters a week.")
 @click.option(
@@ -220,7 +218,7 @@ def screen_command(
 @click.option("--per-gp", is_flag=True, help="Count consults a day per GP.")
 @click.option("--slot-time", multiple=True, help="Time of a consult slot, e.g. 09:00 (repeatable).")
 @click.option("--holiday", multiple=True, help="ISO date the practice is closed (repeatable).")
-@click.option("--out", type=_OUT, required=True, help="Folder to write the schedule into.")
+@click.option("--out", type=OUT_FOLDER, required=True, help="Folder to write the schedule into.")
 @register_options
 def schedule_command(
     screening: Path,
@@ -278,15 +276,15 @@ def schedule_command(
         )
     )
     get_plugins().outputs_written("schedule", paths, summary)
-    _written(paths)
+    echo_written(paths)
     if summary["letters"]:
         record_schedule(choice, plan.batches)
 
 
 @click.command("letters")
-@click.argument("source", type=_FILE)
-@click.option("--patients", type=_FILE, required=True, help="Canonical patients file.")
-@click.option("--practice", type=_FILE, required=True, help="Practice file (TOML).")
+@click.argument("source", type=INPUT_FILE)
+@click.option("--patients", type=INPUT_FILE, required=True, help="Canonical patients file.")
+@click.option("--practice", type=INPUT_FILE, required=True, help="Practice file (TOML).")
 @click.option(
     "--kind",
     type=click.Choice(["stop_letter", "invitation"]),
@@ -312,7 +310,7 @@ def schedule_command(
     help="PDF of the merged documents (needs LibreOffice).",
 )
 @click.option("--labels", is_flag=True, help="Also an address-label sheet.")
-@click.option("--out", type=_OUT, required=True, help="Folder to write the letters into.")
+@click.option("--out", type=OUT_FOLDER, required=True, help="Folder to write the letters into.")
 @click.option(
     "--force-second-letter",
     metavar="REASON",
@@ -421,11 +419,5 @@ def letters_command(
     )
     for patient_id, reason in result.skipped:
         click.echo(f"skipped {patient_id}: {reason}", err=True)
-    _written(paths)
+    echo_written(paths)
     record_letters(choice, [letter for letter, _ in result.letters], force_second_letter)
-
-
-def _written(paths: list[Path]) -> None:
-    click.echo("Written (readable by you only):")
-    for path in paths:
-        click.echo(f"  {path}")
