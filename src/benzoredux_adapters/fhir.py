@@ -40,6 +40,7 @@ import pandas as pd
 
 from benzoredux.hookspecs import Reader, hookimpl
 from benzoredux.reading import RawTable, ReadError, ReadResult
+from benzoredux.tables import EPISODES, PATIENTS, Kind
 from benzoredux_adapters._results import reader_result
 from benzoredux_adapters._sources import source_files
 
@@ -296,24 +297,10 @@ _DISPENSING_COLUMNS = (
     "form",
     "prescriber_id",
 )
-_PATIENT_COLUMNS = (
-    "patient_id",
-    "gp_id",
-    "birth_date",
-    "sex",
-    "initials",
-    "first_name",
-    "name_prefix",
-    "family_name",
-    "street",
-    "house_number",
-    "postcode",
-    "city",
-    "bsn",
-    "status",
-    "status_date",
-)
-_EPISODE_COLUMNS = ("patient_id", "icpc", "start", "end")
+# The canonical columns a FHIR Patient and Condition fill; a Patient carries none of the yes/no
+# screening columns (palliative, language, ...), which come from the HIS or the GP.
+_PATIENT_COLUMNS = tuple(c.name for c in PATIENTS.columns if c.kind is not Kind.BOOLEAN)
+_EPISODE_COLUMNS = tuple(c.name for c in EPISODES.columns)
 
 
 def _codings(concept: Any) -> list[Mapping[str, Any]]:
