@@ -174,9 +174,12 @@ def worker(engine: str, glob: str, sql_file: str | None) -> None:
 
         import benzoredux
     else:
+        # ``import benzoredux`` alone is lazy: import the modules the call uses, as DuckDB's
+        # engine is loaded by ``import duckdb``. The library reads Parquet footers with pyarrow.
         import polars  # noqa: F401
+        import pyarrow.parquet  # noqa: F401
 
-        import benzoredux  # noqa: F401
+        import benzoredux.selection  # noqa: F401
     rss_before = _peak_rss_mb()
     cpu = time.process_time()
     start = time.perf_counter()

@@ -158,18 +158,31 @@ def _criteria(cls: type[Any], options: Mapping[str, Any]) -> Any:
     return cls(**options)
 
 
-def _is_relevant(atc: str) -> bool:
-    """A benzodiazepine or complex co-medication: the rows the selection reads."""
-    return codes.is_benzodiazepine(atc) or bool(codes.complex_groups_of(atc))
+def _relevant_groups() -> tuple[codes.ATCGroup, ...]:
+    """Benzodiazepines and complex co-medication: the rows the selection reads."""
+    return (*codes.benzodiazepine_groups(), *codes.complex_comedication_groups())
 
 
-def _counted_expr(columns: Mapping[str, Any], extra_forms: Mapping[str, bool]) -> nw.Expr:
-    """Whether a row's units count as tablets: no form given, or a solid oral form."""
+def _counted_expr(
+    columns: Mapping[str, Any], extra_forms: Mapping[str, bool], distinct: DistinctValues
+) -> nw.Expr:
+    """Whether a row's units count as tablets: no form given, or a solid oral form.
+
+    A table holds a handful of spellings of forms ("Tablet", "tablet ", "capsule"): each one
+    present is classified once in Python, normalised as the form rule does (stripped, lower
+    case), and rows are matched on their raw text with ``is_in``, instead of stripping and
+    lower-casing the text of every row (a quarter of the query's time on the window's rows).
+    """
     if "form" not in columns:
         return nw.lit(value=True)
-    solid = [f for f, s in {**codes.dosage_forms(), **extra_forms}.items() if s]
-    form = nw.col("form").cast(nw.String).str.strip_chars().str.to_lowercase()
-    return nw.col("form").is_null() | form.is_in(solid)
+    solid = {f for f, s in {**codes.dosage_forms(), **extra_forms}.items() if s}
+    form = nw.col("form")
+    if distinct.scan:  # no distinct values read: normalise the (window's) rows themselves
+        text = form.cast(nw.String).str.strip_chars().str.to_lowercase()
+        return form.is_null() | text.is_in(sorted(solid))
+    present = {str(f) for (f,) in distinct.rows(("form",)) if f is not None}
+    raw = sorted(f for f in present if f.strip().lower() in solid)
+    return form.is_null() | form.cast(nw.String).is_in(raw) if raw else form.is_null()
 
 
 def _prepare_dispensings(
@@ -184,7 +197,7 @@ def _prepare_dispensings(
     DISPENSINGS.check_present(execution.columns(dispensings, "dispensings"))
     lazy = execution.lazy(dispensings, "dispensings", columns=_USED_DISPENSINGS)
     schema = lazy.collect_schema()
-    distinct = DistinctValues(lazy)
+    distinct = DistinctValues(lazy, scan=execution.scans_parquet(dispensings))
     check_rows(
         dispensings,
         lazy,
@@ -326,6 +339,22 @@ def select_chronic_users(
     return execution.finish(result.select(output).sort("patient_id"))
 
 
+_ROW_FLAGS = (
+    "_benzo",
+    "_counted",
+    "_prescriber",
+    "_units",
+    "_disp",
+    "_ret",
+    "_bdate",
+    "_udate",
+    "_pdate",
+    "_ddd",
+    "_no_ddd",
+)
+"""The per-row columns of the window's rows that the per-patient passes read."""
+
+
 def _aggregate_window(
     lazy: nw.LazyFrame[Any],
     schema: Mapping[str, Any],
@@ -341,10 +370,8 @@ def _aggregate_window(
     narwhals runs that as a native group-by on every backend (a conditional inside ``agg`` would
     fall back to a slow per-group ``apply`` on pandas).
     """
-    benzo = distinct.atc_in(codes.is_benzodiazepine)
     groups = codes.complex_comedication_groups()
     dispensed = nw.col("quantity") > 0
-    counted = benzo & _counted_expr(schema, extra_forms)
     has_strength = "strength_mg" in schema
     ddd_mg = nw.col("atc").replace_strict(
         list(codes.ddd_table()),
@@ -359,15 +386,22 @@ def _aggregate_window(
         if "prescriber_id" in schema
         else nw.lit(None, nw.String)
     )
-    rows = (
+    window_rows = (
         lazy.filter(window.expression("date", schema["date"]))
         .with_columns(nw.col("atc").cast(nw.String))
-        .filter(distinct.atc_in(_is_relevant))
-        .with_columns(
+        .filter(distinct.atc_in(_relevant_groups()))
+    )
+    if distinct.scan:
+        # The codes and forms present are read from the window's rows of the codes concerned:
+        # few rows, found by a filter polars evaluates on the columns' dictionaries.
+        distinct = DistinctValues(window_rows)
+    benzo = distinct.atc_in(codes.benzodiazepine_groups())
+    rows = (
+        window_rows.with_columns(
             nw.col("date").cast(nw.Date),
             nw.col("patient_id").cast(nw.String),
             _benzo=benzo,
-            _counted=counted,
+            _counted=benzo & _counted_expr(schema, extra_forms, distinct),
             _prescriber=prescriber,
         )
         .with_columns(
@@ -388,13 +422,20 @@ def _aggregate_window(
                 if has_strength
                 else nw.lit(None, nw.Float64)
             ),
-            **{
-                f"_cx_{g.group}": (distinct.atc_in(g.contains) & dispensed).cast(nw.Int64)
-                for g in groups
-            },
+            # Flags aggregated by their maximum: one byte each per row (at 100 million
+            # dispensings the window's rows are kept in memory between the two passes).
+            **{f"_cx_{g.group}": (distinct.atc_in([g]) & dispensed).cast(nw.Int8) for g in groups},
         )
         .with_columns(
-            _no_ddd=(nw.col("_counted") & nw.col("_ddd").is_null()).cast(nw.Int64),
+            _no_ddd=(nw.col("_counted") & nw.col("_ddd").is_null()).cast(nw.Int8),
+        )
+        # What the aggregation and the second pass read: a narrow table to keep.
+        .select(
+            "patient_id",
+            "date",
+            "quantity",
+            *_ROW_FLAGS,
+            *(f"_cx_{g.group}" for g in groups),
         )
     )
     if reuse is not None:
@@ -684,7 +725,7 @@ def select_new_users(
             stacklevel=2,
         )
     period = Window(lookback.start, window.end)
-    counted = _counted_expr(schema, criteria.extra_forms)
+    counted = _counted_expr(schema, criteria.extra_forms, distinct)
     prescriber = (
         nw.col("prescriber_id").cast(nw.String)
         if "prescriber_id" in schema
@@ -693,7 +734,7 @@ def select_new_users(
     rows = (
         lazy.filter(period.expression("date", schema["date"]), nw.col("quantity") > 0)
         .with_columns(nw.col("atc").cast(nw.String))
-        .filter(distinct.atc_in(codes.is_benzodiazepine))
+        .filter(distinct.atc_in(codes.benzodiazepine_groups()))
         .with_columns(
             nw.col("date").cast(nw.Date),
             nw.col("patient_id").cast(nw.String),

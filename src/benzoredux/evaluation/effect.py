@@ -189,7 +189,7 @@ def _per_patient(  # noqa: PLR0917 - private, called once
     DISPENSINGS.check_present(execution.columns(dispensings, "dispensings"))
     lazy = execution.lazy(dispensings, "dispensings", columns=_DISPENSING_COLUMNS)
     schema = lazy.collect_schema()
-    distinct = DistinctValues(lazy)
+    distinct = DistinctValues(lazy, scan=execution.scans_parquet(dispensings))
     check_rows(
         dispensings, lazy, DISPENSINGS, execution, used=_DISPENSING_COLUMNS, distinct=distinct
     )
@@ -222,9 +222,7 @@ def _per_patient(  # noqa: PLR0917 - private, called once
     )
     benzo = (
         lazy.with_columns(nw.col("atc").cast(nw.String))
-        .filter(
-            distinct.atc_in(lambda atc: any(g.contains(atc) for g in codes.benzodiazepine_groups()))
-        )
+        .filter(distinct.atc_in(codes.benzodiazepine_groups()))
         .with_columns(
             nw.col("patient_id").cast(nw.String),
             _day=epoch_days(nw.col("date").cast(nw.Date)),

@@ -176,13 +176,13 @@ def prescriptions_outside_consult(
         )
     lazy = execution.lazy(dispensings, "dispensings", columns=_CHANNEL_COLUMNS)
     schema = lazy.collect_schema()
-    distinct = DistinctValues(lazy)
+    distinct = DistinctValues(lazy, scan=execution.scans_parquet(dispensings))
     check_rows(dispensings, lazy, DISPENSINGS, execution, used=_CHANNEL_COLUMNS, distinct=distinct)
     channel = nw.col("channel").cast(nw.String)
     rows = (
         lazy.filter(window.expression("date", schema["date"]), nw.col("quantity") > 0)
         .with_columns(nw.col("atc").cast(nw.String))
-        .filter(distinct.atc_in(codes.is_benzodiazepine))
+        .filter(distinct.atc_in(codes.benzodiazepine_groups()))
         .select(
             nw.col("prescriber_id").cast(nw.String).alias("gp_id"),
             _known=(~channel.is_null()).cast(nw.Int64),
