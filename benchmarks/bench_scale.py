@@ -167,12 +167,12 @@ def worker(engine: str, glob: str, sql_file: str | None) -> None:
     # Import the engine's libraries before the clock starts (they are not the query).
     if engine == "duckdb":
         import duckdb  # noqa: F401
-        import pyarrow  # noqa: F401
+        import pyarrow
     elif engine == "dask":
         import dask.dataframe  # noqa: F401
         import distributed  # noqa: F401
 
-        import benzoredux
+        import benzoredux.selection
     else:
         # ``import benzoredux`` alone is lazy: import the modules the call uses, as DuckDB's
         # engine is loaded by ``import duckdb``. The library reads Parquet footers with pyarrow.

@@ -280,7 +280,7 @@ def parquet_files(source: PathSource, name: str = "input") -> list[Path]:
     """The Parquet files a path source names, each checked to start like a Parquet file.
 
     A directory gives every ``.parquet`` file below it (subdirectories too), a glob the files
-    it matches (Python's :mod:`glob`, recursive), a file itself. Errors as
+    it matches (Python's ``glob``, recursive), a file itself. Errors as
     :func:`open_lazy_source`, which calls this; the footer statistics
     (:mod:`benzoredux.parquet_statistics`) are read from the same list.
     """
