@@ -173,9 +173,30 @@ class Execution:
         """
         return is_path_source(source) and self.backend is nw.Implementation.POLARS
 
+    def on_client(self, frame: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
+        """``frame``, a small intermediate result (a row per patient or per GP) that the rest
+        of the query reads several times, computed now onto the client if the engine needs it.
+
+        Only on Dask: its planner did not finish planning queries that read one frame many
+        times and stack the parts (the effect evaluation's summary, the indicator's per-GP and
+        total rows) within minutes on a ``distributed`` cluster (Dask 2026.8). The heavy part
+        runs on the cluster; what is brought back holds a row per letter or per GP, and the
+        rest runs on pandas and goes back to the caller as a dask DataFrame
+        (:meth:`finish`). Other engines plan the frame as it is.
+        """
+        if self.backend is not nw.Implementation.DASK:
+            return frame
+        computed: nw.LazyFrame[Any] = nw.from_native(frame.to_native().compute()).lazy()
+        return computed
+
     def finish(self, result: nw.LazyFrame[Any]) -> Any:
         """The result in the caller's kind: lazy stays lazy, eager is collected to its library."""
         if self.lazy_input:
+            if result.implementation is not self.backend:  # computed on the client (on_client)
+                # A fresh index: Dask orders a pandas frame by its index.
+                rows = result.collect(backend=nw.Implementation.PANDAS).to_native()
+                eager = nw.from_native(rows.reset_index(drop=True), eager_only=True)
+                return eager.lazy(backend=cast(Any, self.backend)).to_native()
             return result.to_native()
         if self.return_backend is nw.Implementation.PANDAS:
             # One conversion for both engines, so pandas callers get the same dtypes either way

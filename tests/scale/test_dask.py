@@ -1,9 +1,10 @@
 """The selection and the effect evaluation on a Dask cluster give the pandas answer.
 
 Rules under test: the "lazy in, lazy out" promise of ``select_chronic_users`` and
-``evaluate_effect`` (its per-patient table; its summary, like ``prescriptions_outside_consult``,
-plans too slowly on the distributed scheduler: see docs/scale.rst) for a Dask DataFrame (a dask
-DataFrame in, a dask DataFrame out, computed on the cluster), and that the rules (window
+``evaluate_effect`` (its per-patient table and its summary) and ``prescriptions_outside_consult``
+for a Dask DataFrame (a dask DataFrame in, a dask DataFrame out, computed on the cluster; the
+per-letter and per-GP rows the summaries stack are brought to the client first:
+``Execution.on_client``), and that the rules (window
 boundaries, returns, complex co-medication, the NHG days of use, the GP route, departed
 patients) come out the same when one patient's dispensings are spread over several partitions.
 Everything runs on a real ``distributed.LocalCluster`` of two workers (threads: starts in about
@@ -27,6 +28,7 @@ from hypothesis import HealthCheck, given, settings
 import benzoredux
 from benzoredux.demo import DemoPractice, demo_practice
 from benzoredux.evaluation.effect import evaluate_effect
+from benzoredux.evaluation.indicators import prescriptions_outside_consult
 
 dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")
@@ -284,5 +286,22 @@ def test_effect_evaluation_gives_the_pandas_answer(client: Any, practice: DemoPr
         practice.reference_date,
         patients=practice.patients,
     )
-    assert isinstance(got.summary, dd.DataFrame)  # lazy; see docs/scale.rst on planning it
     _assert_same(_computed(got.per_patient), expected.per_patient)
+    _assert_same(_computed(got.summary), expected.summary, key=("measure", "level", "gp_id"))
+    # In the same order: GPs, then the total, per measure.
+    assert list(got.summary.compute()["level"]) == list(expected.summary["level"])
+
+
+def test_prescriptions_outside_consult_gives_the_pandas_answer(
+    client: Any, practice: DemoPractice
+) -> None:
+    dispensings = practice.dispensings.assign(
+        channel=[
+            ("consult", "repeat_prescription", None)[i % 3]
+            for i in range(len(practice.dispensings))
+        ]
+    )
+    expected = prescriptions_outside_consult(dispensings, practice.reference_date)
+    assert expected["outside_consult"].sum() > 0
+    got = prescriptions_outside_consult(_spread(dispensings, 3), practice.reference_date)
+    _assert_same(_computed(got), expected, key=("level", "gp_id"))

@@ -165,7 +165,7 @@ def evaluate_effect(
     per_patient = _per_patient(execution, letters, dispensings, patients, evaluation, definitions)
     # One row per letter: computed once here, not again by each part of the summary.
     per_patient = execution.reuse(per_patient)
-    summary = _summary(per_patient, definitions)
+    summary = _summary(execution.on_client(per_patient), definitions)
     return EffectEvaluation(
         per_patient=execution.finish(per_patient.sort("patient_id")),
         summary=execution.finish(summary),

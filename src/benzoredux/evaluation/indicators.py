@@ -195,13 +195,17 @@ def prescriptions_outside_consult(
         nw.col("_outside").sum().alias("outside_consult"),
         nw.col("_unknown").sum().alias("unknown_channel"),
     ]
-    per_gp = (
-        rows.group_by("gp_id").agg(*aggregations).with_columns(level=nw.lit("gp"), _order=nw.lit(0))
-    )
-    # Aggregates and literals in one select: Dask cannot plan a concatenation holding a
-    # frame-wide aggregate with columns added afterwards.
-    total = rows.select(
-        *aggregations, level=nw.lit("total"), gp_id=nw.lit(None, nw.String), _order=nw.lit(1)
+    # The total adds up the GPs' counts (prescriptions without a prescriber form a group of
+    # their own): the rows are read once, and the stacking of per-GP and total rows runs on a
+    # row per GP (brought to the client on Dask, whose planner stalls on it otherwise).
+    counts = execution.on_client(rows.group_by("gp_id").agg(*aggregations))
+    sums = ["prescriptions", "outside_consult", "unknown_channel"]
+    per_gp = counts.with_columns(level=nw.lit("gp"), _order=nw.lit(0))
+    total = counts.select(
+        *(nw.col(c).sum() for c in sums),
+        level=nw.lit("total"),
+        gp_id=nw.lit(None, nw.String),
+        _order=nw.lit(1),
     )
     combined = nw.concat(
         [per_gp, total.select(per_gp.collect_schema().names())], how="vertical"
