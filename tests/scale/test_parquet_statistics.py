@@ -324,3 +324,25 @@ def test_only_a_parquet_path_on_polars_is_scanned_by_filters(tmp_path: Path) -> 
     assert not engine.Execution.for_input(frame.lazy()).scans_parquet(frame.lazy())
     with pytest.raises(RuntimeError, match="not read from a Parquet scan"):
         tables.DistinctValues(nw.from_native(pl.scan_parquet(path)), scan=True).rows(("atc",))
+
+
+def test_integer_patient_ids_in_parquet(tmp_path: Path) -> None:
+    """Integer ids have integer bounds, which prove nothing about blank text: the rows decide."""
+    table = pa.table(
+        {
+            "patient_id": pa.array([11, 11, 12], pa.int64()),
+            "date": pa.array([dt.date(2025, 2, 1), dt.date(2025, 8, 1), dt.date(2025, 3, 1)]),
+            "atc": ["N05BA04", "N05BA04", "N05CF02"],
+            "quantity": pa.array([50, 50, 90], pa.int64()),
+        }
+    )
+    pq.write_table(table, tmp_path / "ids.parquet")
+    got = benzoredux.select_chronic_users(tmp_path / "ids.parquet", REFERENCE).collect()
+    want = benzoredux.select_chronic_users(pl.DataFrame(table), REFERENCE)
+    assert got.equals(want)
+    assert got["patient_id"].to_list() == ["11"]
+    pq.write_table(
+        table.set_column(0, "patient_id", pa.array([11, None, 12])), tmp_path / "x.parquet"
+    )
+    with pytest.raises(benzoredux.InvalidRowsError, match="patient_id is missing"):
+        benzoredux.select_chronic_users(tmp_path / "x.parquet", REFERENCE)
