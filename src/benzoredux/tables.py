@@ -696,13 +696,14 @@ def _rules(
 
 def _invalid_expressions(rules: Iterable[RowRule], distinct: DistinctValues) -> dict[str, nw.Expr]:
     """Each rule's expression for the bad rows; value-level rules look at distinct values first
-    and drop out when no value is bad."""
+    and drop out when no value is bad (on a Parquet scan, whose values are not read, they keep
+    their definition)."""
     expressions: dict[str, nw.Expr] = {}
     for rule in rules:
         if rule.by_bounds is not None:
             expressions[rule.reason] = rule.by_bounds(*distinct.bounds(rule.columns[0]))
             continue
-        if rule.by_value is None:
+        if rule.by_value is None or distinct.scan:
             expressions[rule.reason] = rule.invalid()
             continue
         expr = rule.by_value(distinct.rows(rule.columns, rule.atc_filter))
@@ -821,12 +822,12 @@ def check_rows(
     if not rules:
         return
     distinct = distinct or DistinctValues(lazy, scan=execution.scans_parquet(frame))
+    expressions = _invalid_expressions(rules, distinct)
+    if not expressions:
+        return
     if distinct.scan and not any(r.counted_by for r in rules):
-        bad = _breaks_any(lazy, rules, distinct)
+        bad = _breaks_any(lazy, expressions.values())
     else:
-        expressions = _invalid_expressions(rules, distinct)
-        if not expressions:
-            return
         flagged = with_counts(lazy, rules).with_columns(
             __bad=_any(expressions.values()).cast(nw.Int64)
         )
@@ -841,25 +842,16 @@ def check_rows(
         validate(native.select(subset), schema, engine="native", forms=forms).raise_if_rejected()
 
 
-def _breaks_any(
-    lazy: nw.LazyFrame[Any], rules: Iterable[RowRule], distinct: DistinctValues
-) -> bool:
-    """Whether a row of the Parquet scan ``lazy`` breaks one of ``rules``: a filter per rule.
+def _breaks_any(lazy: nw.LazyFrame[Any], invalid: Iterable[nw.Expr]) -> bool:
+    """Whether a row of the Parquet scan ``lazy`` is ``invalid`` by one of the expressions: a
+    filter per rule.
 
     Polars evaluates a filter on the dictionary of a dictionary-encoded column where it can:
     the ATC and dosage-form rules over 100 million rows take a tenth of a second this way. The
     same rules joined with "or" into one filter, or their distinct values read first, take
     ten times longer (measured with ``benchmarks/bench_scale.py``).
     """
-    for rule in rules:
-        invalid = (
-            rule.by_bounds(*distinct.bounds(rule.columns[0]))
-            if rule.by_bounds is not None
-            else rule.invalid()
-        )
-        if lazy.filter(invalid).select(nw.len()).collect().item():
-            return True
-    return False
+    return any(lazy.filter(expr).select(nw.len()).collect().item() for expr in invalid)
 
 
 def _footer_statistics(source: PathSource, lazy: nw.LazyFrame[Any]) -> DatasetStatistics | None:
