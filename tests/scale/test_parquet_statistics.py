@@ -57,26 +57,24 @@ def datasets(draw: st.DrawFn) -> dict[str, Any]:
     # Usually at most one column may hold bad values, so each rule is also the only one broken.
     spoilt = draw(st.sampled_from([None, None, *SCHEMA, "all"]))
 
-    def column(bad: st.SearchStrategy[Any], good: st.SearchStrategy[Any]) -> list[Any]:
-        name = ("patient_id", "date", "atc", "quantity", "strength_mg", "form")[len(drawn)]
-        drawn.append(name)
+    def column(name: str, bad: st.SearchStrategy[Any], good: st.SearchStrategy[Any]) -> list[Any]:
         use = bad if spoilt in (name, "all") else good
         return draw(st.lists(use, min_size=n, max_size=n))
 
-    drawn: list[str] = []
-
     integer_quantity = draw(st.booleans())
     rows = {
-        "patient_id": column(patient_ids, st.sampled_from(["p1", "p2", "P3", "ß9", "~x"])),
-        "date": column(dates, st.dates(dt.date(2024, 6, 1), dt.date(2026, 2, 1))),
-        "atc": column(atcs, st.sampled_from(["N05BA04", "N05CF02", "A02BC01"])),
-        "quantity": (
-            column(st.one_of(st.none(), st.integers(-60, 200)), st.integers(-60, 200))
-            if integer_quantity
-            else column(floats, st.floats(-60, 200, allow_nan=False))
+        "patient_id": column(
+            "patient_id", patient_ids, st.sampled_from(["p1", "p2", "P3", "ß9", "~x"])
         ),
-        "strength_mg": column(floats, st.floats(0.5, 50, allow_nan=False)),
-        "form": column(forms, st.sampled_from(["tablet", " Tablet ", "capsule", None])),
+        "date": column("date", dates, st.dates(dt.date(2024, 6, 1), dt.date(2026, 2, 1))),
+        "atc": column("atc", atcs, st.sampled_from(["N05BA04", "N05CF02", "A02BC01"])),
+        "quantity": (
+            column("quantity", st.one_of(st.none(), st.integers(-60, 200)), st.integers(-60, 200))
+            if integer_quantity
+            else column("quantity", floats, st.floats(-60, 200, allow_nan=False))
+        ),
+        "strength_mg": column("strength_mg", floats, st.floats(0.5, 50, allow_nan=False)),
+        "form": column("form", forms, st.sampled_from(["tablet", " Tablet ", "capsule", None])),
     }
     return {
         "rows": rows,
