@@ -12,7 +12,7 @@ import openpyxl
 import pandas as pd
 import polars as pl
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from benzoredux.cli import main
 from benzoredux.gp_lists import NO_GP, per_gp_sheets, write_per_gp_xlsx, write_screening_xlsx
@@ -160,16 +160,21 @@ def _files(tmp_path: Path) -> tuple[Path, Path]:
     return dispensings, people
 
 
-def test_select_and_screen_write_the_spreadsheets(tmp_path: Path) -> None:
-    dispensings, people = _files(tmp_path)
-    out = tmp_path / "results"
-    done = CliRunner().invoke(
+def _select(dispensings: Path, people: Path, out: Path) -> Result:
+    """``benzoredux select`` on the two files, into ``out``, without a register."""
+    return CliRunner().invoke(
         main,
         [
             "select", str(dispensings), "--patients", str(people), "--reference-date",
             "2025-12-31", "--out", str(out), "--no-register",
         ],
     )  # fmt: skip
+
+
+def test_select_and_screen_write_the_spreadsheets(tmp_path: Path) -> None:
+    dispensings, people = _files(tmp_path)
+    out = tmp_path / "results"
+    done = _select(dispensings, people, out)
     assert done.exit_code == 0, done.output
     chronic = openpyxl.load_workbook(out / "chronic_users.xlsx")
     assert chronic.sheetnames == ["G1", "G2"]
@@ -203,13 +208,7 @@ def test_without_openpyxl_select_says_which_extra_to_install(
     dispensings, people = _files(tmp_path)
     monkeypatch.setitem(sys.modules, "openpyxl", None)
     out = tmp_path / "results"
-    done = CliRunner().invoke(
-        main,
-        [
-            "select", str(dispensings), "--patients", str(people), "--reference-date",
-            "2025-12-31", "--out", str(out), "--no-register",
-        ],
-    )  # fmt: skip
+    done = _select(dispensings, people, out)
     assert done.exit_code == 0, done.output
     assert "pip install 'benzoredux[schedule]'" in done.output
     assert (out / "chronic_users.csv").exists()
