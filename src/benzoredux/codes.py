@@ -46,7 +46,7 @@ ICPC_PATTERN = re.compile(r"^[A-Z][0-9]{2}(?:\.[0-9]{1,2})?$")
 """An ICPC-1 code as Dutch GP systems store it: ``P06``, or a Dutch subcode such as ``A99.01``."""
 
 GroupRole = Literal["benzodiazepine", "complex_comedication"]
-ICPCUse = Literal["gp_route", "other_indication", "serious_comorbidity", "terminal"]
+ICPCUse = Literal["gp_route", "other_indication", "psychosocial", "serious_comorbidity", "terminal"]
 
 
 def normalise_code(value: str) -> str:

@@ -25,10 +25,14 @@ excluded_at_selection  on      the selection kept the patient with ``excluded_be
 high_age               off     older than ``max_age`` (80) on the reference date
 serious_comorbidity    off     the patients table marks serious comorbidity, or an episode has
                                one of the practice's ``icpc_codes``
+psychosocial           off     an episode open on the reference date codes a psychosocial problem
+                               (ICPC chapter Z, social problems: ``use=psychosocial`` in
+                               ``data/icpc_codes.csv``); ``icpc_codes`` replaces the list
 ====================== ======= ===================================================================
 
-Defaults are choices the seed leaves open: the seed lists high age and comorbidity under "other
-reasons" for the GP to weigh, so they are off until a practice switches them on.
+Defaults are choices the seed leaves open: the seed lists high age, psychosocial problems and
+comorbidity under "other reasons" for the GP to weigh, so they are off until a practice switches
+them on.
 """
 
 from __future__ import annotations
@@ -117,13 +121,20 @@ def _codes_parameter(context: ScreeningContext, name: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(str(codes.ICPCCode(v)) for v in values))
 
 
-def _other_indication(context: ScreeningContext) -> nw.LazyFrame[Any]:
-    wanted = _codes_parameter(context, "icpc_codes")
-    frame = _episode_match(context, wanted)
-    # Patients without any episode are decided (not excluded): the episodes table is there.
-    excluded = _any_code(wanted).fill_null(value=False)
-    reason = _codes_reason(wanted, _titles(), "other indication: ")
-    return context.answer(frame, excluded, reason)
+def _coded_episode(prefix: str) -> Callable[[ScreeningContext], nw.LazyFrame[Any]]:
+    """A criterion that excludes patients with an episode coded with one of ``icpc_codes``.
+
+    Patients without any episode are decided (not excluded): the episodes table is there, and
+    a problem the GP never coded is not known to the practice either.
+    """
+
+    def decide(context: ScreeningContext) -> nw.LazyFrame[Any]:
+        wanted = _codes_parameter(context, "icpc_codes")
+        frame = _episode_match(context, wanted)
+        excluded = _any_code(wanted).fill_null(value=False)
+        return context.answer(frame, excluded, _codes_reason(wanted, _titles(), prefix))
+
+    return decide
 
 
 def _flag_column(
@@ -264,6 +275,7 @@ def _parameters(**values: Any) -> Any:
 def builtin_criteria() -> tuple[BuiltinCriterion, ...]:
     """The built-in criteria, in the order screening applies them (and reports them)."""
     other = tuple(str(e.code) for e in codes.icpc_codes("other_indication"))
+    psychosocial = tuple(str(e.code) for e in codes.icpc_codes("psychosocial"))
     return (
         BuiltinCriterion(
             ExclusionCriterion(
@@ -275,7 +287,7 @@ def builtin_criteria() -> tuple[BuiltinCriterion, ...]:
                 ),
                 parameters=_parameters(icpc_codes=other, active_only=False),
             ),
-            _other_indication,
+            _coded_episode("other indication: "),
         ),
         BuiltinCriterion(
             ExclusionCriterion(
@@ -373,6 +385,20 @@ def builtin_criteria() -> tuple[BuiltinCriterion, ...]:
                 parameters=_parameters(icpc_codes=(), active_only=True),
             ),
             _serious_comorbidity,
+        ),
+        BuiltinCriterion(
+            ExclusionCriterion(
+                key="psychosocial",
+                label="psychosocial problems",
+                description=(
+                    "An episode open on the reference date with one of icpc_codes: by default "
+                    "the social problems of ICPC chapter Z (use=psychosocial in "
+                    "data/icpc_codes.csv). Needs the episodes table."
+                ),
+                enabled=False,
+                parameters=_parameters(icpc_codes=psychosocial, active_only=True),
+            ),
+            _coded_episode("psychosocial problems: "),
         ),
     )
 

@@ -230,6 +230,7 @@ def demo_practice(*, seed: int = 2025, gps: int = 3, patients_per_gp: int = 2350
     dispensings = _with_returns(pd.concat(rows, ignore_index=True), seed, reference)
     episodes = _episodes(ids, chronic | occasional, rng, reference)
     episodes = _ensure_other_indication(episodes, roles.other_indication, ids, reference)
+    episodes = _ensure_psychosocial(episodes, roles.other_indication, ids, reference)
     return DemoPractice(dispensings, patients, episodes, DEMO_REFERENCE_DATE)
 
 
@@ -267,7 +268,8 @@ def _ensure_criteria(
     The flags of the patients table (palliative, not reading Dutch, immobile, serious
     comorbidity) and high age are set on a chronic user only where the GP has none yet; one or
     two chronic users per GP get a dose above 2 DDD a day, and one, when the GP has none, an
-    episode of another indication (alcohol abuse, schizophrenia, dementia). Changes ``patients``
+    episode of another indication (alcohol abuse, schizophrenia, dementia) and a psychosocial
+    one. Changes ``patients``
     in place; returns who needs the dose and the episode.
     """
     flags = (
@@ -311,6 +313,27 @@ def _ensure_other_indication(
             "patient_id": wanted,
             "icpc": [("P15", "P72", "P70")[i % 3] for i in range(len(wanted))],
             "start": (reference - pd.DateOffset(years=3)).normalize(),
+            "end": pd.NaT,
+        }
+    ).astype({"end": "datetime64[ns]", "start": episodes["start"].dtype})
+    return pd.concat([episodes, extra], ignore_index=True)
+
+
+def _ensure_psychosocial(
+    episodes: pd.DataFrame, chosen: tuple[int, ...], ids: list[str], reference: pd.Timestamp
+) -> pd.DataFrame:
+    """``episodes`` plus an open psychosocial episode (ICPC chapter Z) for each chosen patient.
+
+    The patients chosen for another indication get it too: the psychosocial criterion (off by
+    default) then excludes someone in every GP's list, and with the default criteria nobody's
+    outcome changes, because another indication excludes these patients already.
+    """
+    wanted = [ids[i] for i in chosen]
+    extra = pd.DataFrame(
+        {
+            "patient_id": wanted,
+            "icpc": [("Z12", "Z05", "Z23")[i % 3] for i in range(len(wanted))],
+            "start": (reference - pd.DateOffset(years=1)).normalize(),
             "end": pd.NaT,
         }
     ).astype({"end": "datetime64[ns]", "start": episodes["start"].dtype})

@@ -205,6 +205,44 @@ def test_serious_comorbidity_from_the_practice_codes() -> None:
     assert rows["p1"]["reasons"] == "serious comorbidity: K77"
 
 
+def test_psychosocial_problems_are_off_by_default() -> None:
+    eps = episodes([("p1", "Z12", "2024-01-01", None)])
+    rows = result(screen(selection(), REFERENCE, episodes=eps, disable=sorted(ALL_BUT)))
+    assert rows["p1"]["proposed"] == "eligible"
+
+
+def test_psychosocial_problems_from_open_chapter_z_episodes() -> None:
+    """The seed's "other reasons" include psychosocial problems (bijlage 2, step 2): by default
+    an episode of ICPC chapter Z (social problems) open on the reference date."""
+    eps = episodes(
+        [
+            ("p1", "Z12", "2024-01-01", None),  # relationship problem with partner, open
+            ("p1", "Z05.01", "2023-01-01", None),  # a subcode of work problem
+            ("p2", "Z15", "2020-01-01", "2021-01-01"),  # loss of partner, ended long ago
+            ("p3", "P06", "2024-01-01", None),  # sleep: not psychosocial
+        ]
+    )
+    out = screen(selection(), REFERENCE, episodes=eps, **only("psychosocial"))
+    rows = result(out)
+    assert [rows[p]["proposed"] for p in ("p1", "p2", "p3")] == ["excluded", "eligible", "eligible"]
+    assert rows["p1"]["reasons"] == (
+        "psychosocial problems: Z05 Work problem, Z12 Relationship problem with partner"
+    )
+
+
+def test_psychosocial_codes_can_be_replaced_by_the_practice() -> None:
+    eps = episodes([("p1", "Z12", "2024-01-01", None), ("p2", "P02", "2025-01-01", None)])
+    out = screen(
+        selection(),
+        REFERENCE,
+        episodes=eps,
+        parameters={"psychosocial": {"icpc_codes": ["P02"]}},
+        **only("psychosocial"),
+    )
+    rows = result(out)
+    assert [rows[p]["proposed"] for p in ("p1", "p2")] == ["eligible", "excluded"]
+
+
 def test_high_age_is_calendar_arithmetic_on_the_reference_date() -> None:
     patients = pd.DataFrame(
         {
@@ -285,7 +323,7 @@ def test_all_matching_reasons_are_kept_and_the_summary_counts_them() -> None:
     assert summary.proposed == {"eligible": 2, "excluded": 1, "review": 0}
     counts = {c.key: c.excluded for c in summary.criteria}
     assert counts["palliative"] == counts["dutch_language"] == counts["ddd_per_day"] == 1
-    assert summary.disabled == ("high_age", "serious_comorbidity")
+    assert summary.disabled == ("high_age", "serious_comorbidity", "psychosocial")
     assert "2 of 3 selected patients are eligible (67%" in summary.describe()[0]
 
 

@@ -70,7 +70,7 @@ def test_each_gp_has_35_to_65_chronic_users_like_a_standard_practice() -> None:
 
 def test_every_builtin_criterion_excludes_someone_in_every_gp_list() -> None:
     keys = [c.criterion.key for c in builtin_criteria()]
-    result = _screening("high_age", "serious_comorbidity")
+    result = _screening("high_age", "serious_comorbidity", "psychosocial")
     table = result.table
     for gp, group in table.groupby("gp_id"):
         hit = {key for cell in group["excluded_by"].dropna() for key in cell.split("; ")}
