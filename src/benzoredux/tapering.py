@@ -24,7 +24,9 @@ split units of the strengths on the market (``data/benzodiazepine_products.csv``
 Switching to diazepam uses a documented equivalence table
 (``data/diazepam_equivalents.csv``). The tables in use disagree, sometimes by a factor two
 (lorazepam 1 mg is 10 mg diazepam for Ashton and 5 mg for the VA/DoD); every schedule records
-which source and factor it used, and ``docs/domain/tapering.rst`` shows the tables side by side.
+which source and factor it used (the first of its notes says so in words, and the handout in
+Dutch), and ``docs/domain/tapering.rst`` shows the tables side by side, with the reason for each
+default.
 
 The schedule is a proposal for the GP and the patient to agree on; it does not replace the
 clinician's judgement (older patients, high doses, earlier failed attempts).
@@ -48,6 +50,7 @@ from benzoredux.codes import ATC_PATTERN, normalise_code
 
 __all__ = [
     "DEFAULT_EQUIVALENCE_SOURCES",
+    "EQUIVALENCE_SOURCE_NAMES",
     "REGULATED",
     "SLOW",
     "DiazepamEquivalent",
@@ -58,6 +61,7 @@ __all__ = [
     "TaperStep",
     "build_taper_schedule",
     "diazepam_equivalents",
+    "equivalence_for",
     "products",
 ]
 
@@ -66,10 +70,24 @@ RangePoint = Literal["low", "mid", "high"]
 
 DIAZEPAM = "N05BA01"
 
-DEFAULT_EQUIVALENCE_SOURCES: tuple[str, ...] = ("ashton", "nhs_scotland", "novadic")
-"""Sources tried in order when switching to diazepam: the Ashton Manual first, then the NHS
-Scotland table (adapted from Ashton and others; it adds zolpidem, zopiclone, lormetazepam, ...),
-then the Dutch Novadic-Kentron table (brotizolam, ...)."""
+DEFAULT_EQUIVALENCE_SOURCES: tuple[str, ...] = ("ashton", "who_2009", "novadic")
+"""Sources tried in order when switching to diazepam: the Ashton Manual first (its Table 1 lists
+every substance on the Dutch market but midazolam and brotizolam), then WHO 2009 (midazolam), then
+the Dutch Novadic-Kentron table (brotizolam). The Dutch GP guideline's own table could not be read,
+so it is not the first source; ``docs/domain/tapering.rst`` compares the sources substance by
+substance and says why each default is taken (Novadic-Kentron's bromazepam row, 10 mg ~ 10 mg
+diazepam, lies far from every other source and is never reached)."""
+
+EQUIVALENCE_SOURCE_NAMES: Mapping[str, str] = {
+    "ashton": "Ashton (2002)",
+    "va_dod": "VA/DoD (2021)",
+    "nhs_scotland": "NHS Scotland",
+    "who_2009": "WHO (2009)",
+    "novadic": "Novadic-Kentron",
+    "helsedirektoratet": "Helsedirektoratet (2021)",
+}
+"""How a schedule's notes and the handout name each shipped source ("according to Ashton
+(2002)"); a source of ``extra_equivalents`` is named by its key."""
 
 
 # -- data --------------------------------------------------------------------------------------
@@ -208,6 +226,21 @@ def _names() -> Mapping[str, str]:
         }
     )
     return names
+
+
+def equivalence_for(
+    substance: str,
+    sources: Sequence[str] = DEFAULT_EQUIVALENCE_SOURCES,
+    extra_equivalents: Iterable[DiazepamEquivalent] = (),
+) -> DiazepamEquivalent:
+    """The equivalence row a switch to diazepam uses: the first of ``sources`` that lists the
+    substance (an ATC code or a name), as :func:`build_taper_schedule` takes it.
+
+    >>> row = equivalence_for("bromazepam")
+    >>> row.source, row.substance_mg_low, row.substance_mg_high, row.diazepam_mg
+    ('ashton', 5.0, 6.0, 10.0)
+    """
+    return _equivalence(_resolve_atc(substance), sources, extra_equivalents)
 
 
 def _resolve_atc(substance: str) -> str:
@@ -570,15 +603,16 @@ def build_taper_schedule(
     equivalence: DiazepamEquivalent | None = None
     factor: Fraction | None = None
     taper_atc = atc
+    notes: list[str] = []
     if switch_to_diazepam and atc != DIAZEPAM:
         equivalence = _equivalence(atc, equivalence_sources, extra_equivalents)
         factor = equivalence.factor(range_point)
         taper_atc = DIAZEPAM
+        notes.append(_conversion_note(equivalence, factor, current.substance, start_mg))
     usable = _usable(available, taper_atc, form if taper_atc == atc else None, strengths)
     exact_start = start_mg * factor if factor is not None else start_mg
     maker = _Maker.build(usable, max(exact_start, start_mg) * 2)
     doses = maker.doses()
-    notes: list[str] = []
     steps: list[TaperStep] = []
     if factor is None:
         if start_mg not in maker.best_doses():
@@ -593,7 +627,7 @@ def build_taper_schedule(
             raise ValueError("the diazepam equivalent rounds to zero: no switch is needed")
         if taper_start != exact_start:
             notes.append(
-                f"The diazepam equivalent {dutch_mg(exact_start)} mg is rounded to "
+                f"The diazepam equivalent {dutch_decimal(exact_start)} mg is rounded to "
                 f"{dutch_mg(taper_start)} mg, the nearest dose the diazepam tablets can make."
             )
         steps.append(
@@ -693,6 +727,56 @@ def _taper_steps(
             return
         previous = dose
         day = _advance(day, protocol.days_per_step)
+
+
+def source_name(source: str) -> str:
+    """The name a note or handout gives an equivalence source (the key for unknown ones).
+
+    >>> source_name("who_2009"), source_name("practice")
+    ('WHO (2009)', 'practice')
+    """
+    return EQUIVALENCE_SOURCE_NAMES.get(source, source)
+
+
+def dutch_decimal(value: Fraction) -> str:
+    """A factor or a computed dose as Dutch text, at most two decimals: ``1,82``, ``10``, ``0,4``.
+
+    A computed diazepam equivalent (``10,909090...``) is shown this way in notes and handouts;
+    doses that tablets make are exact and use :func:`dutch_mg`.
+
+    >>> from fractions import Fraction
+    >>> dutch_decimal(Fraction(20, 11)), dutch_decimal(Fraction(10)), dutch_decimal(Fraction(2, 5))
+    ('1,82', '10', '0,4')
+    """
+    return f"{float(value):.2f}".rstrip("0").rstrip(".").replace(".", ",")
+
+
+def _source_range(row: DiazepamEquivalent) -> str:
+    low, high = dutch_mg(row.substance_mg_low), dutch_mg(row.substance_mg_high)
+    return low if low == high else f"{low}-{high}"
+
+
+def _conversion_note(
+    row: DiazepamEquivalent, factor: Fraction, substance: str, start_mg: Fraction
+) -> str:
+    """The clinician's note on a switch: which source, what it says, the factor and the dose.
+
+    It states the source's own words (``5-6 mg bromazepam ~ 10 mg diazepam``) and which point of
+    a range was used, so the GP can check the conversion against the table they trust.
+    """
+    where: dict[RangePoint, str] = {
+        "mid": ", the middle of the source's range",
+        "low": ", the low end of the source's range",
+        "high": ", the high end of the source's range",
+    }
+    ranged = row.substance_mg_low != row.substance_mg_high
+    point = next((where[p] for p in where if ranged and row.factor(p) == factor), "")
+    return (
+        f"Converted to diazepam according to {source_name(row.source)}: "
+        f"{_source_range(row)} mg {row.substance} ~ {dutch_mg(row.diazepam_mg)} mg diazepam, so "
+        f"{dutch_mg(start_mg)} mg {substance} a day = {dutch_decimal(start_mg * factor)} mg "
+        f"diazepam (factor {dutch_decimal(factor)}{point})."
+    )
 
 
 def _advance(day: dt.date | None, days: int) -> dt.date | None:

@@ -50,6 +50,10 @@ def test_taper_handout_lists_every_step_with_dates(tmp_path: Path) -> None:
     assert "om lorazepam stap voor stap af te bouwen" in paragraphs
     assert "Eerst stapt u over op diazepam" in paragraphs
     assert "in plaats van 1 tablet van 2,5 mg per dag" in paragraphs
+    assert (
+        "Omgerekend naar diazepam volgens Ashton (2002): 2,5 mg lorazepam = 25 mg diazepam "
+        "(factor 10)." in paragraphs.splitlines()
+    )
     assert rows == [
         ["Periode", "Wat neemt u per dag?", "Samen per dag"],
         ["3 maart 2025 tot en met 9 maart 2025",
@@ -64,11 +68,30 @@ def test_taper_handout_lists_every_step_with_dates(tmp_path: Path) -> None:
     ]  # fmt: skip
 
 
+def test_taper_handout_names_the_source_and_factor_of_the_switch(tmp_path: Path) -> None:
+    # Issue 14: 6 mg bromazepam by the default chain (Ashton, 5-6 mg ~ 10 mg diazepam).
+    schedule = build_taper_schedule("bromazepam", 6, 1, switch_to_diazepam=True)
+    out = taper_handout(schedule, tmp_path / "a.docx", made_on=dt.date(2025, 1, 2))
+    paragraphs, rows = text_of(out)
+    assert (
+        "Omgerekend naar diazepam volgens Ashton (2002): 6 mg bromazepam = 10,91 mg diazepam "
+        "(factor 1,82). Afgerond is dat 11 mg diazepam per dag." in paragraphs.splitlines()
+    )
+    assert rows[1][2] == "11 mg"
+    # Names the handout gives differ from the library's: zopiclone is "zopiclon" on the box.
+    zopiclone = build_taper_schedule("zopiclone", 7.5, 1, switch_to_diazepam=True)
+    assert taper_handout_context(zopiclone)["switch_conversion"] == (
+        "Omgerekend naar diazepam volgens Ashton (2002): 7,5 mg zopiclon = 5 mg diazepam "
+        "(factor 0,67)."
+    )
+
+
 def test_taper_handout_without_switch_or_dates(tmp_path: Path) -> None:
     schedule = build_taper_schedule("oxazepam", 50, 1)
     out = taper_handout(schedule, tmp_path / "a.docx", made_on=dt.date(2025, 1, 2))
     paragraphs, rows = text_of(out)
     assert "diazepam" not in paragraphs
+    assert "Omgerekend" not in paragraphs
     assert "Voor:" not in paragraphs  # no name, no line
     assert [r[0] for r in rows[1:]] == [
         "Stap 1: 7 dagen",

@@ -22,6 +22,7 @@ from benzoredux.tapering import (
     TaperSchedule,
     diazepam_equivalents,
     dutch_number,
+    equivalence_for,
     products,
 )
 
@@ -156,19 +157,23 @@ def test_switch_with_the_dutch_table_halves_the_diazepam_dose() -> None:
 def test_range_point_chooses_within_a_range() -> None:
     # NHS Scotland: lormetazepam 0.5-1 mg ~ diazepam 5 mg; patient takes 2 mg.
     # low: 10 mg diazepam per mg -> 20; high: 5 per mg -> 10; mid: 20/3 per mg -> 13.33 -> 13.5.
-    def start(point: str) -> float:
+    # Ashton's 1-2 mg ~ 10 mg (the default) is the same range per 10 mg and gives the same doses.
+    def start(point: str, sources: tuple[str, ...]) -> float:
         schedule = build_taper_schedule(
             "lormetazepam",
             2,
             1,
             switch_to_diazepam=True,
             range_point=point,  # type: ignore[arg-type]
+            equivalence_sources=sources,
         )
         assert schedule.equivalence is not None
-        assert schedule.equivalence.source == "nhs_scotland"
+        assert schedule.equivalence.source == sources[0]
         return float(schedule.taper_start_mg)
 
-    assert (start("low"), start("mid"), start("high")) == (20.0, 13.5, 10.0)
+    for sources in (("nhs_scotland",), DEFAULT_EQUIVALENCE_SOURCES):
+        points = (start("low", sources), start("mid", sources), start("high", sources))
+        assert points == (20.0, 13.5, 10.0)
 
 
 def test_equivalence_tables_disagree_where_the_docs_say_they_do() -> None:
@@ -182,6 +187,134 @@ def test_equivalence_tables_disagree_where_the_docs_say_they_do() -> None:
     assert factor("who_2009", "N05BA04") == Fraction(1, 3)  # oxazepam 15 mg ~ 5 mg
     assert factor("ashton", "N05BA12") == 20  # alprazolam 0.5 mg ~ 10 mg
     assert factor("novadic", "N05BA12") == 10  # alprazolam 1 mg ~ 10 mg
+
+
+# -- the default equivalents of the substances on the Dutch market -----------------------------
+
+# Every substance of the shipped (Dutch-market) product list, with the row the default chain must
+# take: (source, mg of the substance low-high, ~ mg diazepam) as the source prints it, and the
+# factor (mg diazepam per mg) at the middle of a range. Ashton = the Ashton Manual (2002), Table 1
+# (per 10 mg diazepam); WHO 2009 = NBK310652 Table 8 (per 5 mg); Novadic-Kentron's omrekentabel.
+DUTCH_MARKET_DEFAULTS = {
+    "diazepam": ("ashton", 10, 10, 10, Fraction(1)),
+    "chlordiazepoxide": ("ashton", 25, 25, 10, Fraction(2, 5)),
+    "oxazepam": ("ashton", 20, 20, 10, Fraction(1, 2)),
+    "potassium clorazepate": ("ashton", 15, 15, 10, Fraction(2, 3)),
+    "lorazepam": ("ashton", 1, 1, 10, Fraction(10)),
+    "bromazepam": ("ashton", 5, 6, 10, Fraction(20, 11)),  # 10 mg / 5.5 mg
+    "clobazam": ("ashton", 20, 20, 10, Fraction(1, 2)),
+    "prazepam": ("ashton", 10, 20, 10, Fraction(2, 3)),  # 10 mg / 15 mg
+    "alprazolam": ("ashton", 0.5, 0.5, 10, Fraction(20)),
+    "flurazepam": ("ashton", 15, 30, 10, Fraction(4, 9)),  # 10 mg / 22.5 mg
+    "nitrazepam": ("ashton", 10, 10, 10, Fraction(1)),
+    "flunitrazepam": ("ashton", 1, 1, 10, Fraction(10)),
+    "triazolam": ("ashton", 0.5, 0.5, 10, Fraction(20)),
+    "lormetazepam": ("ashton", 1, 2, 10, Fraction(20, 3)),  # 10 mg / 1.5 mg
+    "temazepam": ("ashton", 20, 20, 10, Fraction(1, 2)),
+    "midazolam": ("who_2009", 2.5, 2.5, 5, Fraction(2)),  # not in Ashton's table
+    "brotizolam": ("novadic", 0.25, 0.25, 10, Fraction(40)),  # in neither Ashton nor WHO
+    "loprazolam": ("ashton", 1, 2, 10, Fraction(20, 3)),
+    "zopiclone": ("ashton", 15, 15, 10, Fraction(2, 3)),
+    "zolpidem": ("ashton", 20, 20, 10, Fraction(1, 2)),
+}
+
+
+def test_every_substance_on_the_dutch_market_has_a_checked_default() -> None:
+    assert {p.substance for p in products()} == set(DUTCH_MARKET_DEFAULTS)
+
+
+@pytest.mark.parametrize(("substance", "expected"), DUTCH_MARKET_DEFAULTS.items())
+def test_default_equivalent_is_the_cited_row(
+    substance: str, expected: tuple[str, float, float, float, Fraction]
+) -> None:
+    source, low, high, diazepam, factor = expected
+    row = equivalence_for(substance)
+    assert (row.source, row.substance_mg_low, row.substance_mg_high, row.diazepam_mg) == (
+        source, low, high, diazepam,
+    )  # fmt: skip
+    assert row.factor() == factor
+    # A schedule from the product of the smallest strength switches with the same row.
+    product = min(products(substance), key=lambda p: p.strength_mg)
+    schedule = build_taper_schedule(
+        substance, product.strength_mg, 1, form=product.form, switch_to_diazepam=True
+    )
+    if substance == "diazepam":
+        assert not schedule.switched  # diazepam is tapered as it is
+        return
+    assert schedule.equivalence == row
+    assert schedule.equivalence_factor == factor
+
+
+def _per_10mg_diazepam(row: DiazepamEquivalent) -> tuple[float, float]:
+    return (
+        row.substance_mg_low * 10 / row.diazepam_mg,
+        row.substance_mg_high * 10 / row.diazepam_mg,
+    )
+
+
+@pytest.mark.parametrize("substance", sorted(DUTCH_MARKET_DEFAULTS))
+def test_default_equivalent_is_no_outlier_among_the_sources(substance: str) -> None:
+    # The chain takes the first source that lists a substance; it must not silently take a value
+    # that no other shipped source supports: the default's range (mg per 10 mg diazepam) meets
+    # the span of the other sources' values. Prazepam (Ashton only), midazolam (WHO only) and
+    # brotizolam (Novadic-Kentron only) have no second source (docs/domain/tapering.rst).
+    default = equivalence_for(substance)
+    others = [
+        _per_10mg_diazepam(r)
+        for r in diazepam_equivalents()
+        if r.atc == default.atc and r.source != default.source
+    ]
+    if not others:
+        assert substance in {"prazepam", "midazolam", "brotizolam"}
+        return
+    low, high = _per_10mg_diazepam(default)
+    assert low <= max(h for _, h in others), (substance, default, others)
+    assert high >= min(lo for lo, _ in others), (substance, default, others)
+
+
+def test_bromazepam_6mg_switches_to_about_10mg_diazepam() -> None:
+    # Issue 14: the old chain fell through to Novadic-Kentron's 10 mg ~ 10 mg and gave 6 mg.
+    # Ashton: 5-6 mg ~ 10 mg, the middle 5.5 mg -> 6 mg = 120/11 = 10.91 mg -> 11 mg (halves of
+    # 2 mg tablets make every 0.5 mg); WHO 2009 (3 mg ~ 5 mg) gives 10 mg.
+    schedule = build_taper_schedule("bromazepam", 6, 1, switch_to_diazepam=True)
+    assert schedule.equivalence is not None
+    assert schedule.equivalence.source == "ashton"
+    exact = schedule.start_mg * Fraction(20, 11)
+    assert schedule.steps[0].target_mg == exact == Fraction(120, 11)
+    assert 10 <= exact <= 12  # Ashton's range ends: 6 mg ~ 10-12 mg
+    assert schedule.taper_start_mg == 11
+    assert doses(schedule) == [11.0, 8.5, 5.5, 3.0, 0.0]
+
+
+def test_midazolam_switches_with_the_who_value() -> None:
+    # Midazolam 7.5 mg tablets (a Dutch hypnotic); WHO 2009: 2.5 mg ~ 5 mg diazepam -> 15 mg.
+    schedule = build_taper_schedule("midazolam", 7.5, 1, switch_to_diazepam=True)
+    assert schedule.equivalence is not None
+    assert schedule.equivalence.source == "who_2009"
+    assert schedule.equivalence_factor == 2
+    assert schedule.taper_start_mg == 15
+    assert doses(schedule) == [15.0, 11.5, 7.5, 4.0, 0.0]
+
+
+def test_a_switch_names_its_source_and_factor_in_the_notes() -> None:
+    bromazepam = build_taper_schedule("bromazepam", 6, 1, switch_to_diazepam=True)
+    assert bromazepam.notes == (
+        "Converted to diazepam according to Ashton (2002): 5-6 mg bromazepam ~ 10 mg diazepam, "
+        "so 6 mg bromazepam a day = 10,91 mg diazepam (factor 1,82, the middle of the source's "
+        "range).",
+        "The diazepam equivalent 10,91 mg is rounded to 11 mg, the nearest dose the diazepam "
+        "tablets can make.",
+    )
+    lorazepam = build_taper_schedule(
+        "lorazepam", 2.5, 1, switch_to_diazepam=True, equivalence_sources=["novadic"]
+    )
+    assert lorazepam.notes[0] == (
+        "Converted to diazepam according to Novadic-Kentron: 2,5 mg lorazepam ~ 12,5 mg "
+        "diazepam, so 2,5 mg lorazepam a day = 12,5 mg diazepam (factor 5)."
+    )
+    low = build_taper_schedule("lormetazepam", 2, 1, switch_to_diazepam=True, range_point="low")
+    assert "(factor 10, the low end of the source's range)" in low.notes[0]
+    assert not any("Converted" in n for n in build_taper_schedule("oxazepam", 50, 1).notes)
 
 
 def test_table_output() -> None:
@@ -229,6 +362,8 @@ def test_products_and_equivalents_can_be_supplied() -> None:
         equivalence_sources=["practice"], extra_equivalents=[nhg],
     )  # fmt: skip
     assert float(schedule.taper_start_mg) == 10.0
+    assert schedule.notes[0].startswith("Converted to diazepam according to practice: 50 mg")
+    assert equivalence_for("oxazepam", ["practice"], [nhg]) == nhg
 
 
 # -- the rules every schedule keeps ------------------------------------------------------------

@@ -83,6 +83,51 @@ def test_default_templates_are_rebuilt_exactly(tmp_path: Path) -> None:
         assert members(committed) == members(data), f"{name}: run build_templates"
 
 
+# Dutch words for a part of a tablet, and into how many parts a unit must split to make it.
+FRACTION_WORDS = {"halve": 2, "half": 2, "helft": 2, "kwart": 4, "kwartje": 4, "driekwart": 4}
+
+
+def test_patient_texts_advise_only_fractions_the_named_substances_allow() -> None:
+    # Issue 14, part 5a: the stop letter advised "een kwart of een halve tablet minder" while no
+    # shipped tablet of the substances it names may be quartered (tapering schedules use halves).
+    # Every fraction a default letter or handout names must be one that a shipped product of
+    # every substance the stop letter names allows.
+    from benzoredux.handouts import build_templates as handout_templates
+    from benzoredux.handouts import dutch_substance
+    from benzoredux.tapering import products
+
+    documents = {
+        **{name: build() for name, (build, _) in build_templates.BUILDERS.items()},
+        **{name: build() for name, build in handout_templates.BUILDERS.items()},
+    }
+    texts = {
+        name: "\n".join(
+            [p.text for p in document.paragraphs]
+            + [c.text for table in document.tables for row in table.rows for c in row.cells]
+        ).lower()
+        for name, document in documents.items()
+    }
+    by_dutch_name = {dutch_substance(p.substance): p.substance for p in products()}
+    named = {
+        substance
+        for dutch, substance in by_dutch_name.items()
+        if re.search(rf"\b{dutch}\b", texts["stop_letter.docx"])
+    }
+    assert {"oxazepam", "temazepam", "zopiclone"} <= named
+    advised = {
+        (name, word)
+        for name, text in texts.items()
+        for word in FRACTION_WORDS
+        if re.search(rf"\b{word}\b", text)
+    }
+    assert ("stop_letter.docx", "halve") in advised
+    for name, word in sorted(advised):
+        for substance in sorted(named):
+            assert any(p.parts % FRACTION_WORDS[word] == 0 for p in products(substance)), (
+                f"{name} advises '{word}', which no shipped {substance} product allows"
+            )
+
+
 def test_default_templates_use_only_documented_fields() -> None:
     for name in ("stop_letter.docx", "invitation.docx"):
         fields = DocxLetterTemplate(TEMPLATE_DIR / name).fields

@@ -21,11 +21,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from benzoredux.tapering import TaperSchedule, TaperStep, dutch_mg
+from benzoredux.tapering import TaperSchedule, TaperStep, dutch_decimal, dutch_mg, source_name
 
 __all__ = [
     "SLEEP_DIARY_TEMPLATE",
     "TAPER_HANDOUT_TEMPLATE",
+    "conversion_sentence",
     "sleep_diary",
     "sleep_diary_context",
     "taper_handout",
@@ -59,6 +60,30 @@ def _template(name: str) -> bytes:
 
 def _today() -> dt.date:
     return dt.date.today()  # noqa: DTZ011 - the practice's own calendar day
+
+
+def conversion_sentence(schedule: TaperSchedule) -> str:
+    """The handout's Dutch sentence on a switch to diazepam: the source, the factor, the dose.
+
+    Empty when the schedule does not switch. The patient (and the next clinician) can see which
+    table the dose comes from; the tables disagree, sometimes by a factor two.
+
+    >>> from benzoredux.tapering import build_taper_schedule
+    >>> conversion_sentence(build_taper_schedule("midazolam", 7.5, 1, switch_to_diazepam=True))
+    'Omgerekend naar diazepam volgens WHO (2009): 7,5 mg midazolam = 15 mg diazepam (factor 2).'
+    """
+    row, factor = schedule.equivalence, schedule.equivalence_factor
+    if row is None or factor is None:
+        return ""
+    exact = schedule.start_mg * factor
+    sentence = (
+        f"Omgerekend naar diazepam volgens {source_name(row.source)}: "
+        f"{dutch_mg(schedule.start_mg)} mg {dutch_substance(schedule.substance)} = "
+        f"{dutch_decimal(exact)} mg diazepam (factor {dutch_decimal(factor)})."
+    )
+    if exact != schedule.taper_start_mg:
+        sentence += f" Afgerond is dat {dutch_mg(schedule.taper_start_mg)} mg diazepam per dag."
+    return sentence
 
 
 def _period(step: TaperStep, index: int) -> str:
@@ -117,6 +142,7 @@ def taper_handout_context(
         "substance": dutch_substance(schedule.substance),
         "switched": switch is not None,
         "switch_instruction": switch.instruction() if switch else "",
+        "switch_conversion": conversion_sentence(schedule),
         "current_instruction": f"{current.dutch()} per dag" if current else "",
         "steps": rows,
         "clinician": clinician,

@@ -123,6 +123,7 @@ def build_taper_handout() -> Any:
         "Eerst stapt u over op diazepam. Diazepam werkt lang. Daardoor gaat afbouwen meestal "
         "rustiger. U neemt dan in de eerste periode {{ switch_instruction }}, in plaats van "
         "{{ current_instruction }}. Daarna bouwt u de diazepam af.",
+        "{{ switch_conversion }}",
         "{%p endif %}",
     )
     _table(

@@ -142,8 +142,8 @@ def build_stop_letter() -> Any:
     _paragraphs(
         document,
         "Stop niet in één keer als u het middel elke dag gebruikt. Bouw het rustig af, in "
-        "kleine stappen. Neem bijvoorbeeld twee weken lang een kwart of een halve tablet "
-        "minder. Gaat dat goed, zet dan de volgende stap.",
+        "kleine stappen. Neem bijvoorbeeld twee weken lang een halve tablet minder. Gaat dat "
+        "goed, zet dan de volgende stap.",
         "In het begin slaapt u misschien wat slechter of voelt u zich wat onrustiger. Dat is "
         "normaal en gaat meestal binnen een paar weken over.",
     )
@@ -152,8 +152,8 @@ def build_stop_letter() -> Any:
         document,
         "Wilt u hulp bij het afbouwen, of heeft u vragen over deze brief? Bel dan de praktijk "
         "op {{ practice_phone }}. U kunt ook een afspraak maken met uw huisarts of met de "
-        "praktijkondersteuner. Bij de apotheek kunt u vragen of uw tabletten in kleinere "
-        "stukken kunnen.",
+        "praktijkondersteuner. Bij de apotheek kunt u vragen of u uw tabletten kunt breken, "
+        "of dat er een lagere sterkte is.",
         "Over ongeveer drie maanden krijgt u van ons een uitnodiging voor een gesprek. Dan "
         "praten we samen over hoe het gaat, of u nu gestopt bent of niet.",
         "U beslist zelf wat u doet. Wij denken graag met u mee.",
