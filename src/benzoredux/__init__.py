@@ -28,6 +28,7 @@ if TYPE_CHECKING:
         DataCoverageWarning,
         InvalidRowsError,
         MissingColumnsError,
+        UnknownCodesWarning,
     )
     from benzoredux.evaluation.effect import (
         REFERENCE_FIGURES,
@@ -90,6 +91,7 @@ if TYPE_CHECKING:
         count_per_gp,
         select_chronic_users,
         select_new_users,
+        unknown_code_rows,
     )
     from benzoredux.tables import (
         DISPENSINGS,
@@ -170,6 +172,7 @@ _EXPORTS: dict[str, str] = {
     "Sex": "benzoredux.models",
     "StopLetter": "benzoredux.models",
     "TaperProtocol": "benzoredux.tapering",
+    "UnknownCodesWarning": "benzoredux.errors",
     "Validation": "benzoredux.tables",
     "build_taper_schedule": "benzoredux.tapering",
     "consults_from_frame": "benzoredux.consults",
@@ -187,6 +190,7 @@ _EXPORTS: dict[str, str] = {
     "screen": "benzoredux.screening",
     "select_chronic_users": "benzoredux.selection",
     "select_new_users": "benzoredux.selection",
+    "unknown_code_rows": "benzoredux.selection",
     "validate_consults": "benzoredux.consults",
     "validate_dispensings": "benzoredux.tables",
     "validate_episodes": "benzoredux.tables",
@@ -258,6 +262,7 @@ __all__ = [
     "StopLetter",
     "TaperProtocol",
     "Targets",
+    "UnknownCodesWarning",
     "Validation",
     "__version__",
     "aggregate_export",
@@ -285,6 +290,7 @@ __all__ = [
     "select_chronic_users",
     "select_new_users",
     "sending_dates",
+    "unknown_code_rows",
     "validate_consults",
     "validate_dispensings",
     "validate_episodes",

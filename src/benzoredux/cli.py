@@ -110,7 +110,12 @@ def _run_selection(
     record: Callable[[Any], None] | None = None,
 ) -> list[Path]:
     from benzoredux.output import write_csv
-    from benzoredux.selection import count_per_gp, select_chronic_users, select_new_users
+    from benzoredux.selection import (
+        count_per_gp,
+        select_chronic_users,
+        select_new_users,
+        unknown_code_rows,
+    )
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -132,11 +137,23 @@ def _run_selection(
     paths += write_gp_lists(
         {"chronic_users.xlsx": selection, "new_users.xlsx": new_users}, out, patients=patients
     )
+    # Always written, empty when every code is known: no stale list from an earlier run remains.
+    unknown = unknown_code_rows(
+        dispensings, reference_date, window_months=options.get("window_months", 12)
+    )
+    paths.append(write_csv(unknown, out / "unknown_atc_codes.csv"))
     echo(f"Reference date {reference_date}: {len(chosen)} chronic users selected")
     for row in per_gp.itertuples(index=False):
         gp = row.gp_id if isinstance(row.gp_id, str) and row.gp_id else "(no GP)"
         echo(f"  {gp}: {row.chronic_users}")
     echo(f"{len(new_users)} new users in the last 3 months")
+    if len(unknown):
+        found = ", ".join(sorted(set(unknown["atc"].astype(str))))
+        echo(
+            f"{len(unknown)} dispensing(s) in the selection window have an ATC code benzoredux "
+            f"does not know ({found}); counted in the group the code starts with, listed in "
+            "unknown_atc_codes.csv"
+        )
     if record is not None:
         record(selection)
     return paths
@@ -160,6 +177,18 @@ def _run_selection(
 )
 @click.option("--gp-route", is_flag=True, help="Keep only patients with a P01/P06/P74 episode.")
 @click.option("--keep-complex", is_flag=True, help="Keep patients with complex co-medication.")
+@click.option(
+    "--codeine-combinations-complex",
+    is_flag=True,
+    help="Count codeine with acetylsalicylic acid, ibuprofen or other non-opioid analgesics "
+    "(N02AJ07-N02AJ09) as complex co-medication; paracetamol + codeine stays exempt.",
+)
+@click.option(
+    "--gabapentinoids-not-complex",
+    is_flag=True,
+    help="Do not count gabapentin and pregabalin (N02BF01, N02BF02) as anti-epileptics (complex "
+    "co-medication N03), as today's ATC index classes them.",
+)
 @click.option(
     "--include-excluded", is_flag=True, help="List excluded patients too, with the reason."
 )
@@ -200,6 +229,8 @@ def select(
     mapping: Path | None,
     gp_route: bool,
     keep_complex: bool,
+    codeine_combinations_complex: bool,
+    gabapentinoids_not_complex: bool,
     include_excluded: bool,
     definition: str,
     min_units: float,
@@ -214,7 +245,8 @@ def select(
 
     Writes chronic_users.csv, chronic_users_per_gp.csv and new_users.csv, and the lists as
     spreadsheets with a sheet per GP (chronic_users.xlsx, new_users.xlsx; with the patients'
-    names and addresses when --patients has them).
+    names and addresses when --patients has them). unknown_atc_codes.csv lists the dispensings
+    of the selection window whose ATC code benzoredux does not know (empty when there are none).
 
     \b
     Examples:
@@ -249,6 +281,8 @@ def select(
     options = {
         "gp_route": gp_route,
         "exclude_complex": not keep_complex,
+        "exempt_other_codeine_combinations": not codeine_combinations_complex,
+        "gabapentinoids_as_antiepileptics": not gabapentinoids_not_complex,
         "include_excluded": include_excluded,
         "definition": definition,
         "min_units": min_units,

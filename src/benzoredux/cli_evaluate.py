@@ -42,6 +42,14 @@ EVALUATION_KIND = "effect_and_process"
 """The ``kind`` of the evaluation runs this command records."""
 
 
+_STOP_DEFINITIONS = {
+    "supply": "no benzodiazepine dispensed in the window and no tablets left from earlier "
+    "dispensings (supply at the patient's own rate of use)",
+    "plain": "no benzodiazepine dispensed in the window (an upper bound: tablets collected "
+    "before a window last into it)",
+}
+
+
 def _percent(value: Any) -> str:
     try:
         number = float(value)
@@ -63,6 +71,15 @@ def _percent(value: Any) -> str:
     show_default=True,
     help="End of the sustained-stop follow-up, in months after the letter.",
 )
+@click.option(
+    "--stop-definition",
+    type=click.Choice(["supply", "plain"]),
+    default="supply",
+    show_default=True,
+    help="What a stop is: supply = no dispensing in the window and no tablets left from "
+    "earlier dispensings; plain = no dispensing in the window (an upper bound). Both are "
+    "written; this one counts as the stop (and decides the non-stoppers).",
+)
 @click.option("--practice-id", help="Also write aggregate.csv (suppressed counts) to share.")
 @click.option("--out", type=OUT_FOLDER, required=True, help="Folder to write the evaluation into.")
 @register_options
@@ -73,6 +90,7 @@ def evaluate_command(  # noqa: PLR0917 - click passes options as parameters
     patients: Path | None,
     consults: Path | None,
     sustained_months: int,
+    stop_definition: str,
     practice_id: str | None,
     out: Path,
     register_file: str | None,
@@ -82,7 +100,8 @@ def evaluate_command(  # noqa: PLR0917 - click passes options as parameters
     """Evaluate process and effect of the stop letters (step 6, bijlage 4).
 
     Writes effect_patients.csv (one row per letter recipient), effect_summary.csv (rates per
-    GP and in total with 95% intervals and the Benzoredux reference figures), process.csv, and
+    GP and in total with 95% intervals and the Benzoredux reference figures; the stop rates
+    also by the plain definition, an upper bound, in the *_plain columns), process.csv, and
     with --practice-id aggregate.csv for a regional monitoring database (no identifiers, small
     counts suppressed). Without LETTERS the letters come from the programme register; the run
     is recorded there (counts and rates only).
@@ -124,6 +143,7 @@ def evaluate_command(  # noqa: PLR0917 - click passes options as parameters
         evaluation_day,
         patients=read_canonical(patients, PATIENTS) if patients else None,
         sustained=(3, sustained_months),
+        stop_definition=stop_definition,
         engine="native",
     )
     process = evaluate_process(sent, consult_table, engine="native")
@@ -136,17 +156,25 @@ def evaluate_command(  # noqa: PLR0917 - click passes options as parameters
         shared = aggregate_export(practice_id, effect_summary=effect.summary, process=process)
         paths.append(write_csv(shared, out / "aggregate.csv"))
     totals = effect.summary[effect.summary["level"] == "total"]
+    click.echo(f"Stopped: {_STOP_DEFINITIONS[stop_definition]}")
     for row in totals.to_dict("records"):
         reference = _percent(row["reference"])
+        plain = (
+            ""
+            if row["measure"] == "ddd_reduction" or stop_definition == "plain"
+            else f"; no dispensing (upper bound) {_percent(row['rate_plain'])}"
+            f" (95% {_percent(row['ci_low_plain'])}-{_percent(row['ci_high_plain'])})"
+        )
         click.echo(
             f"{row['measure']}: {_percent(row['rate'])} of {row['evaluated']}"
             f" (95% {_percent(row['ci_low'])}-{_percent(row['ci_high'])};"
-            f" Benzoredux {reference}; not due {row['not_due']})"
+            f" Benzoredux {reference}; not due {row['not_due']}){plain}"
         )
     echo_written(paths)
     parameters = {
         "evaluation_date": evaluation_day.isoformat(),
         "sustained_months": sustained_months,
+        "stop_definition": stop_definition,
         "letters": letters_source,
         "dispensings": dispensings.name,
         "patients": patients.name if patients else None,

@@ -28,6 +28,7 @@ __all__ = [
     "BenzodiazepineSubstance",
     "ICPCCode",
     "ICPCEntry",
+    "KnownATCCode",
     "atc_groups",
     "benzodiazepine_groups",
     "benzodiazepine_substances",
@@ -37,6 +38,8 @@ __all__ = [
     "dosage_forms",
     "icpc_codes",
     "is_benzodiazepine",
+    "known_atc_codes",
+    "unknown_atc_codes",
 ]
 
 ATC_PATTERN = re.compile(r"^[A-Z][0-9]{2}[A-Z]{2}[0-9]{2}$")
@@ -46,6 +49,7 @@ ICPC_PATTERN = re.compile(r"^[A-Z][0-9]{2}(?:\.[0-9]{1,2})?$")
 """An ICPC-1 code as Dutch GP systems store it: ``P06``, or a Dutch subcode such as ``A99.01``."""
 
 GroupRole = Literal["benzodiazepine", "complex_comedication"]
+CodeStatus = Literal["current", "retired"]
 ICPCUse = Literal["gp_route", "other_indication", "psychosocial", "serious_comorbidity", "terminal"]
 
 
@@ -107,7 +111,13 @@ class ICPCCode:
 class ATCGroup:
     """A group of ATC codes defined by a prefix, minus explicit exceptions.
 
-    The FTO module defines its groups this way: "N02A opioids, except N02AA59".
+    The FTO module defines its groups this way: "N02A opioids, except N02AA59". Codes move in
+    the WHO index after a module is written; a group follows its substances, not their codes:
+    ``moved_codes`` are codes outside the prefix whose substance was in the group when the
+    module was written (gabapentin and pregabalin, once N03AX12 and N03AX16, now N02BF01 and
+    N02BF02), and ``except_codes`` name a substance under every code it has had (paracetamol
+    + codeine: N02AA59 and N02AJ06). :func:`atc_groups` applies the options that choose
+    between the module's reading and today's (``docs/domain/codes.rst``).
     """
 
     group: str
@@ -115,17 +125,53 @@ class ATCGroup:
     prefix: str
     except_codes: frozenset[str]
     description: str
+    moved_codes: frozenset[str] = frozenset()
+    """Codes outside ``prefix`` that belong to the group (``except_codes`` still win)."""
 
     def contains(self, atc: str) -> bool:
         """Whether the (normalised) code ``atc`` belongs to this group."""
-        return atc.startswith(self.prefix) and atc not in self.except_codes
+        in_group = atc.startswith(self.prefix) or atc in self.moved_codes
+        return in_group and atc not in self.except_codes
 
-    def expression(self, column: str) -> nw.Expr:
-        """The same test as :meth:`contains`, as a dataframe expression on ``column``."""
-        expr = nw.col(column).str.starts_with(self.prefix)
+    def expression(self, column: str | nw.Expr) -> nw.Expr:
+        """The same test as :meth:`contains`, as a dataframe expression on ``column`` (a column
+        name, or an expression giving the codes as text)."""
+        atc = nw.col(column) if isinstance(column, str) else column
+        expr = atc.str.starts_with(self.prefix)
+        if self.moved_codes:
+            expr = expr | atc.is_in(sorted(self.moved_codes))
         for code in sorted(self.except_codes):
-            expr = expr & (nw.col(column) != code)
+            expr = expr & (atc != code)
         return expr
+
+
+@frozen
+class _GroupRow:
+    """One row of ``data/atc_groups.csv``, before the options are applied."""
+
+    group: str
+    role: GroupRole
+    prefix: str
+    except_codes: frozenset[str]
+    optional_except_codes: frozenset[str]
+    moved_codes: frozenset[str]
+    description: str
+
+
+@frozen
+class KnownATCCode:
+    """A level-5 code of the selection's groups that the library knows (``data/atc_codes.csv``).
+
+    ``current`` codes are in today's WHO index; ``retired`` ones were listed in an earlier
+    version and are still recognised in data, with ``replaced_by`` naming today's code(s).
+    """
+
+    atc: ATCCode
+    name: str
+    status: CodeStatus
+    listed_in: str
+    """Date of the latest public scrape of the WHO index that lists the code."""
+    replaced_by: tuple[str, ...]
 
 
 @frozen
@@ -163,18 +209,54 @@ def _one_of(value: str, kind: Any) -> Any:
     return value
 
 
+def _codes(text: str) -> frozenset[str]:
+    """A space-separated list of ATC codes from a data file, each checked to be well formed."""
+    return frozenset(ATCCode(code).value for code in text.split())
+
+
 @functools.cache
-def atc_groups() -> tuple[ATCGroup, ...]:
-    """All ATC groups of the selection rules (``data/atc_groups.csv``)."""
+def _group_rows() -> tuple[_GroupRow, ...]:
     return tuple(
-        ATCGroup(
+        _GroupRow(
             group=row["group"],
             role=_one_of(row["role"], GroupRole),
             prefix=row["prefix"],
-            except_codes=frozenset(row["except_codes"].split()),
+            except_codes=_codes(row["except_codes"]),
+            optional_except_codes=_codes(row["optional_except_codes"]),
+            moved_codes=_codes(row["moved_codes"]),
             description=row["description"],
         )
         for row in _data_rows("atc_groups.csv")
+    )
+
+
+@functools.cache
+def atc_groups(
+    *,
+    exempt_other_codeine_combinations: bool = True,
+    gabapentinoids_as_antiepileptics: bool = True,
+) -> tuple[ATCGroup, ...]:
+    """All ATC groups of the selection rules (``data/atc_groups.csv``), options applied.
+
+    :param exempt_other_codeine_combinations: the codes of ``optional_except_codes`` (codeine
+        with acetylsalicylic acid, ibuprofen or other non-opioid analgesics, N02AJ07-N02AJ09)
+        are exceptions too, as under the module's N02AA59, which held every codeine combination
+        when the module was written; ``False``: only paracetamol + codeine is an exception.
+    :param gabapentinoids_as_antiepileptics: the codes of ``moved_codes`` (gabapentin and
+        pregabalin, N02BF01 and N02BF02) belong to their group (N03), as when the module was
+        written; ``False``: the groups are today's prefixes only.
+    """
+    return tuple(
+        ATCGroup(
+            group=row.group,
+            role=row.role,
+            prefix=row.prefix,
+            except_codes=row.except_codes
+            | (row.optional_except_codes if exempt_other_codeine_combinations else frozenset()),
+            description=row.description,
+            moved_codes=row.moved_codes if gabapentinoids_as_antiepileptics else frozenset(),
+        )
+        for row in _group_rows()
     )
 
 
@@ -183,9 +265,21 @@ def benzodiazepine_groups() -> tuple[ATCGroup, ...]:
     return tuple(g for g in atc_groups() if g.role == "benzodiazepine")
 
 
-def complex_comedication_groups() -> tuple[ATCGroup, ...]:
-    """L, M03, M09A (not M09AA01), N02A (not N02AA59), N03 and N05A."""
-    return tuple(g for g in atc_groups() if g.role == "complex_comedication")
+def complex_comedication_groups(
+    *,
+    exempt_other_codeine_combinations: bool = True,
+    gabapentinoids_as_antiepileptics: bool = True,
+) -> tuple[ATCGroup, ...]:
+    """L, M03, M09A (not M09AA01), N02A (not codeine combinations), N03 and N05A.
+
+    The keyword options are those of :func:`atc_groups` (and of
+    :class:`~benzoredux.selection.ChronicUseCriteria`).
+    """
+    groups = atc_groups(
+        exempt_other_codeine_combinations=exempt_other_codeine_combinations,
+        gabapentinoids_as_antiepileptics=gabapentinoids_as_antiepileptics,
+    )
+    return tuple(g for g in groups if g.role == "complex_comedication")
 
 
 def is_benzodiazepine(atc: str | ATCCode) -> bool:
@@ -200,14 +294,88 @@ def is_benzodiazepine(atc: str | ATCCode) -> bool:
     return any(g.contains(code) for g in benzodiazepine_groups())
 
 
-def complex_groups_of(atc: str | ATCCode) -> tuple[str, ...]:
+def complex_groups_of(
+    atc: str | ATCCode,
+    *,
+    exempt_other_codeine_combinations: bool = True,
+    gabapentinoids_as_antiepileptics: bool = True,
+) -> tuple[str, ...]:
     """The complex co-medication groups a code falls in (usually none or one).
 
-    >>> complex_groups_of("N02AA59"), complex_groups_of("N02AA01")
-    ((), ('N02A',))
+    Paracetamol + codeine is exempt under its old code and today's; by default so are the other
+    codeine combinations, and pregabalin counts as an anti-epileptic (N03) as it did when the
+    module was written (keyword options: see :func:`atc_groups`).
+
+    >>> complex_groups_of("N02AA59"), complex_groups_of("N02AJ06"), complex_groups_of("N02AA01")
+    ((), (), ('N02A',))
+    >>> complex_groups_of("N02AJ07"), complex_groups_of("N02BF02")  # the defaults
+    ((), ('N03',))
+    >>> complex_groups_of("N02AJ07", exempt_other_codeine_combinations=False)
+    ('N02A',)
+    >>> complex_groups_of("N02BF02", gabapentinoids_as_antiepileptics=False)
+    ()
     """
     code = normalise_code(str(atc))
-    return tuple(g.group for g in complex_comedication_groups() if g.contains(code))
+    groups = complex_comedication_groups(
+        exempt_other_codeine_combinations=exempt_other_codeine_combinations,
+        gabapentinoids_as_antiepileptics=gabapentinoids_as_antiepileptics,
+    )
+    return tuple(g.group for g in groups if g.contains(code))
+
+
+@functools.cache
+def _known_codes() -> Mapping[str, KnownATCCode]:
+    known: dict[str, KnownATCCode] = {}
+    for row in _data_rows("atc_codes.csv"):
+        entry = KnownATCCode(
+            atc=ATCCode(row["atc"]),
+            name=row["name"],
+            status=_one_of(row["status"], CodeStatus),
+            listed_in=row["listed_in"],
+            replaced_by=tuple(sorted(_codes(row["replaced_by"]))),
+        )
+        if entry.atc.value in known:
+            raise ValueError(f"code data: {entry.atc.value} is listed twice in atc_codes.csv")
+        known[entry.atc.value] = entry
+    return known
+
+
+def known_atc_codes() -> Mapping[str, KnownATCCode]:
+    """Every code of the selection's groups the library knows, current and retired, by code
+    (``data/atc_codes.csv``; a copy: the cache stays untouched).
+
+    >>> known_atc_codes()["N02AJ06"].name
+    'codeine and paracetamol'
+    >>> known_atc_codes()["N03AX16"].status, known_atc_codes()["N03AX16"].replaced_by
+    ('retired', ('N02BF02',))
+    """
+    return dict(_known_codes())
+
+
+def unknown_atc_codes(values: Iterable[str | None]) -> tuple[str, ...]:
+    """The codes among ``values`` that fall in a group of the selection but are not known.
+
+    A well-formed code that starts with the prefix of a benzodiazepine or complex co-medication
+    group and is neither in today's WHO index nor a retired code the library recognises: a
+    mistyped code, a code retired before the oldest index version consulted, or one newer than
+    the library. Malformed codes are not returned (the row checks refuse them), nor codes
+    outside the groups (the selection never reads them). Sorted, each once. Cheap: run it on a
+    table's distinct codes, not on its rows.
+
+    >>> unknown_atc_codes(["N05BA04", "N05BA99", "L01XE01", "A02BC01", "n05ba98", None])
+    ('N05BA99',)
+    """
+    known = _known_codes()
+    prefixes = tuple(row.prefix for row in _group_rows())
+    found = {
+        str(value)
+        for value in values
+        if value is not None
+        and ATC_PATTERN.match(str(value))
+        and str(value).startswith(prefixes)
+        and str(value) not in known
+    }
+    return tuple(sorted(found))
 
 
 @functools.cache
@@ -272,6 +440,16 @@ def dosage_forms() -> Mapping[str, bool]:
         row["form"].strip().lower(): row["solid_oral"] == "true"
         for row in _data_rows("dosage_forms.csv")
     }
+
+
+def normalise_forms(values: Mapping[str, bool]) -> Mapping[str, bool]:
+    """A user's extra dosage forms (``{name: solid oral?}``) as the form rule matches them:
+    names stripped and in lower case (the converter of every ``extra_forms`` option).
+
+    >>> normalise_forms({" Kauwtablet ": 1})
+    {'kauwtablet': True}
+    """
+    return {str(k).strip().lower(): bool(v) for k, v in dict(values).items()}
 
 
 def form_names(*, solid_oral: bool, extra: Iterable[str] = ()) -> tuple[str, ...]:

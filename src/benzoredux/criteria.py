@@ -16,8 +16,12 @@ palliative             on      the patients table marks terminal or palliative c
 dutch_language         on      the patients table says the patient does not read Dutch well
                                enough to understand the letter
 immobile               on      the patients table says the patient cannot come to a consult
-ddd_per_day            on      the selection's average DDD per day is above ``max_ddd_per_day``
-                               (2: the Benzoredux study; 1: the NHG guideline's advice)
+ddd_per_day            on      the selection's current dose (``ddd_per_day_recent``, DDD a day
+                               over by default the last 3 months) is above ``max_ddd_per_day``
+                               (2: the Benzoredux study; 1: the NHG guideline's advice);
+                               ``dose_basis``: ``recent`` (default; undecided when only the
+                               year's average is above), ``year`` (the average over the
+                               selection window, ``ddd_per_day``) or ``higher`` (of the two)
 probably_stopped       on      the selection estimates the last supply ran out well before the
                                reference date (a recent stopper needs no stop letter)
 excluded_at_selection  on      the selection kept the patient with ``excluded_because`` (complex
@@ -47,7 +51,7 @@ from dateutil.relativedelta import relativedelta
 from benzoredux import codes
 from benzoredux.hookspecs import ScreeningCriterion, hookimpl
 from benzoredux.models import ExclusionCriterion
-from benzoredux.screening import ScreeningContext
+from benzoredux.screening import ScreeningContext, ScreeningError
 
 __all__ = ["BuiltinCriterion", "builtin_criteria"]
 
@@ -156,23 +160,110 @@ def _flag_column(
     return decide
 
 
+DOSE_BASES = ("recent", "year", "higher")
+"""Values of the ``ddd_per_day`` criterion's ``dose_basis``: the dose it compares."""
+
+# Per dose: the selection's column, how the reason names it, and the reason when it is unknown.
+_DOSES = {
+    "recent": (
+        "ddd_per_day_recent",
+        "recently",
+        "recent DDD per day unknown (a dispensing in the recent window without strength_mg or "
+        "a DDD)",
+    ),
+    "year": (
+        "ddd_per_day",
+        "on average over the selection window",
+        "DDD per day unknown (a dispensing without strength_mg or a DDD)",
+    ),
+}
+
+
 def _ddd_per_day(context: ScreeningContext) -> nw.LazyFrame[Any]:
+    """Above ``max_ddd_per_day`` on the dose ``dose_basis`` names.
+
+    ``recent`` (default) compares the current dose (``ddd_per_day_recent``): the seed's limit
+    is on use now, and a year's average hides a recent rise. The recent value counts what was
+    dispensed in a few months, so a steady high user whose last supply fell just before the
+    recent window shows a low one: when the year's average is above the limit and the recent
+    dose is not, the patient is undecided (the GP checks), not eligible. ``year`` compares the
+    average over the selection window alone, ``higher`` excludes when either is above. An
+    unknown dose compared is undecided, never eligible; with ``higher`` a known dose above the
+    limit excludes even when the other one is unknown.
+    """
     limit = float(context.parameters["max_ddd_per_day"])
-    frame = context.selection_columns("ddd_per_day")
-    ddd = nw.col("ddd_per_day").cast(nw.Float64)
+    basis = context.parameters["dose_basis"]
+    if basis not in DOSE_BASES:
+        raise ScreeningError(
+            f"criterion 'ddd_per_day': dose_basis {basis!r} is not one of {', '.join(DOSE_BASES)}"
+        )
+    schema = context.selection.collect_schema()
+    used = ("recent", "year") if basis == "higher" else (basis,)
+    columns = [_DOSES[b][0] for b in used]
+    absent = [c for c in columns if c not in schema]
+    if absent:
+        hint = (
+            " (a selection made by an earlier version has no current dose: select again, or "
+            "compare the year's average with dose_basis='year')"
+            if "ddd_per_day_recent" in absent
+            else ""
+        )
+        raise context.missing(f"the selection has no column {', '.join(map(repr, absent))}{hint}")
+    # With the recent dose, the year's average (when the selection has it) is a second opinion.
+    second_opinion = basis == "recent" and "ddd_per_day" in schema
+    frame = context.selection_columns(*columns, *(["ddd_per_day"] if second_opinion else []))
     shown = f"{limit:g}"
-    return frame.select(
-        "patient_id",
-        (ddd > limit).alias("excluded"),
-        nw.when(ddd.is_null())
-        .then(nw.lit("DDD per day unknown (a dispensing without strength_mg or a DDD)"))
-        .otherwise(
+    doses = [(nw.col(_DOSES[b][0]).cast(nw.Float64), b) for b in used]
+    above = [(dose > limit).fill_null(value=False) for dose, _ in doses]
+    unknown = [dose.is_null() for dose, _ in doses]
+    # The reason: the first dose above the limit, else the first dose that is unknown.
+    cases: list[tuple[nw.Expr, nw.Expr]] = [
+        (
+            is_above,
             nw.concat_str(
-                [ddd.round(2).cast(nw.String), nw.lit(f" DDD a day, more than {shown} DDD")]
+                [
+                    dose.round(2).cast(nw.String),
+                    nw.lit(f" DDD a day {_DOSES[b][1]} ({_DOSES[b][0]}), more than {shown} DDD"),
+                ]
+            ),
+        )
+        for is_above, (dose, b) in zip(above, doses, strict=True)
+    ] + [
+        (is_unknown, nw.lit(_DOSES[b][2]))
+        for is_unknown, (_, b) in zip(unknown, doses, strict=True)
+    ]
+    undecided = nw.any_horizontal(*unknown, ignore_nulls=True)
+    if second_opinion:
+        year = nw.col("ddd_per_day").cast(nw.Float64)
+        year_above = (year > limit).fill_null(value=False)
+        undecided = undecided | year_above
+        cases.append(
+            (
+                year_above,
+                nw.concat_str(
+                    [
+                        doses[0][0].round(2).cast(nw.String),
+                        nw.lit(" DDD a day recently (ddd_per_day_recent), but "),
+                        year.round(2).cast(nw.String),
+                        nw.lit(
+                            " on average over the selection window (ddd_per_day), more than "
+                            f"{shown} DDD: check the current dose"
+                        ),
+                    ]
+                ),
             )
         )
-        .alias("reason"),
+    excluded = (
+        nw.when(nw.any_horizontal(*above, ignore_nulls=True))
+        .then(nw.lit(value=True))
+        .when(undecided)
+        .then(nw.lit(None, nw.Boolean))
+        .otherwise(nw.lit(value=False))
     )
+    reason: Any = nw.when(cases[0][0]).then(cases[0][1])
+    for condition, text in cases[1:]:
+        reason = reason.when(condition).then(text)
+    return frame.select("patient_id", excluded.alias("excluded"), reason.alias("reason"))
 
 
 def _probably_stopped(context: ScreeningContext) -> nw.LazyFrame[Any]:
@@ -333,11 +424,14 @@ def builtin_criteria() -> tuple[BuiltinCriterion, ...]:
                 key="ddd_per_day",
                 label="uses more than the maximum DDD per day",
                 description=(
-                    "Average DDD a day over the selection window (the selection's ddd_per_day) "
-                    "above max_ddd_per_day: 2 after the Benzoredux study (above 2 DDD patients "
-                    "could not stop on their own), 1 after the NHG guideline (2014)."
+                    "The current dose (the selection's ddd_per_day_recent: DDD a day over the "
+                    "recent window, by default the last 3 months) above max_ddd_per_day: 2 "
+                    "after the Benzoredux study (above 2 DDD patients could not stop on their "
+                    "own), 1 after the NHG guideline (2014); undecided when only the average "
+                    "over the selection window (ddd_per_day) is above. dose_basis='year' "
+                    "compares that average instead, 'higher' the higher of the two."
                 ),
-                parameters=_parameters(max_ddd_per_day=2.0),
+                parameters=_parameters(max_ddd_per_day=2.0, dose_basis="recent"),
             ),
             _ddd_per_day,
         ),

@@ -38,6 +38,7 @@ _BENZOS = (  # (atc, strength in mg, typical units per dispensing)
     ("N05BA12", 0.5, 30),  # alprazolam
 )
 _HIGH_DOSE_ATC = "N05CD06"  # lormetazepam, 1 mg = 1 DDD
+_RISING_ATC = "N05BA04"  # oxazepam, 50 mg = 1 DDD
 _OTHER = ("C09AA02", "A02BC01", "N02BE01", "C10AA05", "N06AB06", "R03AC02", "N05BB01", "N05CH01")
 _COMPLEX = ("N03AE01", "N02AA01", "N05AH04", "L04AX03", "M03BX01")
 _FIRST = (
@@ -176,12 +177,9 @@ def demo_practice(*, seed: int = 2025, gps: int = 3, patients_per_gp: int = 2350
         history = _rows(
             ids[idx], days=days, atc=atc, strength=strength, units=units, rng=rng, gp_ids=gp_ids
         )
-        if idx in roles.high_dose:  # 1 mg lormetazepam, 3 tablets a day or more: above 2 DDD
-            history = history.assign(
-                atc=_HIGH_DOSE_ATC,
-                strength_mg=1.0,
-                quantity=(history["quantity"] >= 2 * units) * interval + 3.0 * interval,
-            )
+        history = _with_role(
+            history, roles, int(idx), interval=interval, units=units, when=reference
+        )
         rows.append(history)
         if rng.random() < 0.1:
             cx = _COMPLEX[rng.integers(0, len(_COMPLEX))]
@@ -254,6 +252,8 @@ class _Roles:
 
     high_dose: frozenset[int]
     other_indication: tuple[int, ...]
+    rising: frozenset[int] = frozenset()
+    """Chronic users whose dose went up to 3 DDD a day in the last four months."""
 
 
 def _ensure_criteria(
@@ -267,10 +267,11 @@ def _ensure_criteria(
 
     The flags of the patients table (palliative, not reading Dutch, immobile, serious
     comorbidity) and high age are set on a chronic user only where the GP has none yet; one or
-    two chronic users per GP get a dose above 2 DDD a day, and one, when the GP has none, an
-    episode of another indication (alcohol abuse, schizophrenia, dementia) and a psychosocial
-    one. Changes ``patients``
-    in place; returns who needs the dose and the episode.
+    two chronic users per GP get a dose above 2 DDD a day, one a dose that rose to 3 DDD a day
+    in the last four months (under 2 on average over the year: the screening compares the
+    current dose), and one, when the GP has none, an episode of another indication (alcohol
+    abuse, schizophrenia, dementia) and a psychosocial one. Changes ``patients`` in place;
+    returns who needs the dose and the episode.
     """
     flags = (
         ("palliative", True),
@@ -280,6 +281,7 @@ def _ensure_criteria(
     )
     high_dose: set[int] = set()
     other: list[int] = []
+    rising: set[int] = set()
     gp_of = patients["gp_id"].to_numpy()
     for gp in pd.unique(gp_of):
         users = np.flatnonzero(chronic & (gp_of == gp))
@@ -294,7 +296,55 @@ def _ensure_criteria(
             patients.loc[one, "birth_date"] = (reference - pd.DateOffset(years=86)).normalize()
         high_dose.update(next(chosen) for _ in range(1 + int(rng.integers(0, 2))))
         other.append(next(chosen))
-    return _Roles(frozenset(high_dose), tuple(other))
+        # After every draw of the stream, so the others stay the same; a GP with just enough
+        # chronic users for the other roles has none left for this one.
+        spare = next(chosen, None)
+        if spare is not None:
+            rising.add(int(spare))
+    return _Roles(frozenset(high_dose), tuple(other), frozenset(rising))
+
+
+def _with_role(
+    history: pd.DataFrame,
+    roles: _Roles,
+    idx: int,
+    *,
+    interval: int,
+    units: int,
+    when: pd.Timestamp,
+) -> pd.DataFrame:
+    """Chronic user ``idx``'s history, drawn as everyone's (so the rest of the practice stays
+    the same), changed for a dose role: ``high_dose`` 3 or 4 tablets of 1 mg lormetazepam a day
+    (above 2 DDD), ``rising`` :func:`_rising_dose` up to ``when``, the reference date."""
+    if idx in roles.high_dose:
+        history = history.assign(
+            atc=_HIGH_DOSE_ATC,
+            strength_mg=1.0,
+            quantity=(history["quantity"] >= 2 * units) * interval + 3.0 * interval,
+        )
+    if idx in roles.rising:
+        patient, prescriber = history["patient_id"].iloc[0], history["prescriber_id"].iloc[0]
+        history = _rising_dose(str(patient), str(prescriber), when)
+    return history
+
+
+def _rising_dose(patient_id: str, prescriber: str, reference: pd.Timestamp) -> pd.DataFrame:
+    """Oxazepam 50 mg (1 DDD) every 28 days for two years: one a day, and three a day from four
+    months before the reference date (issue 14). About 1.7 DDD a day on average over the year,
+    under the limit of 2; about 3 over the last three months, above it."""
+    days = pd.date_range(reference - pd.DateOffset(years=2), reference, freq="28D")
+    rise = reference - pd.DateOffset(months=4)
+    return pd.DataFrame(
+        {
+            "patient_id": patient_id,
+            "date": days,
+            "atc": _RISING_ATC,
+            "quantity": np.where(days > rise, 3 * 28.0, 28.0),
+            "strength_mg": 50.0,
+            "form": "tablet",
+            "prescriber_id": prescriber,
+        }
+    )
 
 
 def _ensure_other_indication(

@@ -15,6 +15,7 @@ __all__ = [
     "DataCoverageWarning",
     "InvalidRowsError",
     "MissingColumnsError",
+    "UnknownCodesWarning",
 ]
 
 
@@ -71,3 +72,15 @@ class InvalidRowsError(BenzoreduxError, ValueError):
 
 class DataCoverageWarning(UserWarning):
     """The data do not cover the period a rule looks at, so its answer may be wrong."""
+
+
+class UnknownCodesWarning(UserWarning):
+    """Dispensings carry ATC codes of the selection's groups that the library does not know.
+
+    A code that starts like a benzodiazepine or complex co-medication group but is in neither
+    today's WHO index nor the retired codes the library recognises (``data/atc_codes.csv``) is
+    mistyped, retired long ago or newer than the library. The selection still counts it in the
+    group its code starts with, and says so with this warning, naming the codes and how many
+    rows carry them (codes only: never a patient);
+    :func:`~benzoredux.selection.unknown_code_rows` lists the rows.
+    """

@@ -47,6 +47,7 @@ _SCREENING_FIRST = (
     "override_at",
     "override_note",
     "ddd_per_day",
+    "ddd_per_day_recent",
 )
 
 

@@ -475,7 +475,8 @@ def screen(
     :param enable: keys of criteria to switch on (on top of those on by default).
     :param disable: keys of criteria to switch off.
     :param parameters: per criterion key, parameters to change (``{"ddd_per_day":
-        {"max_ddd_per_day": 1}}`` for the NHG position).
+        {"max_ddd_per_day": 1}}`` for the NHG position; ``{"ddd_per_day": {"dose_basis":
+        "year"}}`` to compare the year's average instead of the recent dose).
     :param overrides: the GP's own decisions (:class:`Override` records, or a table with
         their fields as columns); an override for a patient not in the selection is an error.
     :param missing_data: ``review`` (default): a criterion that lacks its data marks its
@@ -484,14 +485,17 @@ def screen(
         criteria as applied.
 
     >>> import pandas as pd
-    >>> selection = pd.DataFrame({"patient_id": ["p1", "p2"], "ddd_per_day": [0.5, 2.5]})
+    >>> selection = pd.DataFrame({"patient_id": ["p1", "p2"], "ddd_per_day": [0.5, 1.6],
+    ...                           "ddd_per_day_recent": [0.5, 2.5]})
     >>> result = screen(selection, "2025-12-31", enable=["ddd_per_day"],
     ...                 disable=["other_indication", "palliative", "dutch_language",
     ...                          "immobile", "probably_stopped"])
-    >>> result.table[["patient_id", "decision", "reasons"]]
-      patient_id  decision                         reasons
+    >>> result.table[["patient_id", "decision"]]
+      patient_id  decision
     0         p1  eligible
-    1         p2  excluded  2.5 DDD a day, more than 2 DDD
+    1         p2  excluded
+    >>> print(result.table.loc[1, "reasons"])
+    2.5 DDD a day recently (ddd_per_day_recent), more than 2 DDD
     """
     reference = parse_reference_date(reference_date)
     execution = Execution.for_input(selection, engine)

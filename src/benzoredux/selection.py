@@ -8,7 +8,12 @@ them with their sources):
   to and including the reference date; units of all benzodiazepines add up, returns (negative
   quantities) subtract, and only solid oral units count when the data tell the form;
 * **complex co-medication** (at least one dispensing of L, M03, M09A except M09AA01, N02A except
-  N02AA59, N03 or N05A in the same 12 months) excludes a patient by default;
+  paracetamol + codeine, N03 or N05A in the same 12 months) excludes a patient by default; the
+  groups follow the module's substances through later changes of the WHO index (paracetamol +
+  codeine is exempt as N02AA59 and as today's N02AJ06; ``docs/domain/codes.rst``);
+* dispensings with a code of these groups that the library does not know are still counted in
+  their group, and reported (:class:`~benzoredux.errors.UnknownCodesWarning`,
+  :func:`unknown_code_rows`);
 * the optional **GP route** keeps only patients with an ICPC P01, P06 or P74 episode.
 
 Everything is one lazy query per call, grouped once per patient: no Python loop ever touches a
@@ -37,7 +42,8 @@ from benzoredux.dates import (
     window_before,
 )
 from benzoredux.engine import Engine, Execution, PathSource
-from benzoredux.errors import DataCoverageWarning
+from benzoredux.errors import DataCoverageWarning, UnknownCodesWarning
+from benzoredux.supply import counted_expr, supply_ends, use_rate
 from benzoredux.tables import DISPENSINGS, EPISODES, PATIENTS, DistinctValues, check_rows
 
 __all__ = [
@@ -46,6 +52,7 @@ __all__ = [
     "count_per_gp",
     "select_chronic_users",
     "select_new_users",
+    "unknown_code_rows",
 ]
 
 DEPARTED = ("deceased", "moved", "changed_gp")
@@ -75,13 +82,18 @@ def _non_negative(_instance: object, attribute: Attribute[Any], value: float) ->
         raise ValueError(f"{attribute.name} must be zero or more, got {value!r}")
 
 
+def _within_window(instance: Any, attribute: Attribute[Any], value: int) -> None:
+    """The recent window must lie inside the selection window: one scan reads both."""
+    if value > instance.window_months:
+        raise ValueError(
+            f"{attribute.name} ({value}) must not be more than window_months "
+            f"({instance.window_months})"
+        )
+
+
 def _icpc_rubrics(values: Any) -> tuple[str, ...]:
     """ICPC codes as their 3-character rubrics: episodes are matched by rubric."""
     return tuple(dict.fromkeys(codes.ICPCCode(v).rubric for v in values))
-
-
-def _forms(values: Mapping[str, bool]) -> Mapping[str, bool]:
-    return {str(k).strip().lower(): bool(v) for k, v in dict(values).items()}
 
 
 @frozen(kw_only=True)
@@ -101,8 +113,27 @@ class ChronicUseCriteria:
     """A chronic user got *more than* this many units in the window (90: 90 is not, 91 is)."""
     window_months: int = field(default=12, validator=_positive)
     """Length of the window, in calendar months up to and including the reference date."""
+    recent_months: int = field(validator=[_positive, _within_window])
+    """Length of the recent window of ``ddd_per_day_recent`` (the patient's current dose), in
+    calendar months up to and including the reference date: 3, or ``window_months`` when that
+    is shorter. At most ``window_months``, so it is computed from the rows the selection
+    reads anyway."""
     exclude_complex: bool = True
     """Leave out patients with complex co-medication (their groups are listed either way)."""
+    exempt_other_codeine_combinations: bool = field(
+        default=True, validator=validators.instance_of(bool)
+    )
+    """Exempt codeine with acetylsalicylic acid, ibuprofen or other non-opioid analgesics
+    (N02AJ07-N02AJ09) from complex co-medication N02A, like paracetamol + codeine (N02AA59,
+    N02AJ06, always exempt): when the module was written N02AA59 held all these combinations,
+    ordinary analgesics rather than treatment of a serious condition. ``False`` exempts
+    paracetamol + codeine only."""
+    gabapentinoids_as_antiepileptics: bool = field(
+        default=True, validator=validators.instance_of(bool)
+    )
+    """Count gabapentin and pregabalin (N02BF01, N02BF02) as complex co-medication N03, as under
+    their codes when the module was written (N03AX12, N03AX16). ``False`` follows today's WHO
+    index, which classes them as analgesics, outside the module's groups."""
     gp_route: bool = False
     """Keep only patients with an episode whose code is in ``gp_route_codes`` (HIS route)."""
     gp_route_codes: tuple[str, ...] = field(default=("P01", "P06", "P74"), converter=_icpc_rubrics)
@@ -119,7 +150,7 @@ class ChronicUseCriteria:
     before the reference date."""
     assumed_units_per_day: float = field(default=1.0, validator=_positive)
     """Use rate for the supply estimate when it cannot be observed (one dispensing date)."""
-    extra_forms: Mapping[str, bool] = field(factory=dict, converter=_forms)
+    extra_forms: Mapping[str, bool] = field(factory=dict, converter=codes.normalise_forms)
     """Dosage-form names to add to the shipped list, each marked solid oral (True) or not."""
     nhg_months: int = field(default=3, validator=_positive)
     """NHG definition: the period, in calendar months up to the reference date."""
@@ -129,6 +160,19 @@ class ChronicUseCriteria:
     """NHG definition: units taken a day, to turn a dispensing into days of supply."""
     engine: Engine = field(default="auto", validator=validators.in_(("auto", "native")))
     """Where the query runs: see :mod:`benzoredux.engine`."""
+
+    def complex_groups(self) -> tuple[codes.ATCGroup, ...]:
+        """The complex co-medication groups with these options applied: the one definition
+        the query, :func:`benzoredux.codes.complex_groups_of` and the docs share."""
+        return codes.complex_comedication_groups(
+            exempt_other_codeine_combinations=self.exempt_other_codeine_combinations,
+            gabapentinoids_as_antiepileptics=self.gabapentinoids_as_antiepileptics,
+        )
+
+    @recent_months.default
+    def _recent_months_default(self) -> int:
+        # A window shorter than 3 months (window_months=1) keeps working: its whole length.
+        return min(3, self.window_months)
 
 
 @frozen(kw_only=True)
@@ -142,7 +186,7 @@ class NewUseCriteria:
     max_first_units: float = field(default=10, validator=_non_negative)
     """A first dispensing of more units than this is flagged ``large_first`` (the guideline
     allows 5 to 10 tablets for short-term insomnia)."""
-    extra_forms: Mapping[str, bool] = field(factory=dict, converter=_forms)
+    extra_forms: Mapping[str, bool] = field(factory=dict, converter=codes.normalise_forms)
     """As in :class:`ChronicUseCriteria`."""
     engine: Engine = field(default="auto", validator=validators.in_(("auto", "native")))
     """Where the query runs: see :mod:`benzoredux.engine`."""
@@ -158,32 +202,44 @@ def _criteria(cls: type[Any], options: Mapping[str, Any]) -> Any:
     return cls(**options)
 
 
-def _relevant_groups() -> tuple[codes.ATCGroup, ...]:
+def _relevant_groups(complex_groups: tuple[codes.ATCGroup, ...]) -> tuple[codes.ATCGroup, ...]:
     """Benzodiazepines and complex co-medication: the rows the selection reads."""
-    return (*codes.benzodiazepine_groups(), *codes.complex_comedication_groups())
+    return (*codes.benzodiazepine_groups(), *complex_groups)
 
 
-def _counted_expr(
-    columns: Mapping[str, Any], extra_forms: Mapping[str, bool], distinct: DistinctValues
-) -> nw.Expr:
-    """Whether a row's units count as tablets: no form given, or a solid oral form.
+def _report_unknown_codes(
+    rows: nw.LazyFrame[Any], distinct: DistinctValues, where: str, *, stacklevel: int
+) -> None:
+    """Warn about rows of ``rows`` whose code is in a group but unknown to the library.
 
-    A table holds a handful of spellings of forms ("Tablet", "tablet ", "capsule"): each one
-    present is classified once in Python, normalised as the form rule does (stripped, lower
-    case), and rows are matched on their raw text with ``is_in``, instead of stripping and
-    lower-casing the text of every row of the window (measured: a quarter of the time of the
-    per-row columns on ten million dispensings).
+    ``distinct`` holds the distinct codes of ``rows`` or of a table they come from: the codes are
+    classified once in Python, and only when one is unknown are the rows counted (a second,
+    small query; none when every code is known). The message names codes and counts only.
     """
-    if "form" not in columns:
-        return nw.lit(value=True)
-    solid = {f for f, s in {**codes.dosage_forms(), **extra_forms}.items() if s}
-    form = nw.col("form")
-    if distinct.scan:  # no distinct values read: normalise the (window's) rows themselves
-        text = form.cast(nw.String).str.strip_chars().str.to_lowercase()
-        return form.is_null() | text.is_in(sorted(solid))
-    present = {str(f) for (f,) in distinct.rows(("form",)) if f is not None}
-    raw = sorted(f for f in present if f.strip().lower() in solid)
-    return form.is_null() | form.cast(nw.String).is_in(raw) if raw else form.is_null()
+    unknown = codes.unknown_atc_codes(distinct.atc_codes())
+    if not unknown:
+        return
+    counts = sorted(
+        (str(code), int(n))
+        for code, n in rows.filter(nw.col("atc").cast(nw.String).is_in(list(unknown)))
+        .group_by("atc")
+        .agg(nw.len().alias("rows"))
+        .collect()
+        .rows()
+    )
+    if not counts:  # the unknown codes are on rows outside the period
+        return
+    total = sum(n for _, n in counts)
+    listing = ", ".join(f"{code}: {n} row{'s' if n != 1 else ''}" for code, n in counts)
+    warnings.warn(
+        f"{total} dispensing row{'s' if total != 1 else ''} {where} "
+        f"{'have' if total != 1 else 'has'} an ATC code that benzoredux does not know "
+        f"({listing}): mistyped, retired before 2020 or newer than "
+        "this version? They count in the group their code starts with (units of a "
+        "benzodiazepine code add up); benzoredux.unknown_code_rows() lists the rows",
+        UnknownCodesWarning,
+        stacklevel=stacklevel + 1,
+    )
 
 
 def _prepare_dispensings(
@@ -235,12 +291,17 @@ def select_chronic_users(
     :returns: a frame of the same kind as ``dispensings`` (lazy in, lazy out: a Parquet path
         gives a polars ``LazyFrame``, a DuckDB relation a relation) with columns
         ``patient_id``, ``gp_id``, ``gp_source`` (``listed`` or ``prescriber``), ``units``,
-        ``n_dispensings``, ``n_returns``, ``first_date``, ``last_date``, ``ddd_per_day``,
+        ``n_dispensings``, ``n_returns``, ``first_date``, ``last_date``, ``ddd_per_day`` (the
+        WHO DDDs a day averaged over the window), ``ddd_per_day_recent`` (the same over the last
+        ``recent_months``: the current dose, which a year's average hides after a recent rise),
         ``days_since_supply_end``, ``probably_stopped``, ``complex_groups`` and, with
         ``include_excluded=True``, ``excluded_because``; sorted by ``patient_id``.
     :raises ~benzoredux.errors.MissingColumnsError: a required column is missing.
     :raises ~benzoredux.errors.InvalidRowsError: rows that cannot be used (see
         :func:`~benzoredux.tables.validate_dispensings` to split them off first).
+    :warns ~benzoredux.errors.UnknownCodesWarning: when rows of the window carry a code of the
+        benzodiazepine or complex co-medication groups that the library does not know: they
+        count in their group, and :func:`unknown_code_rows` lists them.
 
     >>> import pandas as pd
     >>> rows = pd.DataFrame({
@@ -256,6 +317,7 @@ def select_chronic_users(
     criteria: ChronicUseCriteria = _criteria(ChronicUseCriteria, options)
     reference = parse_reference_date(reference_date)
     window = window_before(reference, months=criteria.window_months)
+    recent = window_before(reference, months=criteria.recent_months)
     execution = Execution.for_input(dispensings, criteria.engine, name="dispensings")
     lazy, schema, distinct = _prepare_dispensings(execution, dispensings, criteria.extra_forms)
 
@@ -265,6 +327,8 @@ def select_chronic_users(
         distinct,
         window,
         criteria.extra_forms,
+        recent=recent,
+        complex_groups=criteria.complex_groups(),
         reuse=execution.reuse,
     )
     if criteria.definition == "nhg":
@@ -280,6 +344,10 @@ def select_chronic_users(
     result = _supply_estimate(result, reference, criteria)
     result = result.with_columns(
         ddd_per_day=nw.when(nw.col("_no_ddd") == 0).then(nw.col("_ddd") / window.days),
+        # Net DDDs of the recent window; more returned than dispensed there is no dose: 0.
+        ddd_per_day_recent=nw.when(nw.col("_no_ddd_recent") == 0).then(
+            nw.col("_ddd_recent").clip(lower_bound=0.0) / recent.days
+        ),
         complex_groups=_complex_groups_expr(),
     )
 
@@ -329,6 +397,7 @@ def select_chronic_users(
         "first_date",
         "last_date",
         "ddd_per_day",
+        "ddd_per_day_recent",
         "days_since_supply_end",
         "probably_stopped",
         "complex_groups",
@@ -363,6 +432,8 @@ def _aggregate_window(
     window: Window,
     extra_forms: Mapping[str, bool],
     *,
+    recent: Window,
+    complex_groups: tuple[codes.ATCGroup, ...],
     reuse: Callable[[nw.LazyFrame[Any]], nw.LazyFrame[Any]] | None = None,
 ) -> tuple[nw.LazyFrame[Any], nw.LazyFrame[Any]]:
     """One pass over the window's rows: per-patient sums, dates and co-medication flags.
@@ -370,8 +441,14 @@ def _aggregate_window(
     Conditional columns are computed first and then aggregated with plain sums and extremes:
     narwhals runs that as a native group-by on every backend (a conditional inside ``agg`` would
     fall back to a slow per-group ``apply`` on pandas).
+
+    ``recent`` (a window ending on the same day, inside ``window``) gives the net DDDs of its
+    counted rows (``_ddd_recent``) and whether one of them has no known DDD
+    (``_no_ddd_recent``), from the same rows and in the same group-by: the current dose costs
+    two conditional columns, not a second scan. They are added after ``reuse``, so the rows
+    kept for the second pass stay as narrow as before.
     """
-    groups = codes.complex_comedication_groups()
+    groups = complex_groups
     dispensed = nw.col("quantity") > 0
     has_strength = "strength_mg" in schema
     ddd_mg = nw.col("atc").replace_strict(
@@ -390,19 +467,21 @@ def _aggregate_window(
     window_rows = (
         lazy.filter(window.expression("date", schema["date"]))
         .with_columns(nw.col("atc").cast(nw.String))
-        .filter(distinct.atc_in(_relevant_groups()))
+        .filter(distinct.atc_in(_relevant_groups(groups)))
     )
     if distinct.scan:
         # The codes and forms present are read from the window's rows of the codes concerned:
         # few rows, found by a filter polars evaluates on the columns' dictionaries.
         distinct = DistinctValues(window_rows)
+    # select_chronic_users -> _aggregate_window -> here: the warning points at the caller.
+    _report_unknown_codes(window_rows, distinct, "in the selection window", stacklevel=3)
     benzo = distinct.atc_in(codes.benzodiazepine_groups())
     rows = (
         window_rows.with_columns(
             nw.col("date").cast(nw.Date),
             nw.col("patient_id").cast(nw.String),
             _benzo=benzo,
-            _counted=benzo & _counted_expr(schema, extra_forms, distinct),
+            _counted=benzo & counted_expr(schema, extra_forms, distinct),
             _prescriber=prescriber,
         )
         .with_columns(
@@ -444,18 +523,31 @@ def _aggregate_window(
         # read by the aggregation and again by the second pass: filter the table once (eager
         # inputs; a lazy input is never collected behind the caller's back: Execution.reuse).
         rows = reuse(rows)
-    per_patient = rows.group_by("patient_id").agg(
-        nw.col("_units").sum().alias("units"),
-        nw.col("_disp").sum().alias("n_dispensings"),
-        nw.col("_ret").sum().alias("n_returns"),
-        nw.col("_bdate").min().alias("first_date"),
-        nw.col("_bdate").max().alias("last_date"),
-        nw.col("_udate").min().alias("_first_unit_date"),
-        nw.col("_udate").max().alias("_last_unit_date"),
-        nw.col("_pdate").max().alias("_last_prescriber_date"),
-        nw.col("_ddd").sum().alias("_ddd"),
-        nw.col("_no_ddd").max().alias("_no_ddd"),
-        *(nw.col(f"_cx_{g.group}").max().alias(f"_cx_{g.group}") for g in groups),
+    # The date is a Date by now: the recent window is tested on calendar days.
+    in_recent = recent.expression("date", nw.Date()) & nw.col("_counted")
+    per_patient = (
+        rows.with_columns(
+            # 0.0, not null, off the recent window: a sum of nulls only is null on some
+            # backends, and a patient with nothing dispensed recently has 0 DDD there.
+            _ddd_recent=nw.when(in_recent).then(nw.col("_ddd")).otherwise(0.0),
+            _no_ddd_recent=(in_recent & (nw.col("_no_ddd") > 0)).cast(nw.Int8),
+        )
+        .group_by("patient_id")
+        .agg(
+            nw.col("_units").sum().alias("units"),
+            nw.col("_disp").sum().alias("n_dispensings"),
+            nw.col("_ret").sum().alias("n_returns"),
+            nw.col("_bdate").min().alias("first_date"),
+            nw.col("_bdate").max().alias("last_date"),
+            nw.col("_udate").min().alias("_first_unit_date"),
+            nw.col("_udate").max().alias("_last_unit_date"),
+            nw.col("_pdate").max().alias("_last_prescriber_date"),
+            nw.col("_ddd").sum().alias("_ddd"),
+            nw.col("_no_ddd").max().alias("_no_ddd"),
+            nw.col("_ddd_recent").sum().alias("_ddd_recent"),
+            nw.col("_no_ddd_recent").max().alias("_no_ddd_recent"),
+            *(nw.col(f"_cx_{g.group}").max().alias(f"_cx_{g.group}") for g in groups),
+        )
     )
     return per_patient, rows.filter(nw.col("_benzo"))
 
@@ -491,41 +583,17 @@ def _last_supply_and_prescriber(
     )
 
 
-def _running(
-    daily: nw.LazyFrame[Any],
-    by: str,
-    column: str,
-    aggregate: Callable[[nw.Expr], nw.Expr],
-    name: str,
-) -> nw.LazyFrame[Any]:
-    """Per ``by`` and ``_day`` (unique pairs in ``daily``): ``aggregate`` of ``column`` over
-    that key's days up to and including the day, as ``name``. A join of each key's days to
-    themselves, which every backend runs (Dask has no ordered window)."""
-    return (
-        daily.select(by, "_day")
-        .join(
-            daily.select(by, nw.col("_day").alias("_day_j"), nw.col(column).alias("_v_j")),
-            on=by,
-            how="inner",
-        )
-        .filter(nw.col("_day_j") <= nw.col("_day"))
-        .group_by(by, "_day")
-        .agg(aggregate(nw.col("_v_j")).alias(name))
-    )
-
-
 def _days_of_use(
     benzo_rows: nw.LazyFrame[Any], period: Window, units_per_day: float
 ) -> nw.LazyFrame[Any]:
     """Days in ``period`` covered by supply, per patient (the NHG definition of chronic use).
 
     Units are netted per day; a day's units supply ``units / units_per_day`` days from that day
-    on, and supply left over at a refill carries forward (an early refill does not lose days):
-    with ``S`` the running total of supply, a supply ends at ``S_i + max_j<=i(day_j - S_j-1)``.
-    The running total and the running maximum are taken over each patient's earlier days by
-    joining the patient's days to themselves (a group-by, not an ordered window: Dask has no
-    ordered window, and the days of one patient in one window are few, so the pairs are too).
-    Only dispensings in the selection window are read.
+    on (a day that nets to a return supplies none), and supply left over at a refill carries
+    forward (an early refill does not lose days): :func:`benzoredux.supply.supply_ends`, shared
+    with the effect evaluation. Its running totals join each patient's days to themselves (no
+    ordered window: Dask has none; the days of one patient in one window are few, so the pairs
+    are too). Only dispensings in the selection window are read.
     """
     by = "patient_id"
     daily = (
@@ -538,12 +606,7 @@ def _days_of_use(
             _supply=nw.when(nw.col("_net") > 0).then(nw.col("_net") / units_per_day).otherwise(0.0),
         )
     )
-    daily = daily.join(
-        _running(daily, by, "_supply", nw.Expr.sum, "_total"), on=[by, "_day"], how="inner"
-    ).with_columns(_offset=nw.col("_day") - (nw.col("_total") - nw.col("_supply")))
-    daily = daily.join(
-        _running(daily, by, "_offset", nw.Expr.max, "_reach"), on=[by, "_day"], how="inner"
-    ).with_columns(_end=nw.col("_total") + nw.col("_reach"))
+    daily = supply_ends(daily, by)
     low, high = epoch_day(period.start) + 1, epoch_day(period.end) + 1
     # clip, not min/max_horizontal with a literal: Dask cannot align a literal as a column.
     covered = nw.col("_end").clip(upper_bound=high) - (nw.col("_end") - nw.col("_supply")).clip(
@@ -564,8 +627,9 @@ def _supply_estimate(
 
     The patient's own rate of use is observed between the first and the last dispensing day
     (the units dispensed before the last day were used up over that span); with a single
-    dispensing day the rate is ``assumed_units_per_day``. The last day's units last
-    ``units / rate`` days. ``days_since_supply_end`` is negative while supply remains.
+    dispensing day the rate is ``assumed_units_per_day`` (:func:`benzoredux.supply.use_rate`,
+    shared with the effect evaluation). The last day's units last ``units / rate`` days.
+    ``days_since_supply_end`` is negative while supply remains.
     """
     result = result.with_columns(
         _last_day=epoch_days(nw.col("_last_unit_date")),
@@ -573,11 +637,7 @@ def _supply_estimate(
     )
     last_day = nw.col("_last_day")
     span = last_day - nw.col("_first_day")
-    rate = (
-        nw.when((span > 0) & (nw.col("_before_units") > 0))
-        .then(nw.col("_before_units") / span)
-        .otherwise(criteria.assumed_units_per_day)
-    )
+    rate = use_rate(nw.col("_before_units"), span, criteria.assumed_units_per_day)
     last_units = nw.when(nw.col("_last_units") > 0).then(nw.col("_last_units")).otherwise(0.0)
     days_since = epoch_day(reference) - (last_day + last_units / rate)
     return result.with_columns(days_since_supply_end=days_since.round(1)).with_columns(
@@ -708,6 +768,8 @@ def select_new_users(
         ``LazyFrame``), sorted by ``patient_id``.
     :warns ~benzoredux.errors.DataCoverageWarning: when the data start after the look-back
         period begins, so earlier use cannot be ruled out.
+    :warns ~benzoredux.errors.UnknownCodesWarning: when benzodiazepine rows of the period carry
+        a code the library does not know (they count; :func:`unknown_code_rows` lists them).
     """
     criteria: NewUseCriteria = _criteria(NewUseCriteria, options)
     reference = parse_reference_date(reference_date)
@@ -726,7 +788,7 @@ def select_new_users(
             stacklevel=2,
         )
     period = Window(lookback.start, window.end)
-    counted = _counted_expr(schema, criteria.extra_forms, distinct)
+    counted = counted_expr(schema, criteria.extra_forms, distinct)
     prescriber = (
         nw.col("prescriber_id").cast(nw.String)
         if "prescriber_id" in schema
@@ -742,6 +804,12 @@ def select_new_users(
             _units=nw.when(counted).then(nw.col("quantity").cast(nw.Float64)).otherwise(0.0),
             _prescriber=prescriber,
         )
+    )
+    _report_unknown_codes(
+        rows,
+        DistinctValues(rows) if distinct.scan else distinct,
+        "in the new-user period",
+        stacklevel=2,
     )
     first = rows.group_by("patient_id").agg(nw.col("date").min().alias("first_date"))
     new = first.filter(nw.col("first_date") > window.start)
@@ -839,3 +907,57 @@ def count_per_gp(
     )
     output = ["gp_id", "chronic_users", "probably_stopped", "listed_patients", "per_1000_listed"]
     return execution.finish(joined.select(output).sort("gp_id", nulls_last=True))
+
+
+def unknown_code_rows(
+    dispensings: IntoFrame | PathSource,
+    reference_date: DateLike | None = None,
+    *,
+    window_months: int = 12,
+    engine: Engine = "auto",
+) -> Any:
+    """The dispensings whose ATC code is in a group of the selection but unknown to the library.
+
+    A code counts as unknown when it is well formed, starts with the prefix of a benzodiazepine
+    or complex co-medication group (``data/atc_groups.csv``) and is neither in today's WHO index
+    nor one of the retired codes the library recognises (``data/atc_codes.csv``): a typing
+    error, a code retired before 2020, or one newer than this version of benzoredux. The
+    selection counts such rows in the group their code starts with and warns
+    (:class:`~benzoredux.errors.UnknownCodesWarning`); this function lists them, to check and
+    correct the export. The distinct codes are classified once in Python; the rows are found by
+    ``is_in`` on the few unknown ones.
+
+    :param dispensings: a :data:`~benzoredux.tables.DISPENSINGS` table of any supported kind, or
+        a Parquet path, as for :func:`select_chronic_users`.
+    :param reference_date: with a date, only the rows of the selection window (the
+        ``window_months`` up to and including it), as :func:`select_chronic_users` reads them;
+        without one, the whole table.
+    :returns: the rows as given (all their columns), sorted by code, patient and date; of the
+        caller's kind (lazy in, lazy out).
+
+    >>> import pandas as pd
+    >>> rows = pd.DataFrame({
+    ...     "patient_id": ["p1", "p1", "p2"],
+    ...     "date": pd.to_datetime(["2025-02-01", "2025-03-01", "2025-03-01"]),
+    ...     "atc": ["N05BA04", "N05BA99", "N02AJ06"],
+    ...     "quantity": [50.0, 30.0, 20.0],
+    ... })
+    >>> unknown_code_rows(rows)[["patient_id", "atc"]]
+      patient_id      atc
+    0         p1  N05BA99
+    """
+    if not (isinstance(window_months, int) and window_months > 0):
+        raise ValueError(f"window_months must be a positive whole number, got {window_months!r}")
+    execution = Execution.for_input(dispensings, engine, name="dispensings")
+    lazy = execution.lazy(dispensings, "dispensings")
+    schema = lazy.collect_schema()
+    DISPENSINGS.check_columns(schema)
+    if reference_date is not None:
+        window = window_before(parse_reference_date(reference_date), months=window_months)
+        lazy = lazy.filter(window.expression("date", schema["date"]))
+    atc = nw.col("atc").cast(nw.String)
+    present = lazy.select(atc.alias("atc")).unique().collect()["atc"].to_list()
+    unknown = codes.unknown_atc_codes(present)
+    # No unknown code: a row-wise false test (a literal cannot filter on every backend).
+    keep = atc.is_in(list(unknown)) if unknown else atc.is_null() & ~atc.is_null()
+    return execution.finish(lazy.filter(keep).sort("atc", "patient_id", "date"))

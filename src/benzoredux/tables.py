@@ -208,14 +208,13 @@ class DistinctValues:
         """True on the rows whose ATC code belongs to one of ``groups``.
 
         With values read: ``is_in`` on the few codes present that belong to a group. On a
-        Parquet scan: the groups' prefix tests (minus their exceptions).
+        Parquet scan: the groups' own tests (:meth:`~benzoredux.codes.ATCGroup.expression`:
+        prefix and moved codes, minus exceptions).
         """
         chosen = tuple(groups)
         if self.scan:
             atc = nw.col("atc").cast(nw.String)
-            tests = [
-                atc.str.starts_with(g.prefix) & ~atc.is_in(sorted(g.except_codes)) for g in chosen
-            ]
+            tests = [g.expression(atc) for g in chosen]
             if tests:
                 return ~atc.is_null() & nw.any_horizontal(*tests, ignore_nulls=True)
             return _nowhere()
@@ -651,7 +650,7 @@ def form_rule(extra_forms: Mapping[str, bool] | None = None) -> RowRule:
     def benzo() -> nw.Expr:
         atc = nw.col("atc").cast(nw.String)
         return nw.any_horizontal(
-            *(atc.str.starts_with(g.prefix) for g in codes.benzodiazepine_groups()),
+            *(g.expression(atc) for g in codes.benzodiazepine_groups()),
             ignore_nulls=True,
         )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import stat
 from pathlib import Path
+from typing import Any
 
 from click.testing import CliRunner
 
@@ -77,3 +78,56 @@ def test_evaluate_names_a_bad_file(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.exit_code != 0
     assert "letters.csv, line 2, column 'letter_date'" in done.output
+
+
+def test_evaluate_shows_both_stop_definitions(tmp_path: Path) -> None:
+    # q0..q4 took one tablet a day all year and collected 90 the day before the 3-month mark
+    # (15 April): no dispensing from 3 to 6 months, but tablets enough for it. q5..q9 stopped.
+    letters = _write(
+        tmp_path / "letters.csv",
+        "patient_id,gp_id,letter_date\n" + "\n".join(f"q{i},G1,2025-01-15" for i in range(10)),
+    )
+    days = ["2024-01-20", "2024-04-19", "2024-07-18", "2024-10-16", "2025-01-14"]
+    dispensings = _write(
+        tmp_path / "dispensings.csv",
+        "patient_id,date,atc,quantity,strength_mg,form\n"
+        + "\n".join(f"q{i},{day},N05BA04,90,10,tablet" for i in range(10) for day in days)
+        + "\n"
+        + "\n".join(f"q{i},2025-04-14,N05BA04,90,10,tablet" for i in range(5)),
+    )
+
+    def run(*extra: str) -> Any:
+        out = tmp_path / ("plain" if extra else "supply")
+        done = CliRunner().invoke(
+            main,
+            [
+                "evaluate", str(letters), "--dispensings", str(dispensings),
+                "--evaluation-date", "2026-12-31", "--practice-id", "noord",
+                "--out", str(out), "--no-register", *extra,
+            ],
+        )  # fmt: skip
+        assert done.exit_code == 0, done.output
+        return done, out
+
+    done, out = run()
+    assert "Stopped: no benzodiazepine dispensed in the window and no tablets left" in done.output
+    assert "short_term_stop: 50% of 10" in done.output
+    assert "no dispensing (upper bound) 100% (95% 72%-100%)" in done.output
+    total = next(
+        r
+        for r in _rows(out / "effect_summary.csv")
+        if r["level"] == "total" and r["measure"] == "short_term_stop"
+    )
+    assert total["stop_definition"] == "supply"
+    assert (float(total["events"]), float(total["events_plain"])) == (5, 10)
+    patients = {r["patient_id"]: r for r in _rows(out / "effect_patients.csv")}
+    assert (patients["q0"]["short_term_stop"], patients["q0"]["short_term_stop_plain"]) == (
+        "False",
+        "True",
+    )
+    shared = {r["measure"]: r for r in _rows(out / "aggregate.csv") if r["level"] == "practice"}
+    assert shared["short_term_stop_plain"]["numerator"] == "10"
+    assert shared["short_term_stop"]["numerator"] == "0"  # 5: suppressed
+    done, out = run("--stop-definition", "plain")
+    assert "short_term_stop: 100% of 10" in done.output
+    assert "upper bound" not in done.output.split("Stopped:")[1].split("\n", 1)[1]

@@ -16,7 +16,7 @@ from benzoredux.evaluation.indicators import (
     prescriptions_outside_consult,
     progress_against_targets,
 )
-from benzoredux.evaluation.months import month_offset_days, month_parts
+from benzoredux.evaluation.months import month_offset_days, month_parts, with_month_offsets
 from benzoredux.evaluation.stats import wilson_interval
 from benzoredux.selection import count_per_gp, select_chronic_users
 
@@ -190,3 +190,9 @@ def test_month_offsets_are_calendar_arithmetic(
         frame.with_columns(**month_parts("d", "_d")).select(month_offset_days("_d", months)).item()
     )
     assert value == (expected - D(1970, 1, 1)).days
+    # The staged form the effect evaluation uses (a smaller SQL query): the same day numbers.
+    staged = with_month_offsets(
+        frame.with_columns(**month_parts("d", "_d")).lazy(), "_d", {"x": months, "y": -months}
+    ).collect()
+    assert staged["x"].item() == value
+    assert list(staged.columns) == ["d", "_d_month", "_d_day", "x", "y"]

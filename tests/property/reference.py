@@ -29,7 +29,8 @@ COMPLEX_GROUPS: tuple[tuple[str, str, frozenset[str]], ...] = (
     ("L", "L", frozenset()),
     ("M03", "M03", frozenset()),
     ("M09A", "M09A", frozenset({"M09AA01"})),  # hydroquinine is not complex
-    ("N02A", "N02A", frozenset({"N02AA59"})),  # codeine combinations are not complex
+    # Paracetamol + codeine is not complex, under the module's code and today's (issue 14).
+    ("N02A", "N02A", frozenset({"N02AA59", "N02AJ06"})),
     ("N03", "N03", frozenset()),  # includes clonazepam N03AE01
     ("N05A", "N05A", frozenset()),
 )
@@ -40,13 +41,32 @@ def is_benzo(atc: str) -> bool:
     return any(atc.startswith(prefix) for prefix in BENZO_PREFIXES)
 
 
-def complex_groups_of(atc: str) -> list[str]:
+# Issue 14 (docs/domain/codes.rst): the other codeine combinations that left N02AA59 in 2017
+# are exceptions too unless exempt_other_codeine_combinations=False; gabapentin and pregabalin,
+# anti-epileptics when the module was written, are N03 unless gabapentinoids_as_antiepileptics
+# is False.
+OTHER_CODEINE_COMBINATIONS = frozenset({"N02AJ07", "N02AJ08", "N02AJ09"})
+GABAPENTINOIDS = frozenset({"N02BF01", "N02BF02"})
+
+
+def complex_groups_of(
+    atc: str,
+    *,
+    exempt_other_codeine_combinations: bool = True,
+    gabapentinoids_as_antiepileptics: bool = True,
+) -> list[str]:
     """The complex co-medication groups ``atc`` falls in."""
-    return [
-        name
-        for name, prefix, exceptions in COMPLEX_GROUPS
-        if atc.startswith(prefix) and atc not in exceptions
-    ]
+    found = []
+    for name, prefix, exceptions in COMPLEX_GROUPS:
+        in_group = atc.startswith(prefix)
+        if name == "N03" and gabapentinoids_as_antiepileptics and atc in GABAPENTINOIDS:
+            in_group = True
+        excepted = exceptions
+        if name == "N02A" and exempt_other_codeine_combinations:
+            excepted = exceptions | OTHER_CODEINE_COMBINATIONS
+        if in_group and atc not in excepted:
+            found.append(name)
+    return found
 
 
 def is_counted_form(form: str | None, extra_forms: Mapping[str, bool] | None = None) -> bool:
@@ -73,7 +93,10 @@ def reference_select_chronic_users(
     *,
     min_units: float = 90,
     window_months: int = 12,
+    recent_months: int | None = None,
     exclude_complex: bool = True,
+    exempt_other_codeine_combinations: bool = True,
+    gabapentinoids_as_antiepileptics: bool = True,
     include_excluded: bool = False,
     stopped_grace_days: float = 60,
     assumed_units_per_day: float = 1.0,
@@ -88,6 +111,12 @@ def reference_select_chronic_users(
     """
     window_start = reference_date - relativedelta(months=window_months)
     window_days = (reference_date - window_start).days
+    # The current dose: the same half-open calendar window, recent_months long (documented
+    # default: 3 months, or the whole window when that is shorter).
+    if recent_months is None:
+        recent_months = min(3, window_months)
+    recent_start = reference_date - relativedelta(months=recent_months)
+    recent_days = (reference_date - recent_start).days
     ddd = codes.ddd_table()
 
     per_patient: dict[str, list[dict[str, Any]]] = {}
@@ -109,12 +138,20 @@ def reference_select_chronic_users(
         prescribed: list[tuple[dt.date, str]] = []
         ddd_total = 0.0
         ddd_missing = False
+        recent_total = 0.0
+        recent_missing = False
         groups_seen: set[str] = set()
         for row in prows:
             atc = row["atc"]
             qty = float(row["quantity"])
             if qty > 0:
-                groups_seen.update(complex_groups_of(atc))
+                groups_seen.update(
+                    complex_groups_of(
+                        atc,
+                        exempt_other_codeine_combinations=exempt_other_codeine_combinations,
+                        gabapentinoids_as_antiepileptics=gabapentinoids_as_antiepileptics,
+                    )
+                )
             if not is_benzo(atc):
                 continue
             counted = is_counted_form(row.get("form"))
@@ -131,10 +168,14 @@ def reference_select_chronic_users(
                     counted_days.append(row["day"])
                 strength = row.get("strength_mg") if has_strength_column else None
                 ddd_mg = ddd.get(atc)
+                recent = recent_start < row["day"] <= reference_date
                 if strength is None or ddd_mg is None:
                     ddd_missing = True
+                    recent_missing = recent_missing or recent
                 else:
                     ddd_total += qty * float(strength) / ddd_mg
+                    if recent:  # returns subtract here too
+                        recent_total += qty * float(strength) / ddd_mg
 
         if not units > min_units:  # "more than": 90 is not chronic, 91 is
             continue
@@ -183,6 +224,8 @@ def reference_select_chronic_users(
             "first_date": min(dispensed_days) if dispensed_days else None,
             "last_date": max(dispensed_days) if dispensed_days else None,
             "ddd_per_day": None if ddd_missing else ddd_total / window_days,
+            # Nothing dispensed recently: 0; more returned than dispensed there: 0, not negative.
+            "ddd_per_day_recent": None if recent_missing else max(recent_total, 0.0) / recent_days,
             "days_since_supply_end": days_since_rounded,
             "probably_stopped": days_since_rounded > stopped_grace_days,
             "complex_groups": complex_text,

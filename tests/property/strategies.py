@@ -49,8 +49,11 @@ KINDS = ["pandas-auto", "pandas-native", "polars-auto", "polars-native", "polars
 BENZOS = ["N05BA01", "N05BA04", "N05CD07", "N05CF02", "N05CF01", "N05BA12"]
 BENZO_WITHOUT_DDD = ["N05BA10"]  # ketazolam: the WHO index gives no DDD
 NON_BENZOS = ["N05BB01", "N05CH01", "C09AA02"]
-COMPLEX = ["N03AE01", "L04AX03", "M03BX01", "N02AA01", "N05AH04"]
-COMPLEX_EXCEPTIONS = ["M09AA01", "N02AA59"]  # look complex, are not
+COMPLEX = ["N03AE01", "L04AX03", "M03BX01", "N02AA01", "N05AH04", "N02AJ13", "N03AX16"]
+COMPLEX_EXCEPTIONS = ["M09AA01", "N02AA59", "N02AJ06"]  # look complex, are not
+# Complex or not by the options exempt_other_codeine_combinations (codeine with acetylsalicylic
+# acid, ibuprofen, other analgesics) and gabapentinoids_as_antiepileptics (gabapentin, pregabalin).
+COMPLEX_BY_OPTION = ["N02AJ07", "N02AJ08", "N02AJ09", "N02BF01", "N02BF02"]
 
 # Benzodiazepines dominate so that chronic users (more than 90 units) are common.
 atc_codes = st.one_of(
@@ -59,6 +62,7 @@ atc_codes = st.one_of(
     st.sampled_from(BENZOS),
     st.sampled_from(BENZO_WITHOUT_DDD + NON_BENZOS),
     st.sampled_from(COMPLEX + COMPLEX_EXCEPTIONS),
+    st.sampled_from(COMPLEX_BY_OPTION),
 )
 
 # Multiples of 1/4: sums are exact in binary floating point, so "more than 90" never hinges on
@@ -92,6 +96,8 @@ option_values = st.fixed_dictionaries(
     {},
     optional={
         "exclude_complex": st.booleans(),
+        "exempt_other_codeine_combinations": st.booleans(),
+        "gabapentinoids_as_antiepileptics": st.booleans(),
         "include_excluded": st.booleans(),
         "min_units": st.sampled_from([90, 90.0, 0, 30.5, 150]),
         "window_months": st.sampled_from([12, 12, 1, 6, 13, 24]),
@@ -101,10 +107,10 @@ option_values = st.fixed_dictionaries(
 )
 
 
-def boundary_days(reference: dt.date, window_months: int) -> list[dt.date]:
-    """The days where an off-by-one in the window would show."""
+def boundary_days(reference: dt.date, window_months: int, recent_months: int = 3) -> list[dt.date]:
+    """The days where an off-by-one in the window (or the recent window) would show."""
     days = []
-    for months in {12, window_months}:
+    for months in {12, window_months, recent_months}:
         start = reference - relativedelta(months=months)
         days += [start - dt.timedelta(days=1), start, start + dt.timedelta(days=1)]
     days += [reference - dt.timedelta(days=1), reference, reference + dt.timedelta(days=1)]
@@ -119,6 +125,11 @@ def datasets(draw: st.DrawFn) -> dict[str, Any]:
     """Random dispensings of 1-8 patients around a reference date, and the call's options."""
     reference = draw(reference_dates)
     options: dict[str, Any] = draw(option_values)
+    if draw(st.booleans()):  # the current dose's window: any length up to the window's
+        longest = options.get("window_months", 12)
+        options["recent_months"] = draw(
+            st.sampled_from([m for m in (1, 2, 3, 6, 12) if m <= longest])
+        )
     has_form = draw(st.booleans())
     has_strength = draw(st.sampled_from([True, True, False]))
     # Mostly every strength known (so that DDDs come out), else some missing (DDD/day unknown).
@@ -130,7 +141,11 @@ def datasets(draw: st.DrawFn) -> dict[str, Any]:
     n_patients = draw(st.integers(1, 8))
     patient_ids = [f"p{i}" for i in draw(st.permutations(range(1, 11)))[:n_patients]]
     days = st.one_of(
-        st.sampled_from(boundary_days(reference, options.get("window_months", 12))),
+        st.sampled_from(
+            boundary_days(
+                reference, options.get("window_months", 12), options.get("recent_months", 3)
+            )
+        ),
         st.integers(-400, 10).map(lambda n: reference + dt.timedelta(days=n)),
         st.integers(-800, 40).map(lambda n: reference + dt.timedelta(days=n)),
     )

@@ -56,11 +56,45 @@ ONE_CHRONIC_USER: dict[str, Any] = {
     "pandas_dates": "datetime64[us]",
 }
 
+# The current dose (ddd_per_day_recent) in all its states, reference 2025-12-31: p1 rose to
+# 3 DDD a day (recent 3.0, the year 1.67), p2 returned more than it got recently (0.0), p3 has
+# nothing recently (0.0), p4 lacks a strength recently (null).
+RECENT_DOSES: dict[str, Any] = {
+    "reference": dt.date(2025, 12, 31),
+    "rows": [
+        *(
+            {
+                "patient_id": "p1",
+                "date": dt.date(2025, month, 1),
+                "atc": "N05BA04",
+                "quantity": float(days * (3 if month >= 9 else 1)),
+                "strength_mg": 50.0,
+            }
+            for month, days in enumerate((31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31), 1)
+        ),
+        {"patient_id": "p2", "date": dt.date(2025, 6, 1), "atc": "N05BA04", "quantity": 200.0,
+         "strength_mg": 10.0},
+        {"patient_id": "p2", "date": dt.date(2025, 11, 3), "atc": "N05BA04", "quantity": -100.0,
+         "strength_mg": 10.0},
+        {"patient_id": "p3", "date": dt.date(2025, 5, 1), "atc": "N05BA04", "quantity": 100.0,
+         "strength_mg": 10.0},
+        {"patient_id": "p4", "date": dt.date(2025, 5, 1), "atc": "N05BA04", "quantity": 100.0,
+         "strength_mg": 10.0},
+        {"patient_id": "p4", "date": dt.date(2025, 12, 1), "atc": "N05BA04", "quantity": 30.0,
+         "strength_mg": None},
+    ],
+    "columns": ["patient_id", "date", "atc", "quantity", "strength_mg"],
+    "with_times": False,
+    "options": {},
+    "pandas_dates": "datetime64[us]",
+}  # fmt: skip
+
 
 def test_pandas_engines_return_the_same_frame() -> None:
     @AGREEMENT_SETTINGS
     @given(data=strategies.datasets())
     @example(data=ONE_CHRONIC_USER)
+    @example(data=RECENT_DOSES)
     def check(data: dict[str, Any]) -> None:
         note(f"reference={data['reference']!r} options={data['options']!r}")
         frame = strategies.pandas_frame(data)
@@ -79,6 +113,7 @@ def test_polars_engines_and_lazy_return_the_same_frame() -> None:
     @AGREEMENT_SETTINGS
     @given(data=strategies.datasets())
     @example(data=ONE_CHRONIC_USER)
+    @example(data=RECENT_DOSES)
     def check(data: dict[str, Any]) -> None:
         note(f"reference={data['reference']!r} options={data['options']!r}")
         frame = strategies.polars_frame(data)

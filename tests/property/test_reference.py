@@ -87,6 +87,10 @@ def test_returns_net_out_and_only_solid_oral_forms_count() -> None:
     [
         ("M09AA01", ""),  # hydroquinine: the exception
         ("N02AA59", ""),  # codeine combination: the exception
+        ("N02AJ06", ""),  # paracetamol + codeine under its code since 2017 (issue 14)
+        ("N02AJ08", ""),  # codeine + ibuprofen: exempt by default
+        ("N02AJ13", "N02A"),  # tramadol + paracetamol: an opioid
+        ("N02BF02", "N03"),  # pregabalin: an anti-epileptic when the module was written
         ("N02AA01", "N02A"),
         ("L04AX03", "L"),
         ("M03BX01", "M03"),
@@ -99,6 +103,21 @@ def test_complex_comedication_groups(atc: str, groups: str) -> None:
     assert result["complex_groups"] == groups
     assert result["excluded_because"] == (f"complex co-medication: {groups}" if groups else None)
     assert bool(select(rows, REFERENCE)) is (not groups)  # excluded by default
+
+
+@pytest.mark.parametrize(
+    ("atc", "options", "groups"),
+    [
+        ("N02AJ06", {"exempt_other_codeine_combinations": False}, ""),
+        ("N02AJ08", {"exempt_other_codeine_combinations": False}, "N02A"),
+        ("N02BF02", {"gabapentinoids_as_antiepileptics": False}, ""),
+        ("N03AX16", {"gabapentinoids_as_antiepileptics": False}, "N03"),
+    ],
+)
+def test_complex_comedication_options(atc: str, options: dict[str, bool], groups: str) -> None:
+    rows = [row(dt.date(2025, 1, 1), "N05BA04", 100), row(dt.date(2025, 2, 1), atc, 10)]
+    [result] = select(rows, REFERENCE, include_excluded=True, **options)
+    assert result["complex_groups"] == groups
 
 
 def test_supply_estimate_and_attribution() -> None:

@@ -62,12 +62,13 @@ def assert_matches(
             if column in want:
                 assert got[column] == want[column], f"{where}: {column}"
         assert got["units"] == pytest.approx(want["units"], abs=1e-9), f"{where}: units"
-        if want["ddd_per_day"] is None:
-            assert got["ddd_per_day"] is None, f"{where}: ddd_per_day"
-        else:
-            assert got["ddd_per_day"] == pytest.approx(want["ddd_per_day"], rel=1e-9, abs=1e-12), (
-                f"{where}: ddd_per_day"
-            )
+        for dose in ("ddd_per_day", "ddd_per_day_recent"):
+            if want[dose] is None:
+                assert got[dose] is None, f"{where}: {dose}"
+            else:
+                assert got[dose] == pytest.approx(want[dose], rel=1e-9, abs=1e-12), (
+                    f"{where}: {dose}"
+                )
         # Rounded to one decimal: within half a step of the exact value (the tie rule is free).
         unrounded = want["_days_since_unrounded"]
         days_since = got["days_since_supply_end"]
@@ -99,6 +100,7 @@ OUTPUT = [
     "first_date",
     "last_date",
     "ddd_per_day",
+    "ddd_per_day_recent",
     "days_since_supply_end",
     "probably_stopped",
     "complex_groups",
@@ -118,6 +120,18 @@ def check_against_reference(kind: str, data: dict[str, Any]) -> None:
     event(f"patients selected: {min(len(expected), 3)}{'+' if len(expected) >= 3 else ''}")
     for feature, present in (
         ("ddd_per_day known", any(r["ddd_per_day"] is not None for r in expected)),
+        (
+            "recent dose known and above 0",
+            any((r["ddd_per_day_recent"] or 0) > 0 for r in expected),
+        ),
+        (
+            "recent dose 0 with a known year average",
+            any(r["ddd_per_day_recent"] == 0 and r["ddd_per_day"] for r in expected),
+        ),
+        (
+            "recent dose unknown, year average unknown too",
+            any(r["ddd_per_day_recent"] is None for r in expected),
+        ),
         ("complex groups listed", any(r["complex_groups"] for r in expected)),
         ("probably stopped", any(r["probably_stopped"] for r in expected)),
         ("gp_id from a prescriber", any(r["gp_id"] is not None for r in expected)),
@@ -168,6 +182,43 @@ GP_ATTRIBUTION_RETURN_SAME_DAY = {
 }
 
 
+def _oxazepam(patient_id: str, day: dt.date, quantity: float, strength: float | None) -> dict:
+    return {
+        "patient_id": patient_id,
+        "date": day,
+        "atc": "N05BA04",
+        "quantity": quantity,
+        "strength_mg": strength,
+    }
+
+
+# The current dose (issue 14) at its edges, reference 2025-12-31 (recent window 2025-10-01 ..
+# 2025-12-31): p1 rose to 3 a day, with one dispensing on the day the recent window starts
+# after (outside) and one a day later (inside), and a return inside; p2 returned more in the
+# recent window than it got there; p3 lacks a strength only before the recent window, p4 in it.
+RECENT_DOSE_EDGES = {
+    "reference": dt.date(2025, 12, 31),
+    "rows": [
+        _oxazepam("p1", dt.date(2025, 3, 1), 240.0, 50.0),
+        _oxazepam("p1", dt.date(2025, 9, 30), 90.0, 50.0),
+        _oxazepam("p1", dt.date(2025, 10, 1), 180.0, 50.0),
+        _oxazepam("p1", dt.date(2025, 12, 1), 90.0, 50.0),
+        _oxazepam("p1", dt.date(2025, 12, 4), -30.0, 50.0),
+        _oxazepam("p2", dt.date(2025, 9, 1), 200.0, 10.0),
+        _oxazepam("p2", dt.date(2025, 11, 1), 20.0, 10.0),
+        _oxazepam("p2", dt.date(2025, 11, 3), -100.0, 10.0),
+        _oxazepam("p3", dt.date(2025, 2, 1), 100.0, None),
+        _oxazepam("p3", dt.date(2025, 11, 1), 30.0, 50.0),
+        _oxazepam("p4", dt.date(2025, 2, 1), 100.0, 50.0),
+        _oxazepam("p4", dt.date(2025, 11, 1), 30.0, None),
+    ],
+    "columns": ["patient_id", "date", "atc", "quantity", "strength_mg"],
+    "with_times": False,
+    "options": {"recent_months": 3},
+    "pandas_dates": "datetime64[us]",
+}
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_select_chronic_users_matches_reference(kind: str) -> None:
     """Rule: DOMAIN.md bijlage 1 and the selection docstrings, on any random dispensings."""
@@ -175,6 +226,7 @@ def test_select_chronic_users_matches_reference(kind: str) -> None:
     @property_settings(kind)
     @given(data=strategies.datasets())
     @example(data=GP_ATTRIBUTION_RETURN_SAME_DAY)
+    @example(data=RECENT_DOSE_EDGES)
     def check(data: dict[str, Any]) -> None:
         check_against_reference(kind, data)
 

@@ -95,14 +95,23 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Chain:
     done = run(["demo", "--out", made.root / "demo", "--until", "select"])
     assert done.exit_code == 0, done.output
     made.practice.write_text(PRACTICE_TOML, encoding="utf-8")
-    selected = rows(made.root / "demo" / "chronic_users.csv")
-    kept = next(r["patient_id"] for r in selected if not r["excluded_because"])
+    done = made.select()
+    assert done.exit_code == 0, done.output
+    # The GP overrides a patient the program proposes as eligible: found by a screening
+    # without overrides and without the register.
+    (made.root / "overrides.csv").write_text(
+        "patient_id,decision,decided_by,decided_at,note\n", encoding="utf-8"
+    )
+    done = made.screen("--no-register", "--out", made.root / "proposal")
+    assert done.exit_code == 0, done.output
+    proposal = rows(made.root / "proposal" / "screening.csv")
+    kept = next(r["patient_id"] for r in proposal if r["proposed"] == "eligible")
     (made.root / "overrides.csv").write_text(
         "patient_id,decision,decided_by,decided_at,note\n"
         f"{kept},excluded,dr. De Vries,2026-01-08,wil eerst zelf afbouwen\n",
         encoding="utf-8",
     )
-    for step in (made.select, made.screen, made.schedule):
+    for step in (made.screen, made.schedule):
         done = step()
         assert done.exit_code == 0, done.output
     done = made.letters(made.results / "schedule.csv", made.results / "letters", "--by", "poh")

@@ -4,7 +4,8 @@ one folder, and a register that says more (so a test can tell which one the repo
 Files: GP gp-a 7 chronic users of 2,350 listed, gp-b 4 of 200 listed; new users 2 and 1, and
 gp-c (a locum: no list, no chronic users) 1;
 screening 6 eligible, 3 excluded, 2 to review; a plan from 2026-01-05 with ``select`` done; an
-evaluation of 10 letters (3 patients got a benzodiazepine 3-6 months after the letter).
+evaluation of 10 letters (3 patients got a benzodiazepine 3-6 months after the letter, and 1
+still had tablets collected just before then: 6 stopped, 7 by the plain definition).
 
 Register: the same selection (plus one patient excluded at selection, who must not count), the
 screening with a GP decision (7 eligible, 3 excluded, 1 review), 5 stop letters, 3 invitations,
@@ -68,12 +69,14 @@ def _evaluation() -> tuple[Any, Any]:
             "invitation_date": pd.to_datetime(["2025-04-15"] * 10),
         }
     )
+    # ids[:3] collect again 3-6 months after the letter; ids[3] collects 90 tablets (at the
+    # assumed one a day) five days before that window: a stopper only by the plain definition.
     dispensings = pd.DataFrame(
         {
-            "patient_id": ids + ids[:3],
-            "date": pd.to_datetime(["2024-12-01"] * 10 + ["2025-06-01"] * 3),
-            "atc": ["N05BA04"] * 13,
-            "quantity": [90.0] * 10 + [30.0] * 3,
+            "patient_id": ids + ids[:3] + ids[3:4],
+            "date": pd.to_datetime(["2024-12-01"] * 10 + ["2025-06-01"] * 3 + ["2025-04-10"]),
+            "atc": ["N05BA04"] * 14,
+            "quantity": [90.0] * 10 + [30.0] * 3 + [90.0],
         }
     )
     effect = evaluate_effect(letters, dispensings, "2025-12-31", engine="native")

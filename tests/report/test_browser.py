@@ -84,6 +84,7 @@ def test_the_browser_shows_the_headings_figures_and_charts(
         headings = page.locator("h2").all_inner_texts()
         assert headings == [
             "Chronische gebruikers per huisarts",
+            "Dosis: DDD per dag",
             "Van selectie tot stoppen",
             "Plan van aanpak",
             "Evaluatie",
@@ -123,7 +124,7 @@ def test_the_browser_shows_what_is_not_yet_done(browser: Any, tmp_path: Path) ->
     page, requests, errors = _open(browser, path)
     try:
         notes = page.locator(".not-done").all_inner_texts()
-        assert len(notes) == 3
+        assert len(notes) == 4  # the selection, its doses, the plan, the evaluation
         assert all(note.startswith("Nog niet gedaan") for note in notes)
         assert page.locator("img").count() == 0
         assert requests == [path.resolve().as_uri()]

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from benzoredux.evaluation.stats import wilson_interval
+from benzoredux.output import write_csv
 from benzoredux.report import CHARTS_NOTE, write_report
 from benzoredux.report.render import CONTENT_SECURITY_POLICY
 
@@ -80,7 +81,12 @@ def _page(path: Path) -> Page:
     return Page(path.read_text(encoding="utf-8"))
 
 
-HEADINGS = ["Chronische gebruikers per huisarts", "Van selectie tot stoppen", "Plan van aanpak"]
+HEADINGS = [
+    "Chronische gebruikers per huisarts",
+    "Dosis: DDD per dag",
+    "Van selectie tot stoppen",
+    "Plan van aanpak",
+]
 
 
 def test_files_only_per_gp_figures_equal_the_input_counts(folder: Path) -> None:
@@ -113,7 +119,9 @@ def test_files_only_funnel_plan_and_evaluation(folder: Path, evaluation: Any) ->
     assert funnel["Na screening: nog te beoordelen"] == "2"
     # Without a register the letters come from the process evaluation.
     assert funnel["Stopbrief verstuurd"] == "10"
-    assert funnel["Gestopt (3-6 maanden na de brief)"] == "7"
+    assert (
+        funnel["Gestopt (3-6 maanden na de brief; gebruik, voorraad meegerekend)"] == "6"
+    )  # supply-aware, the default
     plan = page.body("plan-table")
     assert len(plan) == 14
     overdue = [row[0] for row in plan if row[4] == "over tijd"]
@@ -123,10 +131,17 @@ def test_files_only_funnel_plan_and_evaluation(folder: Path, evaluation: Any) ->
     assert "Stopbrieven versturen" not in overdue  # month 2 ends on 4 March
     summary, _ = evaluation
     total = {row[0]: row for row in page.body("effect-table")}
-    short = total["Gestopt 3-6 maanden na de brief"]
+    # Both stop definitions, each with its interval, next to the Benzoredux figure.
+    short = total["Gestopt 3-6 maanden na de brief: gebruik, voorraad meegerekend"]
+    low, high = wilson_interval(6, 10)
+    assert short[1:5] == ["6 van 10", "60%", f"{100 * low:.0f}% - {100 * high:.0f}%", "27%"]
+    plain = total["Gestopt 3-6 maanden na de brief: geen uitgifte (bovengrens)"]
     low, high = wilson_interval(7, 10)
-    assert short[1:5] == ["7 van 10", "70%", f"{100 * low:.0f}% - {100 * high:.0f}%", "27%"]
-    assert len(summary[summary["level"] == "total"]) == len(total)
+    assert plain[1:5] == ["7 van 10", "70%", f"{100 * low:.0f}% - {100 * high:.0f}%", "27%"]
+    sustained = total["Blijvend gestopt (tot 21 maanden): geen uitgifte (bovengrens)"]
+    assert sustained[4] == "14%"
+    # Each stop measure twice, the reduction once.
+    assert len(total) == 2 * (len(summary[summary["level"] == "total"]) - 1) + 1
 
 
 def test_overdue_follows_the_due_date(folder: Path) -> None:
@@ -153,7 +168,9 @@ def test_register_wins_where_it_holds_the_part(folder: Path, register_path: Path
     assert funnel["Stopbrief verstuurd"] == "5"
     assert funnel["Uitgenodigd voor het evaluatieconsult"] == "3"
     assert funnel["Op het evaluatieconsult geweest"] == "2"
-    assert funnel["Gestopt (3-6 maanden na de brief)"] == "7"  # the recorded evaluation
+    assert (
+        funnel["Gestopt (3-6 maanden na de brief; gebruik, voorraad meegerekend)"] == "6"
+    )  # the recorded evaluation
     plan = {row[0]: row for row in page.body("plan-table")}
     assert plan["Assistente, POH-GGZ en apotheker informeren"][3] == "klaar"
     # The register shows the selection and the screening done, so their tasks are not overdue.
@@ -178,10 +195,35 @@ def test_evaluation_from_the_register_equals_the_files(folder: Path, register_pa
     assert {row[0] for row in gp_rows} == {GP_A_NAME, "B. Bakker"}
 
 
+def test_an_evaluation_of_an_earlier_version_is_the_plain_definition(
+    folder: Path, evaluation: Any
+) -> None:
+    """Its summary has no stop_definition: it counted "no dispensing", and the report says so."""
+    summary, _ = evaluation
+    new = ["stop_definition", "events_plain", "rate_plain", "ci_low_plain", "ci_high_plain"]
+    old = summary.drop(columns=new).assign(
+        events=summary["events_plain"],
+        rate=summary["rate_plain"],
+        ci_low=summary["ci_low_plain"],
+        ci_high=summary["ci_high_plain"],
+    )
+    write_csv(old, folder / "evaluation" / "effect_summary.csv")
+    total = {row[0]: row for row in _page(write_report(folder, as_of=AS_OF)).body("effect-table")}
+    assert list(total) == [
+        "Gestopt 3-6 maanden na de brief: geen uitgifte (bovengrens)",
+        "Gestopt 9-12 maanden na de brief: geen uitgifte (bovengrens)",
+        "Blijvend gestopt (tot 21 maanden): geen uitgifte (bovengrens)",
+        "Minder gebruik bij wie niet stopte (DDD)",
+    ]
+    assert total["Gestopt 3-6 maanden na de brief: geen uitgifte (bovengrens)"][1] == "7 van 10"
+    funnel = dict(_page(write_report(folder, as_of=AS_OF)).body("funnel-table"))
+    assert funnel["Gestopt (3-6 maanden na de brief; geen uitgifte (bovengrens))"] == "7"
+
+
 def test_steps_not_done_say_so(tmp_path: Path) -> None:
     page = _page(write_report(tmp_path, as_of=AS_OF))
     notes = [a.get("class") for tag, a in page.tags if tag == "p"].count("not-done")
-    assert notes == 3  # the selection, the plan, the evaluation
+    assert notes == 4  # the selection, its doses, the plan, the evaluation
     text = page.all_text()
     assert "Nog niet gedaan: er is nog geen selectie" in text
     assert "Nog niet gedaan: er is nog geen plan van aanpak" in text

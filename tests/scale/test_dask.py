@@ -17,6 +17,7 @@ import datetime as dt
 import importlib.util
 import math
 import sys
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -184,6 +185,10 @@ def _edge_cases() -> tuple[pd.DataFrame, pd.DataFrame]:
         *rows("complex_before", (d(2025, 2, 1), "N05BA04", 100), (d(2024, 7, 1), "N03AE01", 30)),
         *rows("hydroquinine", (d(2025, 2, 1), "N05BA04", 100), (d(2025, 7, 1), "M09AA01", 30)),
         *rows("codeine_para", (d(2025, 2, 1), "N05BA04", 100), (d(2025, 7, 1), "N02AA59", 30)),
+        # Issue 14: paracetamol + codeine under today's code is exempt too; pregabalin, an
+        # anti-epileptic when the module was written, is N03 under today's analgesic code.
+        *rows("codeine_para_2017", (d(2025, 2, 1), "N05BA04", 100), (d(2025, 7, 1), "N02AJ06", 30)),
+        *rows("pregabalin", (d(2025, 2, 1), "N05BA04", 100), (d(2025, 7, 1), "N02BF02", 30)),
         # NHG: steady use all year (chronic by days), and one early refill carried forward.
         *rows("steady", *((d(2025, m, 1), "N05BA04", 30) for m in range(1, 13))),
         *rows("early_refill", (d(2025, 9, 1), "N05BA04", 60), (d(2025, 10, 1), "N05BA04", 60)),
@@ -237,11 +242,13 @@ def test_rule_edges_give_the_pandas_answer_across_partitions(client: Any, defini
             "returned_to_100",
             "hydroquinine",
             "codeine_para",
+            "codeine_para_2017",
             "early_refill",
             "complex_before",  # co-medication before the window does not exclude
         }
         excluded = dict(zip(got["patient_id"], got["excluded_because"], strict=True))
         assert excluded["complex"] == "complex co-medication: N03"
+        assert excluded["pregabalin"] == "complex co-medication: N03"
         assert excluded["steady"] == "moved on or before the reference date"
         assert got.set_index("patient_id").loc["returned_to_100", "n_returns"] == 1
     else:
@@ -249,6 +256,38 @@ def test_rule_edges_give_the_pandas_answer_across_partitions(client: Any, defini
         # 60 days from 1 September, the refill of 1 October carried forward: covered from
         # 1 October up to and including 29 December.
         assert days["early_refill"] == pytest.approx(90.0)
+
+
+def test_unknown_codes_are_reported_and_listed_across_partitions(client: Any) -> None:
+    """Issue 14 on Dask: an unknown code of a group is counted, warned about with its row count,
+    and unknown_code_rows() lists its rows as a dask DataFrame."""
+    frame, _ = _edge_cases()
+    extra = pd.DataFrame(
+        {
+            "patient_id": ["exactly_90", "exactly_90", "complex"],
+            "date": pd.to_datetime(["2025-05-01", "2025-06-01", "2025-05-01"]),
+            "atc": ["N05BA99", "N05BA99", "L01ZZ01"],
+            "quantity": [1.0, 1.0, 1.0],
+            "prescriber_id": ["g1", "g1", "g1"],
+        }
+    )
+    frame = pd.concat([frame, extra], ignore_index=True)
+    spread = _spread(frame, 3)
+    # Recorded by hand, not with pytest.warns: the cluster's worker threads emit warnings of
+    # their own (a NumPy deprecation in serialisation) that pytest.warns would turn into errors.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        got = _computed(benzoredux.select_chronic_users(spread, REFERENCE))
+    reported = [str(w.message) for w in caught if w.category is benzoredux.UnknownCodesWarning]
+    assert len(reported) == 1
+    assert "(L01ZZ01: 1 row, N05BA99: 2 rows)" in reported[0]
+    assert "exactly_90" in set(got["patient_id"])  # 90 + 2 units of the unknown code
+    rows = _computed(benzoredux.unknown_code_rows(spread, REFERENCE))
+    assert rows[["patient_id", "atc"]].values.tolist() == [
+        ["complex", "L01ZZ01"],
+        ["exactly_90", "N05BA99"],
+        ["exactly_90", "N05BA99"],
+    ]
 
 
 @given(data=strategies.datasets())
@@ -276,15 +315,25 @@ def test_effect_evaluation_gives_the_pandas_answer(client: Any, practice: DemoPr
     letters = chosen[["patient_id", "gp_id"]].assign(
         letter_date=pd.Timestamp(start + dt.timedelta(days=10))
     )
+    # A short-term window of 1 to 2 months: these chronic users carry on, and in so short a
+    # window some collect nothing though they still have tablets, so the supply's running
+    # totals (joins of a patient's days to themselves, across partitions) decide the stop.
     expected = evaluate_effect(
-        letters, practice.dispensings, practice.reference_date, patients=practice.patients
+        letters,
+        practice.dispensings,
+        practice.reference_date,
+        patients=practice.patients,
+        short_term=(1, 2),
     )
-    assert expected.per_patient["short_term_stop"].notna().any()
+    per = expected.per_patient.dropna(subset=["short_term_stop"])
+    assert len(per) > 5
+    assert (per["short_term_stop"] != per["short_term_stop_plain"]).any()
     got = evaluate_effect(
         letters,
         _spread(practice.dispensings, 3),
         practice.reference_date,
         patients=practice.patients,
+        short_term=(1, 2),
     )
     _assert_same(_computed(got.per_patient), expected.per_patient)
     _assert_same(_computed(got.summary), expected.summary, key=("measure", "level", "gp_id"))

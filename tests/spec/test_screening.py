@@ -73,6 +73,12 @@ def selection(**extra: list[Any]) -> pd.DataFrame:
     return pd.DataFrame({"patient_id": ids, **extra})
 
 
+def doses(recent: list[Any], year: list[Any] | None = None) -> dict[str, list[Any]]:
+    """The selection's two doses: ``ddd_per_day_recent`` and ``ddd_per_day`` (the year's
+    average; the same values unless given)."""
+    return {"ddd_per_day": recent if year is None else year, "ddd_per_day_recent": recent}
+
+
 def only(key: str) -> dict[str, Any]:
     """Options that switch on ``key`` and off every other built-in criterion."""
     return {"enable": [key], "disable": sorted((ALL_BUT | {"high_age"}) - {key})}
@@ -87,7 +93,11 @@ def result(outcome: Any) -> dict[str, dict[str, Any]]:
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_ddd_per_day_excludes_strictly_above_two_by_default(kind: str) -> None:
-    sel = selection(patient_id=["a", "b", "c", "d"], ddd_per_day=[2.0, 2.01, 0.5, None])
+    # The recent dose decides by default (b's year's average is under the limit).
+    sel = selection(
+        patient_id=["a", "b", "c", "d"],
+        **doses([2.0, 2.01, 0.5, None], year=[1.5, 0.5, 2.0, None]),
+    )
     out = screen(convert(sel, kind), REFERENCE, **only("ddd_per_day"))
     rows = result(out)
     assert {k: r["proposed"] for k, r in rows.items()} == {
@@ -97,15 +107,151 @@ def test_ddd_per_day_excludes_strictly_above_two_by_default(kind: str) -> None:
         "d": "review",  # no strength: cannot tell, never silently eligible
     }
     assert rows["b"]["excluded_by"] == "ddd_per_day"
-    assert rows["b"]["reasons"] == "2.01 DDD a day, more than 2 DDD"
-    assert rows["d"]["undecided"].startswith("ddd_per_day: DDD per day unknown")
+    assert rows["b"]["reasons"] == "2.01 DDD a day recently (ddd_per_day_recent), more than 2 DDD"
+    assert rows["d"]["undecided"].startswith("ddd_per_day: recent DDD per day unknown")
 
 
 def test_ddd_per_day_nhg_position_is_one_ddd() -> None:
-    sel = selection(ddd_per_day=[1.0, 1.5, 0.9])
+    sel = selection(**doses([1.0, 1.5, 0.9]))
     out = screen(sel, REFERENCE, parameters={"ddd_per_day": {"max_ddd_per_day": 1}})
     rows = result(out)
     assert [rows[p]["excluded_by"] for p in ("p1", "p2", "p3")] == ["", "ddd_per_day", ""]
+
+
+def _issue_14_dispensings() -> pd.DataFrame:
+    """Issue 14: oxazepam 50 mg (1 tablet = 1 DDD) on the 1st of each month of 2025, one a day
+    for eight months, then three a day for the last four; 'rose_3x' has the issue's wording:
+    3 x 50 mg a day for the last four months only (90 tablets a month from 3 September)."""
+    days = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+    rows = [
+        ("rose", dt.datetime(2025, month, 1), days[month - 1] * (3 if month >= 9 else 1))
+        for month in range(1, 13)
+    ]
+    rows += [
+        ("rose_3x", dt.datetime(2025, month, day), 90)
+        for month, day in ((9, 3), (10, 3), (11, 2), (12, 2))
+    ]
+    frame = pd.DataFrame(rows, columns=["patient_id", "date", "quantity"])
+    return frame.assign(atc="N05BA04", strength_mg=50.0, quantity=frame["quantity"].astype(float))
+
+
+def test_ddd_per_day_issue_14_a_recent_rise_to_three_ddd_is_excluded_by_default() -> None:
+    """Issue 14 / DOMAIN.md Screening: the limit is on the *current* use, not a year's average
+    that hides a recent rise ("meer dan 2 DDD per dag ... niet op eigen kracht")."""
+    from benzoredux import select_chronic_users
+
+    chosen = select_chronic_users(_issue_14_dispensings(), "2025-12-31")
+    dose = chosen.set_index("patient_id")
+    # rose: 609 DDD / 365 = 1.67 over the year, 276 DDD / 92 days = 3.0 recently;
+    # rose_3x: 360 / 365 = 0.99 over the year (under both limits), 270 / 92 = 2.93 recently.
+    assert dose.loc["rose", "ddd_per_day"] == pytest.approx(609 / 365)
+    assert dose.loc["rose", "ddd_per_day_recent"] == pytest.approx(3.0)
+    assert dose.loc["rose_3x", "ddd_per_day"] == pytest.approx(360 / 365)
+    rows = result(screen(chosen, "2025-12-31", **only("ddd_per_day")))
+    assert rows["rose"]["proposed"] == rows["rose_3x"]["proposed"] == "excluded"
+    assert rows["rose"]["reasons"] == (
+        "3.0 DDD a day recently (ddd_per_day_recent), more than 2 DDD"
+    )
+    assert rows["rose_3x"]["reasons"] == (
+        "2.93 DDD a day recently (ddd_per_day_recent), more than 2 DDD"
+    )
+    # The year's average (the option) lets both through the Benzoredux limit of 2 ...
+    year = {"ddd_per_day": {"dose_basis": "year"}}
+    rows = result(screen(chosen, "2025-12-31", parameters=year, **only("ddd_per_day")))
+    assert rows["rose"]["proposed"] == rows["rose_3x"]["proposed"] == "eligible"
+    # ... and rose_3x through the NHG limit of 1 too; rose is 1.67 over the year.
+    nhg = {"ddd_per_day": {"dose_basis": "year", "max_ddd_per_day": 1}}
+    rows = result(screen(chosen, "2025-12-31", parameters=nhg, **only("ddd_per_day")))
+    assert (rows["rose"]["proposed"], rows["rose_3x"]["proposed"]) == ("excluded", "eligible")
+    assert rows["rose"]["reasons"] == (
+        "1.67 DDD a day on average over the selection window (ddd_per_day), more than 1 DDD"
+    )
+
+
+def test_ddd_per_day_recent_under_but_year_above_the_limit_is_for_the_gp_to_check() -> None:
+    """The recent dose counts what was dispensed in the last 3 months: a steady 3-DDD user with
+    a supply every 51 days may have one supply in them (1.66). Not eligible, not excluded: the
+    GP checks. Under both limits, or above the recent one, the recent dose decides."""
+    sel = selection(
+        patient_id=["steady", "tapered", "rose", "low"],
+        **doses([1.66, 0.9, 3.0, 0.5], year=[3.21, 1.5, 1.67, 0.6]),
+    )
+    rows = result(screen(sel, REFERENCE, **only("ddd_per_day")))
+    assert {p: r["proposed"] for p, r in rows.items()} == {
+        "steady": "review",
+        "tapered": "eligible",
+        "rose": "excluded",
+        "low": "eligible",
+    }
+    assert rows["steady"]["undecided"] == (
+        "ddd_per_day: 1.66 DDD a day recently (ddd_per_day_recent), but 3.21 on average over "
+        "the selection window (ddd_per_day), more than 2 DDD: check the current dose"
+    )
+    nhg = {"ddd_per_day": {"max_ddd_per_day": 1}}
+    rows = result(screen(sel, REFERENCE, parameters=nhg, **only("ddd_per_day")))
+    assert rows["tapered"]["proposed"] == "review"  # 1.5 over the year, above 1
+    # A selection of one's own without the year's average: the recent dose alone decides.
+    recent_only = selection(patient_id=["steady"], ddd_per_day_recent=[1.66])
+    rows = result(screen(recent_only, REFERENCE, **only("ddd_per_day")))
+    assert rows["steady"]["proposed"] == "eligible"
+
+
+def test_ddd_per_day_year_basis_compares_the_average() -> None:
+    sel = selection(**doses([3.0, 0.5, None], year=[1.5, 2.5, None]))
+    year = {"ddd_per_day": {"dose_basis": "year"}}
+    rows = result(screen(sel, REFERENCE, parameters=year, **only("ddd_per_day")))
+    assert [rows[p]["proposed"] for p in ("p1", "p2", "p3")] == ["eligible", "excluded", "review"]
+    assert rows["p3"]["undecided"] == (
+        "ddd_per_day: DDD per day unknown (a dispensing without strength_mg or a DDD)"
+    )
+
+
+def test_ddd_per_day_higher_basis_excludes_when_either_dose_is_above() -> None:
+    # p1 rose recently; p2 is a steady high user whose last supply fell just before the recent
+    # window; p3 is under both; p4's year is unknown but its recent dose is above: excluded;
+    # p5's year is unknown and its recent dose under: undecided.
+    sel = selection(
+        patient_id=["p1", "p2", "p3", "p4", "p5"],
+        **doses([3.0, 1.0, 1.0, 2.5, 1.0], year=[1.5, 2.9, 1.5, None, None]),
+    )
+    higher = {"ddd_per_day": {"dose_basis": "higher"}}
+    rows = result(screen(sel, REFERENCE, parameters=higher, **only("ddd_per_day")))
+    assert [rows[p]["proposed"] for p in ("p1", "p2", "p3", "p4", "p5")] == [
+        "excluded",
+        "excluded",
+        "eligible",
+        "excluded",
+        "review",
+    ]
+    assert rows["p1"]["reasons"] == "3.0 DDD a day recently (ddd_per_day_recent), more than 2 DDD"
+    assert rows["p2"]["reasons"] == (
+        "2.9 DDD a day on average over the selection window (ddd_per_day), more than 2 DDD"
+    )
+    assert rows["p5"]["undecided"].startswith("ddd_per_day: DDD per day unknown")
+
+
+def test_ddd_per_day_a_selection_without_the_recent_dose_is_reviewed_and_says_why() -> None:
+    """A selection made by an earlier version has no ddd_per_day_recent: never silently
+    compared on the year's average; the GP reviews, or the practice chooses the year."""
+    old = selection(ddd_per_day=[0.5, 3.0, 1.0])
+    out = screen(old, REFERENCE, **only("ddd_per_day"))
+    rows = result(out)
+    assert {r["proposed"] for r in rows.values()} == {"review"}
+    assert "no column 'ddd_per_day_recent'" in rows["p1"]["undecided"]
+    assert "dose_basis='year'" in rows["p1"]["undecided"]
+    year = {"ddd_per_day": {"dose_basis": "year"}}
+    rows = result(screen(old, REFERENCE, parameters=year, **only("ddd_per_day")))
+    assert [rows[p]["proposed"] for p in ("p1", "p2", "p3")] == ["eligible", "excluded", "eligible"]
+
+
+def test_ddd_per_day_unknown_dose_basis_is_an_error() -> None:
+    with pytest.raises(ScreeningError, match="dose_basis 'average' is not one of recent, year"):
+        screen(
+            selection(**doses([0.1] * 3)),
+            REFERENCE,
+            parameters={"ddd_per_day": {"dose_basis": "average"}},
+            **only("ddd_per_day"),
+        )
 
 
 def episodes(rows: list[tuple[str, str, str | None, str | None]]) -> pd.DataFrame:
@@ -304,7 +450,7 @@ def full_patients() -> pd.DataFrame:
 
 def test_all_matching_reasons_are_kept_and_the_summary_counts_them() -> None:
     sel = selection(
-        ddd_per_day=[0.5, 3.0, 1.0],
+        **doses([0.5, 3.0, 1.0]),
         probably_stopped=[False, False, False],
         days_since_supply_end=[0, 0, 0],
     )
@@ -314,7 +460,7 @@ def test_all_matching_reasons_are_kept_and_the_summary_counts_them() -> None:
     assert rows["p2"]["excluded_by"] == "palliative; dutch_language; ddd_per_day"
     assert rows["p2"]["reasons"] == (
         "terminal or palliative care; does not read Dutch well enough for the letter; "
-        "3.0 DDD a day, more than 2 DDD"
+        "3.0 DDD a day recently (ddd_per_day_recent), more than 2 DDD"
     )
     assert [rows[p]["decision"] for p in ("p1", "p2", "p3")] == ["eligible", "excluded", "eligible"]
     summary = out.summary
@@ -328,7 +474,7 @@ def test_all_matching_reasons_are_kept_and_the_summary_counts_them() -> None:
 
 
 def test_missing_data_marks_every_patient_for_review_and_says_why() -> None:
-    sel = selection(ddd_per_day=[0.5, 0.5, 0.5])
+    sel = selection(**doses([0.5, 0.5, 0.5]))
     out = screen(sel, REFERENCE, disable=["other_indication", "probably_stopped"])
     rows = result(out)
     assert {r["proposed"] for r in rows.values()} == {"review"}
@@ -343,7 +489,7 @@ def test_missing_data_marks_every_patient_for_review_and_says_why() -> None:
 
 
 def test_missing_data_can_stop_the_run_naming_every_criterion() -> None:
-    sel = selection(ddd_per_day=[0.5, 0.5, 0.5])
+    sel = selection(**doses([0.5, 0.5, 0.5]))
     patients = flags(palliative=[False, False, False])
     with pytest.raises(ScreeningDataError) as caught:
         screen(sel, REFERENCE, patients=patients, missing_data="error")
@@ -355,7 +501,7 @@ def test_missing_data_can_stop_the_run_naming_every_criterion() -> None:
 
 
 def test_overrides_win_and_are_kept_with_who_and_when() -> None:
-    sel = selection(ddd_per_day=[0.5, 3.0, None])
+    sel = selection(**doses([0.5, 3.0, None]))
     overrides = [
         Override(
             patient_id="p2",
@@ -394,7 +540,7 @@ def test_overrides_from_a_table() -> None:
         }
     )
     rows = result(
-        screen(selection(ddd_per_day=[0.1] * 3), REFERENCE, overrides=table, **only("ddd_per_day"))
+        screen(selection(**doses([0.1] * 3)), REFERENCE, overrides=table, **only("ddd_per_day"))
     )
     assert rows["p1"]["decision"] == "excluded"
 
@@ -403,7 +549,7 @@ def test_override_for_an_unknown_patient_is_an_error() -> None:
     override = Override(patient_id="zz", decision="eligible", decided_by="x", decided_at=REFERENCE)
     with pytest.raises(ScreeningError, match="not in the selection: zz"):
         screen(
-            selection(ddd_per_day=[0.1] * 3), REFERENCE, overrides=[override], **only("ddd_per_day")
+            selection(**doses([0.1] * 3)), REFERENCE, overrides=[override], **only("ddd_per_day")
         )
 
 
@@ -411,7 +557,7 @@ def test_two_overrides_for_one_patient_are_an_error() -> None:
     one = Override(patient_id="p1", decision="eligible", decided_by="x", decided_at=REFERENCE)
     with pytest.raises(ScreeningError, match="two overrides"):
         screen(
-            selection(ddd_per_day=[0.1] * 3), REFERENCE, overrides=[one, one], **only("ddd_per_day")
+            selection(**doses([0.1] * 3)), REFERENCE, overrides=[one, one], **only("ddd_per_day")
         )
 
 
@@ -421,7 +567,7 @@ def test_override_decision_must_be_eligible_or_excluded() -> None:
 
 
 def test_unknown_keys_and_parameters_are_errors() -> None:
-    sel = selection(ddd_per_day=[0.1] * 3)
+    sel = selection(**doses([0.1] * 3))
     with pytest.raises(ScreeningError, match=r"unknown criterion key.*'age'"):
         screen(sel, REFERENCE, disable=["age"])
     with pytest.raises(ScreeningError, match=r"unknown parameter.*'max_ddd'"):
@@ -442,7 +588,7 @@ def test_boolean_columns_must_be_booleans() -> None:
 
 
 def test_result_keeps_the_callers_kind_and_every_patient() -> None:
-    sel = pl.DataFrame({"patient_id": ["b", "a"], "ddd_per_day": [3.0, 0.1]})
+    sel = pl.DataFrame({"patient_id": ["b", "a"], **doses([3.0, 0.1])})
     out = screen(sel, REFERENCE, **only("ddd_per_day"))
     assert isinstance(out.table, pl.DataFrame)
     assert out.table["patient_id"].to_list() == ["a", "b"]
@@ -452,14 +598,14 @@ def test_result_keeps_the_callers_kind_and_every_patient() -> None:
 
 def test_criteria_as_applied_are_reported() -> None:
     out = screen(
-        selection(ddd_per_day=[0.1] * 3),
+        selection(**doses([0.1] * 3)),
         REFERENCE,
         parameters={"ddd_per_day": {"max_ddd_per_day": 1}},
         **only("ddd_per_day"),
     )
     applied = {c.key: c for c in out.criteria}
     assert applied["ddd_per_day"].enabled
-    assert applied["ddd_per_day"].parameters == {"max_ddd_per_day": 1}
+    assert applied["ddd_per_day"].parameters == {"max_ddd_per_day": 1, "dose_basis": "recent"}
     assert not applied["immobile"].enabled
 
 
@@ -490,7 +636,7 @@ class Plugin:
 def test_a_plugin_criterion_is_applied_and_silence_means_review() -> None:
     with using_plugins(Plugin(), entry_points=False):
         out = screen(
-            selection(ddd_per_day=[0.1] * 3),
+            selection(**doses([0.1] * 3)),
             REFERENCE,
             disable=sorted(ALL_BUT - {"ddd_per_day"}),
         )
@@ -506,9 +652,7 @@ def test_a_criterion_answering_badly_is_named() -> None:
             return pd.DataFrame({"patient_id": ["p1"], "excluded": ["yes"], "reason": [""]})
 
     with pytest.raises(ScreeningError, match=r"'practice_list'.*boolean"):
-        screen(
-            selection(ddd_per_day=[0.1] * 3), REFERENCE, criteria=[Broken(), *builtin_criteria()]
-        )
+        screen(selection(**doses([0.1] * 3)), REFERENCE, criteria=[Broken(), *builtin_criteria()])
 
 
 def test_builtins_are_registered_through_the_hook() -> None:

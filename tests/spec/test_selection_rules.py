@@ -36,6 +36,7 @@ OUTPUT_COLUMNS = [
     "first_date",
     "last_date",
     "ddd_per_day",
+    "ddd_per_day_recent",
     "days_since_supply_end",
     "probably_stopped",
     "complex_groups",
@@ -279,9 +280,119 @@ def test_benzodiazepine_groups_n05ba_n05cd_n05cf_add_up(disp, rows_by_patient):
 
 
 def test_benzodiazepine_any_code_of_the_three_groups_counts(disp, ids):
-    """DOMAIN.md Benzodiazepines: every ATC code starting with N05BA, N05CD or N05CF."""
-    codes = ["N05BA01", "N05BA12", "N05BA99", "N05CD02", "N05CD08", "N05CF01", "N05CF04"]
+    """DOMAIN.md Benzodiazepines: every ATC code starting with N05BA, N05CD or N05CF, codes
+    added to the WHO index after the module included (mexazolam N05BA25, dimdazenil N05CD16)."""
+    codes = ["N05BA01", "N05BA12", "N05BA25", "N05CD02", "N05CD08", "N05CD16", "N05CF01"]
     assert ids(select(disp([(atc, "2025-01-01", atc, 91) for atc in codes]))) == codes
+
+
+def test_benzodiazepine_unknown_code_of_the_groups_counts_and_is_reported(disp, rows_by_patient):
+    """Issue 14: a code starting with N05BA that the WHO index does not have (mistyped N05BA99)
+    still counts as a benzodiazepine by its group, but never silently: the warning names the
+    code and its row count (codes only, no patient)."""
+    rows = disp(
+        [
+            ("p", "2025-01-01", OXAZEPAM, 60),
+            ("p", "2025-02-01", "N05BA99", 31),  # 60 + 31 = 91: chronic only if counted
+            ("p", "2025-03-01", "N05BA99", 0.5),
+            ("q", "2025-01-01", "L01ZZ01", 1),  # unknown, in complex group L
+        ]
+    )
+    with pytest.warns(br.UnknownCodesWarning) as caught:
+        out = rows_by_patient(select(rows))
+    assert out["p"]["units"] == 91.5
+    (warning,) = caught
+    message = str(warning.message)
+    assert "3 dispensing rows" in message
+    assert "N05BA99: 2 rows" in message
+    assert "L01ZZ01: 1 row" in message
+    assert "'p'" not in message
+    assert "'q'" not in message
+    assert warning.filename == __file__  # points at the caller, not into the library
+
+
+UNKNOWN_KINDS = ["pandas", "polars", "polars-lazy", "pyarrow", "duckdb", "parquet"]
+
+
+def _as_kind(frame, kind, kind_of, tmp_path):
+    """``frame`` as a supported kind, a DuckDB relation or a Parquet path (a polars scan)."""
+    if kind == "duckdb":
+        duckdb = pytest.importorskip("duckdb")
+        return duckdb.from_arrow(pa.Table.from_pandas(frame, preserve_index=False))
+    if kind == "parquet":
+        path = tmp_path / "dispensings.parquet"
+        frame.to_parquet(path, index=False)
+        return path
+    return kind_of(frame, kind)
+
+
+def _plain_records(result, records):
+    if hasattr(result, "to_arrow_table"):  # a DuckDB relation
+        result = result.to_arrow_table()
+    return records(result)
+
+
+@pytest.mark.parametrize("kind", UNKNOWN_KINDS)
+def test_unknown_codes_warn_and_count_and_are_listed_on_every_kind(
+    disp, kind_of, records, kind, tmp_path
+):
+    """Issue 14: on every input kind (the Parquet scan reads codes by its own path) an unknown
+    code of a group counts in its group, is reported, and unknown_code_rows() lists its rows
+    (the window's with a reference date, all without)."""
+    rows = disp(
+        [
+            ("p", "2025-01-01", OXAZEPAM, 60),
+            ("p", "2025-02-01", "N05BA99", 31),
+            ("q", "2025-01-01", OXAZEPAM, 100),
+            ("q", "2025-02-01", "L01ZZ01", 1),
+            ("q", "2025-02-01", "N02BF02", 1),  # known: pregabalin
+            ("r", "2023-02-01", "N05BA98", 1),  # unknown, before the window
+        ]
+    )
+    source = _as_kind(rows, kind, kind_of, tmp_path)
+    with pytest.warns(br.UnknownCodesWarning, match=r"\(L01ZZ01: 1 row, N05BA99: 1 row\)"):
+        result = select(source, include_excluded=True)
+    out = {r["patient_id"]: r for r in _plain_records(result, records)}
+    assert out["p"]["units"] == 91
+    assert out["q"]["complex_groups"] == "L, N03"
+    listed = _plain_records(br.unknown_code_rows(source, REF), records)
+    assert [(r["patient_id"], r["atc"]) for r in listed] == [("q", "L01ZZ01"), ("p", "N05BA99")]
+    everything = _plain_records(br.unknown_code_rows(source), records)
+    assert [r["atc"] for r in everything] == ["L01ZZ01", "N05BA98", "N05BA99"]
+    assert set(everything[0]) == {"patient_id", "date", "atc", "quantity"}  # rows as given
+
+
+def test_unknown_code_rows_is_empty_when_every_code_is_known(disp):
+    rows = disp([("p", "2025-01-01", OXAZEPAM, 60), ("p", "2025-02-01", "N02AJ06", 31)])
+    listed = br.unknown_code_rows(rows, REF)
+    assert list(listed.columns) == ["patient_id", "date", "atc", "quantity"]
+    assert len(listed) == 0
+    with pytest.raises(ValueError, match="window_months"):
+        br.unknown_code_rows(rows, REF, window_months=0)
+
+
+def test_new_users_report_unknown_benzodiazepine_codes_too(disp, ids):
+    """Issue 14: select_new_users counts benzodiazepine rows by group as well, so it reports an
+    unknown benzodiazepine code of its period the same way."""
+    rows = disp([("n", "2024-01-01", OXAZEPAM, 0.25), ("n", "2025-06-01", "N05CD99", 20)])
+    with pytest.warns(br.UnknownCodesWarning, match="new-user period.*N05CD99: 1 row"):
+        new = br.select_new_users(rows, REF)
+    assert ids(new) == ["n"]
+
+
+def test_no_warning_for_known_retired_codes_or_unknown_codes_outside_the_window(disp, ids):
+    """Issue 14: retired codes the library recognises (gabapentin N03AX12 until 2021, imatinib
+    L01XE01 until 2020) are not reported; an unknown code outside the window is not read."""
+    rows = disp(
+        [
+            ("p", "2025-01-01", OXAZEPAM, 100),
+            ("r", "2025-01-01", OXAZEPAM, 100),
+            ("r", "2025-02-01", "N03AX12", 30),
+            ("r", "2025-02-01", "L01XE01", 30),
+            ("s", "2023-01-01", "N05BA99", 30),  # before the window
+        ]
+    )
+    assert ids(select(rows)) == ["p"]  # pytest turns any warning into an error here
 
 
 def test_benzodiazepine_return_subtracts_95_minus_10_is_not_chronic(disp, ids):
@@ -392,8 +503,8 @@ def test_complex_comedication_exceptions_m09aa01_n02aa59_do_not_exclude(disp, ro
             ("hydroquinine", "2025-02-01", "M09AA01", 30),
             ("codeine_combination", "2025-01-01", OXAZEPAM, 100),
             ("codeine_combination", "2025-02-01", "N02AA59", 30),
-            ("m09aa02", "2025-01-01", OXAZEPAM, 100),
-            ("m09aa02", "2025-02-01", "M09AA02", 1),  # M09A, not the exception
+            ("m09aa72", "2025-01-01", OXAZEPAM, 100),
+            ("m09aa72", "2025-02-01", "M09AA72", 1),  # M09A, not the exception
             ("n02aa58", "2025-01-01", OXAZEPAM, 100),
             ("n02aa58", "2025-02-01", "N02AA58", 1),  # N02A, not the exception
         ]
@@ -403,6 +514,80 @@ def test_complex_comedication_exceptions_m09aa01_n02aa59_do_not_exclude(disp, ro
     for patient in out:
         assert out[patient]["complex_groups"] == ""
         assert out[patient]["units"] == 100
+
+
+# Issue 14: the module's exception "N02AA59 = paracetamol + codeine" follows the substance. The
+# 2017 WHO index moved the codeine combinations out of N02AA59 into N02AJ (WHOCC, "ATC
+# classification of combinations of opioids and other analgesics", 22 January 2016).
+CODEINE_CASES = [
+    # (code, exempt by default, exempt with exempt_other_codeine_combinations=False)
+    ("N02AA59", True, True),  # codeine, combinations excl. psycholeptics (the module's code)
+    ("N02AJ06", True, True),  # codeine and paracetamol, today's code
+    ("N02AJ07", True, False),  # codeine and acetylsalicylic acid
+    ("N02AJ08", True, False),  # codeine and ibuprofen
+    ("N02AJ09", True, False),  # codeine and other non-opioid analgesics
+    ("N02AA01", False, False),  # morphine: a true opioid
+    ("N02AJ13", False, False),  # tramadol and paracetamol (WHO index 2026)
+    ("N02AJ01", False, False),  # dihydrocodeine and paracetamol: not codeine
+    ("N02AA79", False, False),  # codeine, combinations with psycholeptics: not the exception
+]
+
+
+@pytest.mark.parametrize("kind", ["pandas", "polars", "polars-lazy", "pyarrow"])
+def test_paracetamol_codeine_is_exempt_under_old_and_new_code(disp, kind_of, rows_by_patient, kind):
+    """Issue 14: a patient with 100 oxazepam and paracetamol/codeine dispensed as N02AJ06 (or as
+    the module's N02AA59) is selected, not excluded as "complex co-medication: N02A"."""
+    rows = []
+    for atc, _, _ in CODEINE_CASES:
+        rows += [(atc, "2025-01-01", OXAZEPAM, 100), (atc, "2025-02-01", atc, 30)]
+    out = rows_by_patient(select(kind_of(disp(rows), kind), include_excluded=True))
+    for atc, exempt, _ in CODEINE_CASES:
+        assert out[atc]["units"] == 100, atc
+        assert out[atc]["complex_groups"] == ("" if exempt else "N02A"), atc
+        expected = None if exempt else "complex co-medication: N02A"
+        assert out[atc]["excluded_because"] == expected, atc
+
+
+def test_other_codeine_combinations_option_keeps_only_paracetamol_codeine_exempt(disp, ids):
+    """Issue 14: exempt_other_codeine_combinations=False exempts paracetamol + codeine (N02AA59,
+    N02AJ06) only; codeine with acetylsalicylic acid, ibuprofen or others (N02AJ07-09) is N02A."""
+    rows = []
+    for atc, _, _ in CODEINE_CASES:
+        rows += [(atc, "2025-01-01", OXAZEPAM, 100), (atc, "2025-02-01", atc, 30)]
+    narrow = select(disp(rows), exempt_other_codeine_combinations=False)
+    assert ids(narrow) == sorted(atc for atc, _, exempt in CODEINE_CASES if exempt)
+    assert ids(select(disp(rows))) == sorted(atc for atc, exempt, _ in CODEINE_CASES if exempt)
+
+
+@pytest.mark.parametrize(
+    ("atc", "as_antiepileptics", "groups"),
+    [
+        ("N02BF02", True, "N03"),  # pregabalin, today's code: N03 as when the module was written
+        ("N02BF01", True, "N03"),  # gabapentin
+        ("N02BF02", False, ""),  # today's classification: an analgesic, not complex
+        ("N03AX16", True, "N03"),  # pregabalin's old code is N03 either way (its prefix)
+        ("N03AX16", False, "N03"),
+        ("N02BF03", True, ""),  # mirogabalin: never an anti-epileptic code
+    ],
+)
+def test_gabapentinoids_follow_the_substance_into_n03(
+    disp, rows_by_patient, atc, as_antiepileptics, groups
+):
+    """Issue 14, codes changed since the module: gabapentin and pregabalin were anti-epileptics
+    (N03AX12, N03AX16) when the module was written and are N02BF01/N02BF02 today; by default
+    they still make co-medication complex (N03); the option follows today's index."""
+    rows = disp([("p", "2025-01-01", OXAZEPAM, 100), ("p", "2025-02-01", atc, 30)])
+    out = rows_by_patient(
+        select(rows, include_excluded=True, gabapentinoids_as_antiepileptics=as_antiepileptics)
+    )
+    assert out["p"]["complex_groups"] == groups
+
+
+def test_complex_comedication_options_are_checked():
+    with pytest.raises(TypeError):
+        br.ChronicUseCriteria(exempt_other_codeine_combinations="no")
+    with pytest.raises(TypeError):
+        br.ChronicUseCriteria(gabapentinoids_as_antiepileptics=1)
 
 
 def test_complex_comedication_counts_only_in_the_window(disp, ids):
@@ -876,6 +1061,195 @@ def test_ddd_per_day_is_null_without_a_strength_column(disp, rows_by_patient):
     """selection: without strength_mg there is no DDD estimate."""
     rows = disp([("p", "2025-01-01", OXAZEPAM, 100)])
     assert rows_by_patient(select(rows))["p"]["ddd_per_day"] is None
+
+
+# --------------------------------------------------------------------------------------------
+# The current dose: ddd_per_day_recent (issue 14; DOMAIN.md Screening: "the patient's *current*
+# use, not a year's average that hides a recent rise"). Reference date 2025-12-31: the year is
+# 2025-01-01 .. 2025-12-31 (365 days), the recent window 2025-10-01 .. 2025-12-31 (92 days).
+# --------------------------------------------------------------------------------------------
+
+DEC_31 = "2025-12-31"
+MONTH_DAYS_2025 = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _monthly_oxazepam_50(patient, per_day):
+    """Oxazepam 50 mg (1 tablet = 1 DDD) on the 1st of each month of 2025, ``per_day(month)``
+    tablets for each day of that month."""
+    return [
+        (patient, f"2025-{month:02d}-01", OXAZEPAM, days * per_day(month), 50.0)
+        for month, days in enumerate(MONTH_DAYS_2025, start=1)
+    ]
+
+
+def test_recent_dose_issue_case_one_a_day_then_three_a_day_for_four_months(disp, rows_by_patient):
+    """Issue 14: oxazepam 50 mg, 1 a day for 8 months, then 3 a day for the last 4 months."""
+    rows = disp(
+        _monthly_oxazepam_50("rose", lambda month: 3 if month >= 9 else 1), extra=["strength_mg"]
+    )
+    out = rows_by_patient(select(rows, DEC_31))["rose"]
+    # January-August: 243 tablets = 243 DDD; September-December: 3 x 122 = 366 DDD.
+    assert out["ddd_per_day"] == pytest.approx(609 / 365)  # 1.67: under the 2-DDD limit
+    # October-December: 3 x (31 + 30 + 31) = 276 DDD over the 92 days of the recent window.
+    assert out["ddd_per_day_recent"] == pytest.approx(3.0)
+
+
+def test_recent_dose_issue_text_three_a_day_for_four_months_shows_under_one_a_year(
+    disp, rows_by_patient
+):
+    """Issue 14 as worded: 3 x 50 mg for the last four months averages 0.99 over the year."""
+    rows = disp(
+        [("p", day, OXAZEPAM, 90, 50.0) for day in ("2025-09-03", "2025-10-03", "2025-11-02")]
+        + [("p", "2025-12-02", OXAZEPAM, 90, 50.0)],
+        extra=["strength_mg"],
+    )
+    out = rows_by_patient(select(rows, DEC_31))["p"]
+    assert out["ddd_per_day"] == pytest.approx(360 / 365)  # 0.986: under both limits
+    # 10-03, 11-02 and 12-02 are in the recent window: 270 DDD over 92 days = 2.93.
+    assert out["ddd_per_day_recent"] == pytest.approx(270 / 92)
+
+
+def test_recent_dose_window_starts_after_the_day_three_calendar_months_back(disp, rows_by_patient):
+    """dates.Window: the recent window is half-open like the year's: 2025-09-30 (three
+    calendar months before 2025-12-31) is outside, 2025-10-01 inside, the reference date
+    inside."""
+    rows = disp(
+        [
+            ("on_start", "2025-03-01", OXAZEPAM, 100, 50.0),
+            ("on_start", "2025-09-30", OXAZEPAM, 92, 50.0),  # outside the recent window
+            ("day_after", "2025-03-01", OXAZEPAM, 100, 50.0),
+            ("day_after", "2025-10-01", OXAZEPAM, 92, 50.0),  # inside
+            ("on_reference", "2025-03-01", OXAZEPAM, 100, 50.0),
+            ("on_reference", "2025-12-31", OXAZEPAM, 92, 50.0),  # inside
+        ],
+        extra=["strength_mg"],
+    )
+    out = rows_by_patient(select(rows, DEC_31))
+    assert out["on_start"]["ddd_per_day_recent"] == 0.0
+    assert out["day_after"]["ddd_per_day_recent"] == pytest.approx(1.0)
+    assert out["on_reference"]["ddd_per_day_recent"] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("kind", ["pandas", "polars-lazy", "pyarrow"])
+def test_recent_dose_window_on_a_datetime_column_uses_the_calendar_day(
+    disp, kind_of, rows_by_patient, kind
+):
+    """dates.Window: a time of day does not move a dispensing across the recent window's
+    start (late on 2025-09-30 is outside, early on 2025-10-01 inside)."""
+    rows = disp(
+        [
+            ("late", "2025-03-01 10:00", OXAZEPAM, 100, 50.0),
+            ("late", "2025-09-30 23:59", OXAZEPAM, 92, 50.0),
+            ("early", "2025-03-01 10:00", OXAZEPAM, 100, 50.0),
+            ("early", "2025-10-01 00:01", OXAZEPAM, 92, 50.0),
+        ],
+        extra=["strength_mg"],
+    )
+    out = rows_by_patient(select(kind_of(rows, kind), DEC_31))
+    assert out["late"]["ddd_per_day_recent"] == 0.0
+    assert out["early"]["ddd_per_day_recent"] == pytest.approx(1.0)
+
+
+def test_recent_dose_days_are_the_calendar_days_of_the_recent_window(disp, rows_by_patient):
+    """dates.window_before: three calendar months back from 2024-04-30 is 2024-01-30, so the
+    recent window 2024-01-31 .. 2024-04-30 has 91 days (29 February included)."""
+    rows = disp([("p", "2024-02-29", ZOLPIDEM, 91, 10.0)], extra=["strength_mg"])
+    out = rows_by_patient(select(rows, "2024-04-30"))["p"]
+    assert out["ddd_per_day_recent"] == pytest.approx(1.0)  # 91 DDD / 91 days
+    assert out["ddd_per_day"] == pytest.approx(91 / 366)  # 2023-05-01 .. 2024-04-30: leap
+
+
+def test_recent_dose_returns_in_the_recent_window_subtract(disp, rows_by_patient):
+    """DOMAIN.md Chronic user: a returned dispensing subtracts, in the recent window too."""
+    rows = disp(
+        [
+            # 184 DDD of diazepam 10 mg before the recent window (year only).
+            ("p", "2025-03-01", DIAZEPAM, 184, 10.0),
+            # 184 x 5 mg / 10 mg = 92 DDD, minus a return of 46 x 5 mg / 10 = 23 DDD: 69 / 92
+            ("p", "2025-11-01", DIAZEPAM, 184, 5.0),
+            ("p", "2025-11-04", DIAZEPAM, -46, 5.0),
+        ],
+        extra=["strength_mg"],
+    )
+    out = rows_by_patient(select(rows, DEC_31))["p"]
+    assert out["ddd_per_day_recent"] == pytest.approx(69 / 92)
+    assert out["ddd_per_day"] == pytest.approx((184 + 92 - 23) / 365)
+
+
+def test_recent_dose_more_returned_than_dispensed_recently_is_zero(disp, rows_by_patient):
+    """selection (documented choice): a return in the recent window of an earlier dispensing
+    nets the recent window below zero; no dose is negative, so it shows 0.0."""
+    rows = disp(
+        [
+            ("p", "2025-08-01", OXAZEPAM, 200, 50.0),
+            ("p", "2025-10-10", OXAZEPAM, 20, 50.0),
+            ("p", "2025-10-12", OXAZEPAM, -100, 50.0),  # returns most of the August supply
+        ],
+        extra=["strength_mg"],
+    )
+    out = rows_by_patient(select(rows, DEC_31))["p"]
+    assert out["ddd_per_day_recent"] == 0.0  # 20 - 100 = -80 DDD: shown as 0
+    assert out["ddd_per_day"] == pytest.approx(120 / 365)  # the year is not clipped
+
+
+def test_recent_dose_is_zero_not_null_without_a_recent_dispensing(disp, rows_by_patient):
+    """selection (documented choice): nothing dispensed in the recent window is a dose of 0
+    (they got nothing recently), even without strengths; unknown only when a recent counted
+    dispensing lacks its strength or DDD."""
+    rows = disp([("p", "2025-05-01", OXAZEPAM, 100)])  # no strength_mg column at all
+    out = rows_by_patient(select(rows, DEC_31))["p"]
+    assert out["ddd_per_day"] is None
+    assert out["ddd_per_day_recent"] == 0.0
+
+
+def test_recent_dose_is_null_when_a_recent_counted_row_lacks_strength(disp, rows_by_patient):
+    """selection: like ddd_per_day, the recent dose is unknown (null), not an undercount, when a
+    counted dispensing in the recent window has no strength_mg or its substance no WHO DDD;
+    a missing strength before the recent window leaves the recent dose known."""
+    rows = disp(
+        [
+            ("recent_missing", "2025-05-01", OXAZEPAM, 100, 50.0, "tablet"),
+            ("recent_missing", "2025-11-01", OXAZEPAM, 30, None, "tablet"),
+            ("no_ddd", "2025-05-01", OXAZEPAM, 100, 50.0, "tablet"),
+            ("no_ddd", "2025-11-01", "N05BA10", 30, 15.0, "tablet"),  # ketazolam: no WHO DDD
+            ("earlier_missing", "2025-05-01", OXAZEPAM, 100, None, "tablet"),
+            ("earlier_missing", "2025-11-01", OXAZEPAM, 92, 50.0, "tablet"),
+            ("drank_missing", "2025-05-01", OXAZEPAM, 100, 50.0, "tablet"),
+            ("drank_missing", "2025-11-01", DIAZEPAM, 30, None, "drank"),  # not counted
+        ],
+        extra=["strength_mg", "form"],
+    )
+    out = rows_by_patient(select(rows, DEC_31))
+    assert out["recent_missing"]["ddd_per_day_recent"] is None
+    assert out["no_ddd"]["ddd_per_day_recent"] is None
+    assert out["earlier_missing"]["ddd_per_day"] is None
+    assert out["earlier_missing"]["ddd_per_day_recent"] == pytest.approx(1.0)  # 92 / 92
+    assert out["drank_missing"]["ddd_per_day_recent"] == 0.0
+
+
+def test_recent_dose_months_option(disp, rows_by_patient):
+    """selection: recent_months sets the recent window (1: 2025-12-01 .. 2025-12-31)."""
+    rows = disp(
+        _monthly_oxazepam_50("p", lambda month: 2 if month == 12 else 1), extra=["strength_mg"]
+    )
+    out = rows_by_patient(select(rows, DEC_31, recent_months=1))["p"]
+    assert out["ddd_per_day_recent"] == pytest.approx(2.0)  # 62 DDD / 31 days
+    six = rows_by_patient(select(rows, DEC_31, recent_months=6))["p"]
+    assert six["ddd_per_day_recent"] == pytest.approx((184 + 31) / 184)  # July-December
+
+
+def test_recent_dose_window_must_fit_in_the_selection_window(disp):
+    """selection: the recent window is read from the selection window's rows, so it cannot be
+    longer; a window shorter than 3 months makes the recent window as long by default."""
+    rows = disp([("p", "2025-12-01", OXAZEPAM, 100, 50.0)], extra=["strength_mg"])
+    with pytest.raises(ValueError, match=r"recent_months \(13\) must not be more than"):
+        select(rows, DEC_31, recent_months=13)
+    with pytest.raises(ValueError, match="recent_months must be positive"):
+        select(rows, DEC_31, recent_months=0)
+    short = br.select_chronic_users(rows, DEC_31, window_months=1)
+    # 100 DDD in December: both windows are 2025-12-01 .. 2025-12-31 (31 days).
+    assert short["ddd_per_day_recent"].tolist() == pytest.approx([100 / 31])
+    assert short["ddd_per_day"].tolist() == pytest.approx([100 / 31])
 
 
 # --------------------------------------------------------------------------------------------

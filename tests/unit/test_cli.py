@@ -71,6 +71,82 @@ def test_select_by_the_nhg_definition_or_another_unit_threshold(tmp_path: Path) 
     assert chosen("--min-units", "120") == []
 
 
+def test_select_lists_dispensings_with_unknown_codes_in_a_private_file(tmp_path: Path) -> None:
+    """Issue 14: an ATC code of the selection's groups that benzoredux does not know (N05BA99,
+    L01ZZ01) is counted by its group, printed with its count and written, with its rows, to
+    unknown_atc_codes.csv (owner-only, like every file with patient data); known codes, old
+    (N03AX16) or new (N02AJ06), are not listed."""
+    source = tmp_path / "dispensings.csv"
+    source.write_text(
+        "patient_id,date,atc,quantity,prescriber_id\n"
+        "p1,2025-03-01,N05BA04,60,g1\n"
+        "p1,2025-09-01,N05BA99,40,g1\n"
+        "p2,2025-03-01,N05BA04,100,g2\n"
+        "p2,2025-04-01,L01ZZ01,1,g2\n"
+        "p3,2025-03-01,N05BA04,100,g2\n"
+        "p3,2025-04-01,N02AJ06,20,g2\n"
+        "p3,2025-04-01,N03AX16,20,g2\n"
+        "p4,2023-04-01,N05BA98,20,g2\n"
+    )
+    out = tmp_path / "results"
+    result = CliRunner().invoke(
+        main,
+        ["select", str(source), "--reference-date", "2025-12-31", "--out", str(out),
+         "--no-register", "--include-excluded"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "2 dispensing(s) in the selection window have an ATC code" in result.output
+    assert "(L01ZZ01, N05BA99)" in result.output
+    assert "N05BA98" not in result.output  # outside the window
+    unknown = pd.read_csv(out / "unknown_atc_codes.csv", encoding="utf-8-sig")
+    assert unknown[["patient_id", "atc"]].values.tolist() == [["p2", "L01ZZ01"], ["p1", "N05BA99"]]
+    assert stat.S_IMODE((out / "unknown_atc_codes.csv").stat().st_mode) == 0o600
+    chronic = pd.read_csv(out / "chronic_users.csv", encoding="utf-8-sig").set_index("patient_id")
+    assert chronic.loc["p1", "units"] == 100  # the unknown benzodiazepine code counts
+    assert chronic.loc["p2", "complex_groups"] == "L"
+    assert chronic.loc["p3", "complex_groups"] == "N03"  # pregabalin, not paracetamol/codeine
+
+
+def test_select_writes_an_empty_unknown_codes_file_when_every_code_is_known(tmp_path: Path) -> None:
+    source = tmp_path / "dispensings.csv"
+    source.write_text("patient_id,date,atc,quantity\np1,2025-03-01,N05BA04,100\n")
+    out = tmp_path / "results"
+    result = CliRunner().invoke(
+        main,
+        ["select", str(source), "--reference-date", "2025-12-31", "--out", str(out),
+         "--no-register"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "does not know" not in result.output
+    assert pd.read_csv(out / "unknown_atc_codes.csv", encoding="utf-8-sig").empty
+
+
+def test_select_complex_comedication_flags(tmp_path: Path) -> None:
+    """--codeine-combinations-complex: codeine + ibuprofen (N02AJ08) excludes, paracetamol +
+    codeine (N02AJ06) never; --gabapentinoids-not-complex: pregabalin (N02BF02) does not."""
+    source = tmp_path / "dispensings.csv"
+    source.write_text(
+        "patient_id,date,atc,quantity\n"
+        "ibuprofen,2025-03-01,N05BA04,100\nibuprofen,2025-04-01,N02AJ08,20\n"
+        "paracetamol,2025-03-01,N05BA04,100\nparacetamol,2025-04-01,N02AJ06,20\n"
+        "pregabalin,2025-03-01,N05BA04,100\npregabalin,2025-04-01,N02BF02,20\n"
+    )
+
+    def chosen(*options: str) -> list[str]:
+        out = tmp_path / ("-".join(options) or "default")
+        result = CliRunner().invoke(
+            main,
+            ["select", str(source), "--reference-date", "2025-12-31", "--out", str(out),
+             "--no-register", *options],
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        return pd.read_csv(out / "chronic_users.csv", encoding="utf-8-sig")["patient_id"].tolist()
+
+    assert chosen() == ["ibuprofen", "paracetamol"]
+    assert chosen("--codeine-combinations-complex") == ["paracetamol"]
+    assert chosen("--gabapentinoids-not-complex") == ["ibuprofen", "paracetamol", "pregabalin"]
+
+
 def test_bad_value_names_file_line_column_and_value(tmp_path: Path) -> None:
     source = tmp_path / "dispensings.csv"
     source.write_text(

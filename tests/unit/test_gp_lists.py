@@ -145,6 +145,35 @@ def test_screening_puts_decision_and_reasons_first_eligible_first(tmp_path: Path
     assert rows[3][rows[0].index("reasons")] == "cannot come to the practice (immobile)"
 
 
+def test_screening_shows_both_doses_side_by_side_in_front(tmp_path: Path) -> None:
+    """Issue 14: the GP sees the current dose next to the year's average, before the other
+    selection columns."""
+    table = pd.DataFrame(
+        {
+            "patient_id": ["p1", "p2"],
+            "gp_id": ["G1", "G1"],
+            "units": [609.0, 120.0],
+            "ddd_per_day_recent": [3.0, 0.4],
+            "ddd_per_day": [609 / 365, 0.5],
+            "decision": ["excluded", "eligible"],
+            "eligible": [False, True],
+            "reasons": ["3.0 DDD a day recently (ddd_per_day_recent), more than 2 DDD", None],
+            "override_note": [None, None],
+        }
+    )
+    path = write_screening_xlsx(table, tmp_path / "screening.xlsx")
+    rows = values(openpyxl.load_workbook(path)["G1"])
+    header = rows[0]
+    at = header.index("ddd_per_day")
+    assert header[at - 1 : at + 3] == [
+        "override_note",
+        "ddd_per_day",
+        "ddd_per_day_recent",
+        "gp_id",
+    ]
+    assert rows[2][at : at + 2] == [pytest.approx(609 / 365), 3.0]  # p1, after eligible p2
+
+
 def _files(tmp_path: Path) -> tuple[Path, Path]:
     dispensings = tmp_path / "dispensings.csv"
     dispensings.write_text(
@@ -198,6 +227,9 @@ def test_select_and_screen_write_the_spreadsheets(tmp_path: Path) -> None:
     header = values(screening["G1"])[0]
     assert header[:4] == ["patient_id", "name", "address", "postcode"]
     assert "reasons" in header
+    assert header[header.index("ddd_per_day") + 1] == "ddd_per_day_recent"
+    csv_columns = pd.read_csv(out / "screening.csv", encoding="utf-8-sig").columns
+    assert {"ddd_per_day", "ddd_per_day_recent"} <= set(csv_columns)
     for name in ("chronic_users.xlsx", "new_users.xlsx", "screening.xlsx"):
         assert stat.S_IMODE((out / name).stat().st_mode) == 0o600
 

@@ -1,25 +1,41 @@
 """Effect evaluation (FTO module, bijlage 4): who stopped after the stop letter, and by how much
-the others cut down, from the dispensings that follow the letter.
+the others cut down, from the dispensings around the letter.
 
 The measures, each relative to a patient's own letter date and each a documented default of
 :class:`EffectDefinitions`:
 
-* **short-term stopper**: no benzodiazepine dispensed from 3 to 6 months after the letter (the
+* **short-term stopper**: no benzodiazepine used from 3 to 6 months after the letter (the
   Benzoredux trial's short-term outcome: 27% of letter recipients);
-* **stopper at 9-12 months**: no benzodiazepine dispensed from 9 to 12 months after the letter
-  (bijlage 4's "percentage stoppers");
-* **sustained stopper**: no benzodiazepine dispensed from 3 months after the letter to the end
-  of a chosen follow-up, 21 months by default (Benzoredux: 14% stayed benzodiazepine-free for
-  the whole 21 months);
+* **stopper at 9-12 months**: no benzodiazepine used from 9 to 12 months after the letter
+  (bijlage 4's "percentage stoppers": patients "die na 9-12 maanden geen benzodiazepinen meer
+  gebruikt");
+* **sustained stopper**: no benzodiazepine used from 3 months after the letter to the end of a
+  chosen follow-up, 21 months by default (Benzoredux: 14% stayed benzodiazepine-free for the
+  whole 21 months);
 * **reduction among non-stoppers**: DDD per day in the 12 months after the letter against the
   12 months before, among those who did not stop (by default: not sustained stoppers, as the
   seed puts it, "bij diegenen, waarbij het niet lukte op lange termijn geheel te stoppen";
   Benzoredux: use fell by 20%). The group's figure is ``1 - sum(after) / sum(before)``.
 
 A window "from a to b months" runs after ``letter + a months`` up to and including
-``letter + b months`` (calendar months; 31 January plus one month is 29 February). "Dispensed"
-nets out returns: a patient whose benzodiazepine units in the window sum to zero or less
-received none. Dispensings after the evaluation date are ignored.
+``letter + b months`` (calendar months; 31 January plus one month is 29 February).
+
+**What "stopped" means** (``stop_definition``). Bijlage 4 counts patients who no longer *use*
+benzodiazepines, and tablets collected before a window are used in it. By default
+(``"supply"``) a patient stopped in a window when (a) no benzodiazepine was dispensed in it
+(returns netted out: units summing to zero or less are none) and (b) no supply from earlier
+dispensings reaches into it: the supply of the dispensings from ``use_rate_months`` before the
+letter up to the window's start, carried forward across refills at the patient's own rate of
+use (:mod:`benzoredux.supply`, the arithmetic the selection uses for
+``days_since_supply_end``), runs out by the start of the window's first day. The rate is the
+units dispensed before the last dispensing day over the days from the first to the last, both
+within the ``use_rate_months`` up to the letter; with a single dispensing day it is
+``assumed_units_per_day``. Returns take their days off the supply (those in the window
+beyond what was dispensed there, off the supply carried into it). Only units of solid oral
+forms give supply; other forms count for (a) only. There is no grace period. The plain
+definition (``"plain"``) is (a) alone: "no dispensing", an upper bound of
+the stoppers, which the results always carry as well (``*_stop_plain``, ``*_plain``).
+Dispensings after the evaluation date are ignored.
 
 **Censoring** (bijlage 4: "houd rekening met patiënten die overleden, verhuisd en/of van
 huisarts veranderd zijn"): a patient whose status in the patients table is ``deceased``,
@@ -44,14 +60,16 @@ from benzoredux import codes
 from benzoredux.dates import DateLike, epoch_day, epoch_days, parse_reference_date
 from benzoredux.engine import Engine, Execution
 from benzoredux.evaluation.letters import letters_lazy
-from benzoredux.evaluation.months import month_offset_days, month_parts
+from benzoredux.evaluation.months import month_parts, with_month_offsets
 from benzoredux.evaluation.stats import wilson_expressions
+from benzoredux.supply import counted_expr, supply_offsets, use_rate
 from benzoredux.tables import DISPENSINGS, PATIENTS, DistinctValues, check_rows
 
 __all__ = [
     "LEFT_REASONS",
     "MEASURES",
     "REFERENCE_FIGURES",
+    "STOP_DEFINITIONS",
     "EffectDefinitions",
     "EffectEvaluation",
     "evaluate_effect",
@@ -74,13 +92,24 @@ whole 21-month follow-up, and among the others use fell by 20%. The trial report
 LEFT_REASONS = ("deceased", "moved", "changed_gp")
 """Patient statuses that take a patient out of the denominators."""
 
-_DISPENSING_COLUMNS = ("patient_id", "date", "atc", "quantity", "strength_mg")
+STOP_DEFINITIONS = ("supply", "plain")
+"""The definitions of a stop: ``supply`` (no dispensing in the window and no supply from earlier
+dispensings reaching into it; the default) and ``plain`` (no dispensing in the window: an upper
+bound)."""
+
+_DISPENSING_COLUMNS = ("patient_id", "date", "atc", "quantity", "strength_mg", "form")
+_STOPS = MEASURES[:3]
 
 
 def _window(_instance: object, attribute: Any, value: tuple[int, int]) -> None:
     start, end = value
     if not 0 <= start < end:
         raise ValueError(f"{attribute.name}: need 0 <= start < end months, got {value}")
+
+
+def _positive(_instance: object, attribute: Any, value: float) -> None:
+    if not value > 0:
+        raise ValueError(f"{attribute.name} must be positive, got {value!r}")
 
 
 @frozen(kw_only=True)
@@ -99,7 +128,25 @@ class EffectDefinitions:
     non_stoppers: Literal["short_term", "mid_term", "sustained"] = field(
         default="sustained", validator=validators.in_(("short_term", "mid_term", "sustained"))
     )
-    """Who counts as a non-stopper for the reduction: not a stopper by this measure."""
+    """Who counts as a non-stopper for the reduction: not a stopper by this measure (and by
+    ``stop_definition``)."""
+    stop_definition: Literal["supply", "plain"] = field(
+        default="supply", validator=validators.in_(STOP_DEFINITIONS)
+    )
+    """What a stop is: ``supply`` (default), no benzodiazepine dispensed in the window and no
+    supply from earlier dispensings reaching into it (bijlage 4 counts patients who no longer
+    *use* them); ``plain``, no benzodiazepine dispensed in the window (an upper bound: tablets
+    collected just before a window last into it). It decides ``*_stop``, ``non_stopper``, the
+    summary's ``events`` and ``rate``; the plain definition is always given as well."""
+    use_rate_months: int = field(default=12, validator=validators.ge(1))
+    """Months up to and including the letter date whose dispensings give the patient's own rate
+    of use; the supply carried into a window starts with the dispensings of this period."""
+    assumed_units_per_day: float = field(default=1.0, validator=_positive)
+    """Rate of use when it cannot be observed (a single dispensing day in the period): one
+    tablet a day, as the selection assumes."""
+    extra_forms: Mapping[str, bool] = field(factory=dict, converter=codes.normalise_forms)
+    """Dosage-form names to add to the shipped list, each marked solid oral (True) or not, as
+    for the selection; an unknown form of a benzodiazepine is refused."""
     engine: Engine = "auto"
     """Where the computation runs (see :mod:`benzoredux.engine`)."""
 
@@ -113,17 +160,27 @@ class EffectEvaluation:
 
     per_patient: Any
     """``patient_id``, ``gp_id``, ``letter_date``, ``left_reason`` and ``left_date`` (empty while
-    the patient counts), ``short_term_stop``, ``mid_term_stop``, ``sustained_stop`` (true/false;
-    empty when left or not due), ``ddd_per_day_before``, ``ddd_per_day_after`` (empty when a
-    strength or a DDD is unknown, or the window is not due), ``non_stopper``."""
+    the patient counts), ``short_term_stop``, ``mid_term_stop``, ``sustained_stop`` (true/false
+    by ``stop_definition``; empty when left or not due), ``ddd_per_day_before``,
+    ``ddd_per_day_after`` (empty when a strength or a DDD is unknown, or the window is not
+    due), ``non_stopper``, then ``short_term_stop_plain``, ``mid_term_stop_plain``,
+    ``sustained_stop_plain`` (the plain definition: no dispensing in the window),
+    ``units_per_day`` (the rate of use the supply was estimated with; empty without a counted
+    dispensing from ``use_rate_months`` before the letter up to the latest window's start) and
+    ``units_per_day_assumed``
+    (true when that rate is ``assumed_units_per_day``, not observed)."""
     summary: Any
     """One row per measure and GP, then per measure in total (``gp_id`` empty, ``level``
     ``total``): ``events``, ``evaluated``, ``rate``, ``ci_low``, ``ci_high``, ``reference``,
-    ``not_due``, ``ddd_unknown`` and ``left_deceased``, ``left_moved``, ``left_changed_gp``.
-    For ``ddd_reduction``, ``evaluated`` counts the non-stoppers with known DDDs before and
-    after and some use before the letter, ``rate`` is the reduction, ``events`` and the interval
-    are empty, and ``ddd_unknown`` counts the patients whose DDDs are unknown (a strength or a
-    substance's DDD missing); it is 0 on the stop measures, which do not need DDDs."""
+    ``not_due``, ``ddd_unknown`` and ``left_deceased``, ``left_moved``, ``left_changed_gp``,
+    then ``stop_definition`` (what ``events`` and ``rate`` count) and ``events_plain``,
+    ``rate_plain``, ``ci_low_plain``, ``ci_high_plain``: the same stop measure by the plain
+    definition, an upper bound (equal to ``events`` and ``rate`` when ``stop_definition`` is
+    ``plain``). For ``ddd_reduction``, ``evaluated`` counts the non-stoppers with known DDDs
+    before and after and some use before the letter, ``rate`` is the reduction, ``events``, the
+    interval and the plain columns are empty, and ``ddd_unknown`` counts the patients whose
+    DDDs are unknown (a strength or a substance's DDD missing); it is 0 on the stop measures,
+    which do not need DDDs."""
     definitions: EffectDefinitions
 
 
@@ -140,24 +197,33 @@ def evaluate_effect(
     :param letters: the stop letters sent, one row per patient: ``patient_id``, ``letter_date``
         and optionally ``gp_id`` (see :data:`~benzoredux.evaluation.letters.LETTERS_SENT`).
     :param dispensings: a :data:`~benzoredux.tables.DISPENSINGS` table covering the
-        ``ddd_months`` before the first letter up to the evaluation date.
+        ``ddd_months`` and the ``use_rate_months`` (12 each by default) before the first letter
+        up to the evaluation date.
     :param evaluation_date: the day of the evaluation; later dispensings are ignored.
     :param patients: optional :data:`~benzoredux.tables.PATIENTS` table with ``status`` and
         ``status_date``: who died, moved or changed GP.
     :param options: any field of :class:`EffectDefinitions`.
 
+    Patient ``a`` collected 30 tablets a month before the letter and nothing since: a stopper
+    3-6 months after it. Patient ``b`` took one tablet a day all year and collected 90 the day
+    before the 3-month mark: no dispensing from 3 to 6 months (a stopper by the plain
+    definition), but those tablets last through month 6, so not a stopper; by 9-12 months
+    the supply has run out:
+
     >>> import pandas as pd
     >>> letters = pd.DataFrame({"patient_id": ["a", "b"], "gp_id": ["G1", "G1"],
     ...                         "letter_date": pd.to_datetime(["2024-01-15", "2024-01-15"])})
     >>> dispensings = pd.DataFrame({
-    ...     "patient_id": ["a", "b", "b"],
-    ...     "date": pd.to_datetime(["2023-12-01", "2023-12-01", "2024-05-01"]),
-    ...     "atc": ["N05BA04"] * 3, "quantity": [30.0, 30.0, 30.0]})
+    ...     "patient_id": ["a", "b", "b", "b", "b"],
+    ...     "date": pd.to_datetime(
+    ...         ["2023-12-15", "2023-07-19", "2023-10-17", "2024-01-15", "2024-04-14"]),
+    ...     "atc": ["N05BA04"] * 5, "quantity": [30.0, 90.0, 90.0, 90.0, 90.0]})
     >>> result = evaluate_effect(letters, dispensings, "2025-06-30")
-    >>> result.per_patient[["patient_id", "short_term_stop", "mid_term_stop"]]
-      patient_id short_term_stop mid_term_stop
-    0          a            True          True
-    1          b           False          True
+    >>> result.per_patient[["patient_id", "short_term_stop", "short_term_stop_plain",
+    ...                     "mid_term_stop"]]
+      patient_id  short_term_stop  short_term_stop_plain  mid_term_stop
+    0          a             True                   True           True
+    1          b            False                   True           True
     """
     definitions = EffectDefinitions(**options)
     evaluation = parse_reference_date(evaluation_date, name="evaluation_date")
@@ -171,10 +237,6 @@ def evaluate_effect(
         summary=execution.finish(summary),
         definitions=definitions,
     )
-
-
-def _offset(months: int) -> nw.Expr:
-    return month_offset_days("_letter", months)
 
 
 def _per_patient(  # noqa: PLR0917 - private, called once
@@ -191,7 +253,13 @@ def _per_patient(  # noqa: PLR0917 - private, called once
     schema = lazy.collect_schema()
     distinct = DistinctValues(lazy, scan=execution.scans_parquet(dispensings))
     check_rows(
-        dispensings, lazy, DISPENSINGS, execution, used=_DISPENSING_COLUMNS, distinct=distinct
+        dispensings,
+        lazy,
+        DISPENSINGS,
+        execution,
+        forms=definitions.extra_forms,
+        used=_DISPENSING_COLUMNS,
+        distinct=distinct,
     )
     windows = {
         "short_term": definitions.short_term,
@@ -200,13 +268,18 @@ def _per_patient(  # noqa: PLR0917 - private, called once
     }
     months = definitions.ddd_months
     last_day = epoch_day(evaluation)
-    bounds = sent.with_columns(**month_parts("letter_date", "_letter")).with_columns(
-        **{f"_{name}_from": _offset(a) for name, (a, _) in windows.items()},
-        **{f"_{name}_to": _offset(b) for name, (_, b) in windows.items()},
-        _before_from=_offset(-months),
-        _after_to=_offset(months),
-        _letter=epoch_days(nw.col("letter_date")),
-    )
+    offsets = {
+        **{f"_{name}_from": a for name, (a, _) in windows.items()},
+        **{f"_{name}_to": b for name, (_, b) in windows.items()},
+        "_before_from": -months,
+        "_after_to": months,
+        "_rate_from": -definitions.use_rate_months,
+        # The latest window start: supply is carried forward up to there, no further.
+        "_supply_to": max(a for a, _ in windows.values()),
+    }
+    bounds = with_month_offsets(
+        sent.with_columns(**month_parts("letter_date", "_letter")), "_letter", offsets
+    ).with_columns(_letter=epoch_days(nw.col("letter_date")))
     ddd_mg = nw.col("atc").replace_strict(
         list(codes.ddd_table()),
         list(codes.ddd_table().values()),
@@ -228,9 +301,10 @@ def _per_patient(  # noqa: PLR0917 - private, called once
             _day=epoch_days(nw.col("date").cast(nw.Date)),
             _qty=nw.col("quantity").cast(nw.Float64),
             _ddd=nw.when(ddd_mg > 0).then(nw.col("quantity").cast(nw.Float64) * strength / ddd_mg),
+            _counted=counted_expr(schema, definitions.extra_forms, distinct),
         )
         .filter(nw.col("_day") <= last_day)
-        .select("patient_id", "_day", "_qty", "_ddd")
+        .select("patient_id", "_day", "_qty", "_ddd", "_counted")
     )
     rows = benzo.join(bounds, on="patient_id", how="inner")
 
@@ -246,21 +320,49 @@ def _per_patient(  # noqa: PLR0917 - private, called once
             .otherwise(0.0)
             for name in windows
         },
+        **{
+            f"_{name}_counted_qty": nw.when(
+                inside(f"_{name}_from", f"_{name}_to") & nw.col("_counted")
+            )
+            .then(nw.col("_qty"))
+            .otherwise(0.0)
+            for name in windows
+        },
         _ddd_before=nw.when(before).then(nw.col("_ddd")).otherwise(0.0),
         _ddd_after=nw.when(after).then(nw.col("_ddd")).otherwise(0.0),
         _ddd_unknown=((before | after) & nw.col("_ddd").is_null()).cast(nw.Int64),
     )
     sums = flagged.group_by("patient_id").agg(
         *(nw.col(f"_{name}_qty").sum() for name in windows),
+        *(nw.col(f"_{name}_counted_qty").sum() for name in windows),
         nw.col("_ddd_before").sum(),
         nw.col("_ddd_after").sum(),
         nw.col("_ddd_unknown").max(),
     )
     result = bounds.join(sums, on="patient_id", how="left").with_columns(
         *(nw.col(f"_{name}_qty").fill_null(0.0) for name in windows),
+        *(nw.col(f"_{name}_counted_qty").fill_null(0.0) for name in windows),
         nw.col("_ddd_before").fill_null(0.0),
         nw.col("_ddd_after").fill_null(0.0),
         nw.col("_ddd_unknown").fill_null(0),
+    )
+    reach = _supply_reach(rows, list(windows), definitions.assumed_units_per_day)
+
+    def returned_days(name: str) -> nw.Expr:
+        """Days of the tablets returned in the window beyond those dispensed in it: they went
+        back from the supply carried into it (a reversal a few days after a dispensing)."""
+        net = nw.col(f"_{name}_counted_qty")
+        return nw.when(net < 0).then(net / nw.col("units_per_day")).otherwise(0.0)
+
+    result = result.join(reach, on="patient_id", how="left").with_columns(
+        # Supply reaches into a window when it lasts past the start of the window's first day
+        # (the day after "letter + a months"); no counted dispensing up to then: no supply.
+        **{
+            f"_{name}_supplied": (
+                nw.col(f"_{name}_end") + returned_days(name) > nw.col(f"_{name}_from") + 1
+            ).fill_null(value=False)
+            for name in windows
+        }
     )
     result = _attach_left(execution, result, patients, evaluation)
     stays = nw.col("left_reason").is_null()
@@ -268,14 +370,25 @@ def _per_patient(  # noqa: PLR0917 - private, called once
     def due(name: str) -> nw.Expr:
         return stays & (nw.col(f"_{name}_to") <= last_day)
 
+    def dispensed(name: str) -> nw.Expr:
+        return nw.col(f"_{name}_qty") > 0
+
+    def still_using(name: str) -> nw.Expr:
+        """Not a stopper in the window, by ``stop_definition``; never missing."""
+        if definitions.stop_definition == "plain":
+            return dispensed(name)
+        return dispensed(name) | nw.col(f"_{name}_supplied")
+
     chosen = definitions.non_stoppers
     result = result.with_columns(
+        # From the quantities and the supply, not by negating a flag: a missing flag on
+        # numpy-backed pandas is a float NaN, which has no logical "not".
+        **{f"{name}_stop": nw.when(due(name)).then(~still_using(name)) for name in windows},
         **{
-            f"{name}_stop": nw.when(due(name)).then(nw.col(f"_{name}_qty") <= 0) for name in windows
+            f"{name}_stop_plain": nw.when(due(name)).then(nw.col(f"_{name}_qty") <= 0)
+            for name in windows
         },
-        # From the quantity, not by negating the flag: a missing flag on numpy-backed pandas
-        # is a float NaN, which has no logical "not".
-        non_stopper=nw.when(due(chosen)).then(nw.col(f"_{chosen}_qty") > 0),
+        non_stopper=nw.when(due(chosen)).then(still_using(chosen)),
     )
     before_days = nw.col("_letter") - nw.col("_before_from")
     after_days = nw.col("_after_to") - nw.col("_letter")
@@ -298,6 +411,101 @@ def _per_patient(  # noqa: PLR0917 - private, called once
         "ddd_per_day_before",
         "ddd_per_day_after",
         "non_stopper",
+        "short_term_stop_plain",
+        "mid_term_stop_plain",
+        "sustained_stop_plain",
+        "units_per_day",
+        "units_per_day_assumed",
+    )
+
+
+def _supply_reach(rows: nw.LazyFrame[Any], windows: list[str], assumed: float) -> nw.LazyFrame[Any]:
+    """Per patient: ``_{window}_end``, the day the supply of the counted dispensings up to the
+    window's start runs out, and the rate of use it was estimated with.
+
+    ``rows`` are the benzodiazepine rows joined to the letters' day numbers. Units are netted
+    per day (a return on a later day takes its days off again). The rate comes from the days up
+    to the letter (:func:`benzoredux.supply.use_rate`); the supply ends at the running total
+    plus the largest offset of the days up to the window's start
+    (:func:`benzoredux.supply.supply_offsets`): a plain maximum per window, so one running
+    total serves all windows. The letter's columns ride along in the aggregations (one value
+    per patient) rather than being joined back: DuckDB plans every reading of a frame anew.
+    """
+    by = "patient_id"
+    starts = [f"_{name}_from" for name in windows]
+    daily = (
+        rows.filter(
+            nw.col("_counted"),
+            nw.col("_day") > nw.col("_rate_from"),
+            nw.col("_day") <= nw.col("_supply_to"),
+        )
+        .group_by(by, "_day")
+        .agg(nw.col("_qty").sum().alias("_net"), *(nw.col(c).max() for c in ("_letter", *starts)))
+    )
+    up_to_letter = nw.col("_day") <= nw.col("_letter")
+    dispensed_day = nw.when(up_to_letter & (nw.col("_net") > 0)).then(nw.col("_day"))
+    span = (
+        daily.with_columns(_dispensed_day=dispensed_day)
+        .group_by(by)
+        .agg(
+            nw.col("_dispensed_day").min().alias("_first"),
+            nw.col("_dispensed_day").max().alias("_last"),
+        )
+    )
+    observed = (nw.col("_span") > 0) & (nw.col("_before_units") > 0)
+    daily = (
+        daily.join(span, on=by, how="inner")
+        .with_columns(
+            _before_units=nw.when(up_to_letter & (nw.col("_day") < nw.col("_last")))
+            .then(nw.col("_net"))
+            .otherwise(0.0),
+        )
+        .with_columns(
+            # The units before the last dispensing day, on every day of the patient: a sum
+            # over the patient's days (a window function; every backend has it unordered).
+            nw.col("_before_units").sum().over(by),
+            _span=nw.col("_last") - nw.col("_first"),
+        )
+        .with_columns(
+            units_per_day=use_rate(nw.col("_before_units"), nw.col("_span"), assumed),
+            _assumed=(~observed.fill_null(value=False)).cast(nw.Int64),
+        )
+        .select(
+            by,
+            "_day",
+            *starts,
+            "units_per_day",
+            "_assumed",
+            _supply=nw.col("_net") / nw.col("units_per_day"),
+        )
+    )
+    daily = supply_offsets(daily, by)
+    per_window = daily.with_columns(
+        **{
+            f"_{name}_s": nw.when(nw.col("_day") <= nw.col(start))
+            .then(nw.col("_supply"))
+            .otherwise(0.0)
+            for name, start in zip(windows, starts, strict=True)
+        },
+        **{
+            f"_{name}_r": nw.when(nw.col("_day") <= nw.col(start)).then(nw.col("_offset"))
+            for name, start in zip(windows, starts, strict=True)
+        },
+    )
+    return (
+        per_window.group_by(by)
+        .agg(
+            *(nw.col(f"_{name}_s").sum() for name in windows),
+            *(nw.col(f"_{name}_r").max() for name in windows),
+            nw.col("units_per_day").max(),
+            nw.col("_assumed").max(),
+        )
+        .select(
+            by,
+            "units_per_day",
+            units_per_day_assumed=nw.col("_assumed") == 1,
+            **{f"_{name}_end": nw.col(f"_{name}_s") + nw.col(f"_{name}_r") for name in windows},
+        )
     )
 
 
@@ -351,9 +559,13 @@ def _summary(per_patient: nw.LazyFrame[Any], definitions: EffectDefinitions) -> 
             f"_{reason}": (nw.col("left_reason") == reason).fill_null(value=False).cast(nw.Int64)
             for reason in LEFT_REASONS
         },
-        **{f"_{m}_events": nw.col(m).fill_null(value=False).cast(nw.Int64) for m in MEASURES[:3]},
-        **{f"_{m}_evaluated": (~nw.col(m).is_null()).cast(nw.Int64) for m in MEASURES[:3]},
-        **{f"_{m}_not_due": (stays & nw.col(m).is_null()).cast(nw.Int64) for m in MEASURES[:3]},
+        **{f"_{m}_events": nw.col(m).fill_null(value=False).cast(nw.Int64) for m in _STOPS},
+        **{
+            f"_{m}_plain_events": nw.col(f"{m}_plain").fill_null(value=False).cast(nw.Int64)
+            for m in _STOPS
+        },
+        **{f"_{m}_evaluated": (~nw.col(m).is_null()).cast(nw.Int64) for m in _STOPS},
+        **{f"_{m}_not_due": (stays & nw.col(m).is_null()).cast(nw.Int64) for m in _STOPS},
         _ddd_reduction_evaluated=reduction_base.cast(nw.Int64),
         _ddd_unknown=(stays & nw.col("ddd_per_day_before").is_null()).cast(nw.Int64),
         _ddd_reduction_not_due=(
@@ -366,7 +578,11 @@ def _summary(per_patient: nw.LazyFrame[Any], definitions: EffectDefinitions) -> 
     )
     count_columns = [
         *(f"_{reason}" for reason in LEFT_REASONS),
-        *(f"_{m}_{part}" for m in MEASURES[:3] for part in ("events", "evaluated", "not_due")),
+        *(
+            f"_{m}_{part}"
+            for m in _STOPS
+            for part in ("events", "plain_events", "evaluated", "not_due")
+        ),
         "_ddd_reduction_evaluated",
         "_ddd_reduction_not_due",
         "_ddd_unknown",
@@ -386,21 +602,26 @@ def _summary(per_patient: nw.LazyFrame[Any], definitions: EffectDefinitions) -> 
         _order=nw.when(nw.col("level") == "gp").then(0).otherwise(1),
     )
     low, high = wilson_expressions("events", "evaluated")
+    low_plain, high_plain = wilson_expressions("events_plain", "evaluated")
     parts = []
     for rank, measure in enumerate(MEASURES):
         events: nw.Expr
+        events_plain: nw.Expr
         rate: nw.Expr
+        rate_plain: nw.Expr
         if measure == "ddd_reduction":
             # No count of events: a null of the counts' integer type (a typed null literal
             # cannot be built on numpy-backed pandas).
             counted = nw.col("_ddd_reduction_evaluated")
-            events = nw.when(counted < 0).then(counted)
+            events = events_plain = nw.when(counted < 0).then(counted)
             rate = nw.when(nw.col("_before") > 0).then(1 - nw.col("_after") / nw.col("_before"))
+            rate_plain = nw.lit(None, nw.Float64)  # the reduction has no plain twin
         else:
+            evaluated = nw.col(f"_{measure}_evaluated")
             events = nw.col(f"_{measure}_events")
-            rate = nw.when(nw.col(f"_{measure}_evaluated") > 0).then(
-                nw.col(f"_{measure}_events") / nw.col(f"_{measure}_evaluated")
-            )
+            events_plain = nw.col(f"_{measure}_plain_events")
+            rate = nw.when(evaluated > 0).then(events / evaluated)
+            rate_plain = nw.when(evaluated > 0).then(events_plain / evaluated)
         reference = REFERENCE_FIGURES[measure]
         part = counts.select(
             "level",
@@ -417,13 +638,21 @@ def _summary(per_patient: nw.LazyFrame[Any], definitions: EffectDefinitions) -> 
             .cast(nw.Int64)
             .alias("ddd_unknown"),
             *(nw.col(f"_{reason}").alias(f"left_{reason}") for reason in LEFT_REASONS),
+            nw.lit(definitions.stop_definition).alias("stop_definition"),
+            events_plain.alias("events_plain"),
+            rate_plain.cast(nw.Float64).alias("rate_plain"),
         )
         if measure == "ddd_reduction":
             part = part.with_columns(
-                ci_low=nw.lit(None, nw.Float64), ci_high=nw.lit(None, nw.Float64)
+                ci_low=nw.lit(None, nw.Float64),
+                ci_high=nw.lit(None, nw.Float64),
+                ci_low_plain=nw.lit(None, nw.Float64),
+                ci_high_plain=nw.lit(None, nw.Float64),
             )
         else:
-            part = part.with_columns(ci_low=low, ci_high=high)
+            part = part.with_columns(
+                ci_low=low, ci_high=high, ci_low_plain=low_plain, ci_high_plain=high_plain
+            )
         parts.append(part)
     output = [
         "level",
@@ -438,6 +667,11 @@ def _summary(per_patient: nw.LazyFrame[Any], definitions: EffectDefinitions) -> 
         "not_due",
         "ddd_unknown",
         *(f"left_{reason}" for reason in LEFT_REASONS),
+        "stop_definition",
+        "events_plain",
+        "rate_plain",
+        "ci_low_plain",
+        "ci_high_plain",
     ]
     combined = nw.concat([p.select(*output, "_order", "_rank") for p in parts], how="vertical")
     return combined.sort("_order", "_rank", "gp_id", nulls_last=True).select(output)

@@ -11,11 +11,14 @@ with :func:`benzoredux.dates.epoch_days` of a date column.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import narwhals as nw
 
 from benzoredux.dates import days_from_civil
 
-__all__ = ["month_offset_days", "month_parts"]
+__all__ = ["month_offset_days", "month_parts", "with_month_offsets"]
 
 
 def _days_in_month(year: nw.Expr, month: nw.Expr) -> nw.Expr:
@@ -55,3 +58,38 @@ def month_offset_days(prefix: str, months: int) -> nw.Expr:
     month = index - year * 12 + 1
     day = nw.min_horizontal(nw.col(f"{prefix}_day"), _days_in_month(year, month))
     return days_from_civil(year, month, day)
+
+
+def with_month_offsets(
+    frame: nw.LazyFrame[Any], prefix: str, offsets: Mapping[str, int]
+) -> nw.LazyFrame[Any]:
+    """``frame`` with a column per name in ``offsets``: :func:`month_offset_days` of that many
+    months, computed in stages (year and month, then the clipped day, then the day number).
+
+    The same numbers, in a smaller query: each stage reads the previous stage's columns, where
+    one expression repeats its sub-expressions. An engine that inlines expressions into SQL
+    (DuckDB) gets a thousandth of the text to plan for each offset (measured: 133 kB of SQL for
+    one offset as a single expression), which matters when a query reads the frame many times.
+    """
+    index = {name: nw.col(f"{prefix}_month") + months for name, months in offsets.items()}
+    staged = frame.with_columns(
+        **{f"_{name}_y": value // 12 for name, value in index.items()}
+    ).with_columns(
+        **{f"_{name}_m": index[name] - nw.col(f"_{name}_y") * 12 + 1 for name in offsets}
+    )
+    staged = staged.with_columns(
+        **{
+            f"_{name}_d": nw.min_horizontal(
+                nw.col(f"{prefix}_day"),
+                _days_in_month(nw.col(f"_{name}_y"), nw.col(f"_{name}_m")),
+            )
+            for name in offsets
+        }
+    )
+    staged = staged.with_columns(
+        **{
+            name: days_from_civil(nw.col(f"_{name}_y"), nw.col(f"_{name}_m"), nw.col(f"_{name}_d"))
+            for name in offsets
+        }
+    )
+    return staged.drop(*(f"_{name}_{part}" for name in offsets for part in "ymd"))

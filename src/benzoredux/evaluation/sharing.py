@@ -99,6 +99,9 @@ def aggregate_export(
     :param effect_summary: ``EffectEvaluation.summary`` of
         :func:`~benzoredux.evaluation.effect.evaluate_effect`: each stop measure as events over
         evaluated patients; ``ddd_reduction`` as the reduction over the non-stoppers counted.
+        A summary with the plain stop counts (``events_plain``) also gives each stop measure
+        by the plain definition, as ``short_term_stop_plain`` and so on: the figure an earlier
+        version shared as ``short_term_stop``, so practices can be compared either way.
     :param process: :func:`~benzoredux.evaluation.process.evaluate_process`: letters,
         invitations, consults held, and attendance (patients who came over invitations).
     :param chronic: :func:`~benzoredux.evaluation.indicators.chronic_users_indicator`: chronic
@@ -126,6 +129,7 @@ def aggregate_export(
             "effect_summary",
             ("level", "gp_id", "measure", "events", "evaluated", "rate"),
         )
+        plain: list[tuple[str | None, str, int | None, int | None, float | None]] = []
         for row in table.rows(named=True):
             gp = None if row["level"] == "total" else row["gp_id"]
             evaluated = int(row["evaluated"])
@@ -133,6 +137,10 @@ def aggregate_export(
                 raw.append((gp, "ddd_reduction", None, evaluated, _number(row["rate"])))
             else:
                 raw.append((gp, str(row["measure"]), int(row["events"]), evaluated, None))
+                if _number(row.get("events_plain")) is not None:
+                    events = int(row["events_plain"])
+                    plain.append((gp, f"{row['measure']}_plain", events, evaluated, None))
+        raw += plain  # after the measures themselves, in the same order
     if process is not None:
         table = _eager(
             process,

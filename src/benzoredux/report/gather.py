@@ -19,9 +19,15 @@ from typing import Any
 import pandas as pd
 from attrs import field, frozen
 
-__all__ = ["FunnelStep", "ReportData", "gather", "recorded_progress"]
+__all__ = ["DOSE_LIMITS", "FunnelStep", "ReportData", "dose_per_gp", "gather", "recorded_progress"]
 
 _OPEN = ("open", "in_progress")
+
+DOSE_LIMITS = (1, 2)
+"""The seed's two limits in DDD a day (bijlage 2, step 2: "meer dan 1 of 2 DDD per dag"): the
+NHG guideline's 1 and the Benzoredux study's 2. The report counts the chronic users above each."""
+
+_DOSES = {"year": "ddd_per_day", "recent": "ddd_per_day_recent"}
 
 
 @frozen
@@ -47,6 +53,11 @@ class ReportData:
     ``listed_patients``, ``per_1000_listed``, ``per_standard_practice``, ``vs_standard``,
     ``new_users``, ``large_first``."""
     new_users_known: bool = False
+    dose: pd.DataFrame | None = None
+    """The chronic users' doses: one row per GP (``level`` ``gp``) and one for the whole
+    practice (``level`` ``total``): see :func:`dose_per_gp`."""
+    dose_months: tuple[int, int] = (12, 3)
+    """The months of the year's average and of the current dose, for the headings."""
     funnel: tuple[FunnelStep, ...] = ()
     plan: pd.DataFrame | None = None
     """``task_id``, ``what``, ``who``, ``due``, ``status``, ``overdue``."""
@@ -109,6 +120,67 @@ def _excluded(value: Any) -> bool:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return False
     return bool(str(value).strip())
+
+
+def dose_per_gp(selection: pd.DataFrame) -> pd.DataFrame | None:
+    """Per GP and for the whole practice: how the chronic users' doses are spread (issue 14).
+
+    For each dose, ``year`` (the selection's ``ddd_per_day``, the average over the window) and
+    ``recent`` (``ddd_per_day_recent``, the current dose): ``{dose}_median`` of the known
+    values, ``{dose}_above_1`` and ``{dose}_above_2`` (strictly above the seed's limits) and
+    ``{dose}_unknown`` (no value). Where both are known, ``rose_above_{limit}`` counts the
+    patients above the limit recently but not on average (the rise a year's average hides) and
+    ``fell_above_{limit}`` the reverse (on average above, recently not: cut down, or a supply
+    just before the recent window). A dose the selection lacks (made by an earlier version) is
+    empty throughout, and so are the two comparisons; a selection with neither gives ``None``.
+    Columns ``level`` (``gp`` or ``total``), ``gp_id`` and ``chronic_users`` come first; the
+    GPs are sorted.
+
+    >>> from benzoredux.report.gather import dose_per_gp
+    >>> table = pd.DataFrame({"gp_id": ["a", "a", "b"], "ddd_per_day": [1.67, 0.5, None],
+    ...                       "ddd_per_day_recent": [3.0, 0.4, 1.2]})
+    >>> dose_per_gp(table)[["level", "gp_id", "recent_median", "rose_above_2", "year_unknown"]]
+       level gp_id  recent_median  rose_above_2  year_unknown
+    0     gp     a            1.7           1.0             0
+    1     gp     b            1.2           0.0             1
+    2  total                  1.2           1.0             1
+    """
+    present = [dose for dose, column in _DOSES.items() if column in selection.columns]
+    if not present:
+        return None
+    frame = pd.DataFrame({"gp_id": _gp(selection["gp_id"])}, index=selection.index)
+    aggregations: dict[str, tuple[str, str]] = {"chronic_users": ("gp_id", "size")}
+    values = {}
+    for dose in present:
+        value = pd.to_numeric(selection[_DOSES[dose]], errors="coerce").astype(float)
+        values[dose] = value
+        frame[dose] = value
+        frame[f"{dose}_unknown"] = value.isna().astype(int)
+        aggregations[f"{dose}_median"] = (dose, "median")
+        for limit in DOSE_LIMITS:
+            frame[f"{dose}_above_{limit}"] = (value > limit).astype(int)
+            aggregations[f"{dose}_above_{limit}"] = (f"{dose}_above_{limit}", "sum")
+        aggregations[f"{dose}_unknown"] = (f"{dose}_unknown", "sum")
+    if len(values) == len(_DOSES):
+        year, recent = values["year"], values["recent"]
+        for limit in DOSE_LIMITS:
+            frame[f"rose_above_{limit}"] = ((recent > limit) & (year <= limit)).astype(float)
+            frame[f"fell_above_{limit}"] = ((year > limit) & (recent <= limit)).astype(float)
+            for name in (f"rose_above_{limit}", f"fell_above_{limit}"):
+                aggregations[name] = (name, "sum")
+    per_gp = frame.groupby("gp_id", sort=True).agg(**aggregations).reset_index()
+    total = frame.assign(gp_id="").groupby("gp_id").agg(**aggregations).reset_index()
+    result = pd.concat([per_gp.assign(level="gp"), total.assign(level="total")], ignore_index=True)
+    columns = ["level", "gp_id", "chronic_users"]
+    for dose in _DOSES:
+        columns += [f"{dose}_median", *(f"{dose}_above_{limit}" for limit in DOSE_LIMITS)]
+        columns.append(f"{dose}_unknown")
+    for limit in DOSE_LIMITS:
+        columns += [f"rose_above_{limit}", f"fell_above_{limit}"]
+    for column in columns:
+        if column not in result.columns:
+            result[column] = float("nan")
+    return result[columns]
 
 
 def recorded_progress(register: Any) -> dict[str, tuple[str, str]]:
@@ -228,6 +300,25 @@ class _Gathering:
         per_gp = indicator[indicator["level"] == "gp"].drop(columns=["level", "chronic_users"])
         per_gp = per_gp.assign(gp_id=_gp(per_gp["gp_id"]))
         return counts.drop(columns=["listed_patients"]).merge(per_gp, on="gp_id", how="left")
+
+    # --- the doses ------------------------------------------------------------------------
+    def dose(self) -> pd.DataFrame | None:
+        """The chronic users' doses per GP, from the selection snapshot or chronic_users.csv
+        (the patients the selection kept: not those it excluded)."""
+        if self.register is not None and self.register.current("selections"):
+            table, source = self.register.selection(), "register: selection snapshot"
+        else:
+            path = self.file("chronic_users.csv")
+            if path is None:
+                return None
+            table, source = _read_csv(path), path.name
+            _need(table, path, ("patient_id", "gp_id"))
+        if "excluded_because" in table.columns:
+            table = table[~table["excluded_because"].map(_excluded)]
+        dose = dose_per_gp(table)
+        if dose is not None:
+            self.used(source)
+        return dose
 
     # --- the funnel -----------------------------------------------------------------------
     def screening_counts(self) -> tuple[dict[str, int] | None, str]:
@@ -383,6 +474,7 @@ def gather(folder: Path, register: Any = None, *, as_of: dt.date) -> ReportData:
     if programme is not None:
         work.used("register: programme")
     per_gp, new_known = work.per_gp()
+    dose = work.dose()
     screening, _ = work.screening_counts()
     stop_letters, invitations, consults, _ = work.letter_counts()
     plan, plan_source = work.plan()
@@ -408,7 +500,7 @@ def gather(folder: Path, register: Any = None, *, as_of: dt.date) -> ReportData:
         FunnelStep("consults", "Op het evaluatieconsult geweest", consults),
         FunnelStep(
             "stoppers",
-            "Gestopt (3-6 maanden na de brief)",
+            f"Gestopt (3-6 maanden na de brief; {_stop_counting(summary)})",
             _total(summary, "events", "short_term_stop"),
         ),
     )
@@ -421,6 +513,8 @@ def gather(folder: Path, register: Any = None, *, as_of: dt.date) -> ReportData:
         gp_names=gp_names,
         per_gp=per_gp,
         new_users_known=new_known,
+        dose=dose,
+        dose_months=_dose_months(programme),
         funnel=funnel,
         plan=plan,
         plan_source=plan_source,
@@ -430,6 +524,30 @@ def gather(folder: Path, register: Any = None, *, as_of: dt.date) -> ReportData:
         sources=tuple(work.sources),
         as_of=as_of,
     )
+
+
+def _dose_months(programme: Any) -> tuple[int, int]:
+    """The months of the year's average and of the current dose: the selection options the
+    programme records (``benzoredux select`` records its own), else the selection's defaults."""
+    from benzoredux.selection import ChronicUseCriteria
+
+    options = (programme["options"] or {}).get("select", {}) if programme is not None else {}
+    known = {"window_months", "recent_months"}
+    chosen = ChronicUseCriteria(**{k: v for k, v in dict(options).items() if k in known})
+    return chosen.window_months, chosen.recent_months
+
+
+def _stop_counting(summary: pd.DataFrame | None) -> str:
+    """How the summary counted stoppers, in the report's words: an evaluation recorded before
+    the supply-aware definition has no ``stop_definition`` and counted dispensings only."""
+    definitions = (
+        set(summary["stop_definition"].dropna().astype(str))
+        if summary is not None and "stop_definition" in summary.columns
+        else set()
+    )
+    if definitions == {"supply"}:
+        return "gebruik, voorraad meegerekend"
+    return "geen uitgifte (bovengrens)"
 
 
 def _get(counts: Mapping[str, int] | None, key: str) -> int | None:

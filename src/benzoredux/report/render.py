@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from benzoredux.report.gather import ReportData
+from benzoredux.report.gather import DOSE_LIMITS, ReportData
 
 __all__ = ["CONTENT_SECURITY_POLICY", "render_html"]
 
@@ -51,6 +51,11 @@ _MEASURES = {
     "sustained_stop": "Blijvend gestopt (tot 21 maanden)",
     "ddd_reduction": "Minder gebruik bij wie niet stopte (DDD)",
 }
+_STOP_DEFINITION = {
+    "supply": "gebruik, voorraad meegerekend",
+    "plain": "geen uitgifte (bovengrens)",
+}
+"""How each stop definition of the effect evaluation is named in the report."""
 _STATUS = {
     "open": "open",
     "in_progress": "bezig",
@@ -195,6 +200,89 @@ def _section_per_gp(data: ReportData, chart: str | None, charts_note: str | None
     return "".join(parts) + "</section>"
 
 
+def _section_dose(data: ReportData) -> str:
+    """The chronic users' doses per GP: the year's average beside the current dose (issue 14),
+    as medians and counts above the seed's limits of 1 and 2 DDD a day."""
+    parts = ['<section id="dose"><h2>Dosis: DDD per dag</h2>']
+    frame = data.dose
+    if frame is None:
+        parts.append(
+            _not_done(
+                "Nog niet gedaan: er is nog geen selectie met de dosis per patiënt "
+                "(benzoredux select, of de selectie in het programmaregister)."
+            )
+        )
+        return "".join(parts) + "</section>"
+    year_months, recent_months = data.dose_months
+    year = f"gemiddeld over {year_months} maanden"
+    recent = f"laatste {recent_months} maanden"
+    parts.append(
+        "<p>Volgens het Benzoredux-onderzoek kunnen patiënten die meer dan 2 DDD per dag "
+        "gebruiken niet op eigen kracht stoppen of minderen; de NHG-Standaard (2014) adviseert "
+        "alleen patiënten met maximaal één standaarddagdosering (1 DDD) een stopbrief te "
+        f"sturen. Het gemiddelde over {_e(year_months)} maanden verbergt een recente "
+        f"verhoging: de screening vergelijkt standaard de dosis van de {_e(recent)}. Die telt "
+        "wat er in die maanden is afgeleverd, dus bij afleveringen van twee of drie maanden "
+        "tegelijk kan hij hoger of lager uitvallen dan het gebruik; daarom staan beide hier. "
+        "'Te controleren': gemiddeld boven de grens, in de laatste maanden niet. Dat kan "
+        "minder gebruik zijn, of een aflevering vlak voor die maanden; bij de gekozen grens "
+        "legt de screening deze patiënten aan de huisarts voor.</p>"
+    )
+    # One column per GP and one for the practice; the measures as rows (their labels are long).
+    records = frame.to_dict("records")
+    headers = ["", *(_dose_column(data, row) for row in records)]
+    measures: list[tuple[str, str, int]] = [
+        ("Chronische gebruikers", "chronic_users", 0),
+        (f"Mediaan DDD per dag, {year}", "year_median", 2),
+        (f"Mediaan DDD per dag, {recent}", "recent_median", 2),
+    ]
+    for limit in DOSE_LIMITS:
+        measures += [
+            (f"Meer dan {limit} DDD per dag, {year}", f"year_above_{limit}", 0),
+            (f"Meer dan {limit} DDD per dag, {recent}", f"recent_above_{limit}", 0),
+            (
+                f"Meer dan {limit} DDD per dag alleen in de {recent} (verhoogd)",
+                f"rose_above_{limit}",
+                0,
+            ),
+            (
+                f"Meer dan {limit} DDD per dag alleen {year} (te controleren)",
+                f"fell_above_{limit}",
+                0,
+            ),
+        ]
+    measures += [
+        (f"Dosis onbekend, {year}", "year_unknown", 0),
+        (f"Dosis onbekend, {recent}", "recent_unknown", 0),
+    ]
+    rows = [
+        [label, *(_number(row.get(column), decimals) for row in records)]
+        for label, column, decimals in measures
+    ]
+    parts.append(
+        _table(
+            "dose-table",
+            "Dosis van de chronische gebruikers per huisarts",
+            headers,
+            rows,
+            numeric=range(1, len(headers)),
+        )
+    )
+    if frame["recent_unknown"].isna().all():
+        parts.append(
+            _not_done(
+                f"DDD per dag over de {recent}: niet bekend, want de selectie is gemaakt met "
+                "een eerdere versie van benzoredux. Selecteer opnieuw om de huidige dosis te "
+                "zien."
+            )
+        )
+    return "".join(parts) + "</section>"
+
+
+def _dose_column(data: ReportData, row: Mapping[Any, Any]) -> str:
+    return "hele praktijk" if row["level"] == "total" else _gp_label(data, row.get("gp_id"))
+
+
 def _section_funnel(data: ReportData, chart: str | None, charts_note: str | None) -> str:
     parts = ['<section id="funnel"><h2>Van selectie tot stoppen</h2>']
     rows = [
@@ -264,6 +352,31 @@ def _interval(row: Mapping[Any, Any]) -> str:
     return f"{_percent(low)} - {_percent(high)}"
 
 
+def _effect_lines(row: Mapping[Any, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    """The report's lines for one row of the effect summary: a label and its figures
+    (``events``, ``rate``, ``ci_low``, ``ci_high``).
+
+    A stop measure gets a line per stop definition: supply-aware (still using tablets collected
+    earlier is not a stop) and plain (no dispensing; an upper bound). A summary of an earlier
+    version has no ``stop_definition``: it counted by the plain definition, and says so.
+    """
+    measure = str(row["measure"])
+    label = _MEASURES.get(measure, measure)
+    own: Mapping[str, Any] = {k: row.get(k) for k in ("events", "rate", "ci_low", "ci_high")}
+    if measure == "ddd_reduction":
+        return [(label, own)]
+    definition = row.get("stop_definition")
+    if _missing(definition) or definition not in _STOP_DEFINITION:
+        definition = "plain"
+    lines: list[tuple[str, Mapping[str, Any]]] = [
+        (f"{label}: {_STOP_DEFINITION[str(definition)]}", own)
+    ]
+    if definition == "supply" and "events_plain" in row:
+        plain = {k: row.get(f"{k}_plain") for k in ("events", "rate", "ci_low", "ci_high")}
+        lines.append((f"{label}: {_STOP_DEFINITION['plain']}", plain))
+    return lines
+
+
 def _section_evaluation(data: ReportData) -> str:
     parts = ['<section id="evaluation"><h2>Evaluatie</h2>']
     summary = data.effect_summary
@@ -281,6 +394,11 @@ def _section_evaluation(data: ReportData) -> str:
             "<p>Percentages met een 95%-betrouwbaarheidsinterval (Wilson), naast de uitkomsten "
             "van de Benzoredux-studie (Gorgels e.a., 2002). Patiënten die overleden, "
             "verhuisden of van huisarts wisselden tellen niet mee.</p>"
+            "<p>Gestopt, twee tellingen. <em>Gebruik, voorraad meegerekend</em>: in de "
+            "periode geen benzodiazepine uitgegeven, en de tabletten van eerdere uitgiften "
+            "waren bij het begin ervan op (geschat met het eigen gebruik per dag van de "
+            "patiënt vóór de brief). <em>Geen uitgifte (bovengrens)</em>: alleen geen uitgifte "
+            "in de periode; wie nog tabletten had, telt hier ook als gestopt.</p>"
         )
         for level, table_id, caption in (
             ("total", "effect-table", "Effect, hele praktijk"),
@@ -288,23 +406,23 @@ def _section_evaluation(data: ReportData) -> str:
         ):
             rows = []
             for row in summary[summary["level"] == level].to_dict("records"):
-                measure = str(row["measure"])
-                events = row.get("events")
-                counted = (
-                    f"{_number(events)} van {_number(row.get('evaluated'))}"
-                    if not _missing(events)
-                    else f"{_number(row.get('evaluated'))} patiënten"
-                )
-                cells = [] if level == "total" else [_gp_label(data, row.get("gp_id"))]
-                cells += [
-                    _MEASURES.get(measure, measure),
-                    counted,
-                    _percent(row.get("rate")),
-                    _interval(row),
-                    _percent(row.get("reference")),
-                    _number(row.get("not_due")),
-                ]
-                rows.append(cells)
+                for label, figures in _effect_lines(row):
+                    events = figures["events"]
+                    counted = (
+                        f"{_number(events)} van {_number(row.get('evaluated'))}"
+                        if not _missing(events)
+                        else f"{_number(row.get('evaluated'))} patiënten"
+                    )
+                    cells = [] if level == "total" else [_gp_label(data, row.get("gp_id"))]
+                    cells += [
+                        label,
+                        counted,
+                        _percent(figures["rate"]),
+                        _interval(figures),
+                        _percent(row.get("reference")),
+                        _number(row.get("not_due")),
+                    ]
+                    rows.append(cells)
             headers = [] if level == "total" else ["Huisarts"]
             headers += [
                 "Uitkomst",
@@ -390,6 +508,7 @@ def render_html(
             f'<p class="meta">Gelezen: {_e(sources)}. Alleen aantallen, geen patiëntgegevens.</p>',
             "</header><main>",
             _section_per_gp(data, charts.get("per_gp"), charts_note),
+            _section_dose(data),
             _section_funnel(data, charts.get("funnel"), charts_note),
             _section_plan(data),
             _section_evaluation(data),
