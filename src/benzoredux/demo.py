@@ -358,15 +358,7 @@ def _ensure_other_indication(
     wanted = [ids[i] for i in chosen if ids[i] not in has_other]
     if not wanted:
         return episodes
-    extra = pd.DataFrame(
-        {
-            "patient_id": wanted,
-            "icpc": [("P15", "P72", "P70")[i % 3] for i in range(len(wanted))],
-            "start": (reference - pd.DateOffset(years=3)).normalize(),
-            "end": pd.NaT,
-        }
-    ).astype({"end": "datetime64[ns]", "start": episodes["start"].dtype})
-    return pd.concat([episodes, extra], ignore_index=True)
+    return _with_open_episodes(episodes, wanted, ("P15", "P72", "P70"), reference, years=3)
 
 
 def _ensure_psychosocial(
@@ -379,11 +371,24 @@ def _ensure_psychosocial(
     outcome changes, because another indication excludes these patients already.
     """
     wanted = [ids[i] for i in chosen]
+    return _with_open_episodes(episodes, wanted, ("Z12", "Z05", "Z23"), reference, years=1)
+
+
+def _with_open_episodes(
+    episodes: pd.DataFrame,
+    patient_ids: list[str],
+    icpc: tuple[str, ...],
+    reference: pd.Timestamp,
+    *,
+    years: int,
+) -> pd.DataFrame:
+    """``episodes`` plus an episode per patient, open on ``reference`` and started ``years``
+    before it, coded with ``icpc`` in turn."""
     extra = pd.DataFrame(
         {
-            "patient_id": wanted,
-            "icpc": [("Z12", "Z05", "Z23")[i % 3] for i in range(len(wanted))],
-            "start": (reference - pd.DateOffset(years=1)).normalize(),
+            "patient_id": patient_ids,
+            "icpc": [icpc[i % len(icpc)] for i in range(len(patient_ids))],
+            "start": (reference - pd.DateOffset(years=years)).normalize(),
             "end": pd.NaT,
         }
     ).astype({"end": "datetime64[ns]", "start": episodes["start"].dtype})

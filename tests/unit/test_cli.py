@@ -43,6 +43,17 @@ def test_select_from_canonical_csv(tmp_path: Path) -> None:
     assert chronic["patient_id"].tolist() == ["p1"]
 
 
+def _selected_with(source: Path, out: Path, *options: str) -> list[str]:
+    """The patient ids ``benzoredux select`` writes for ``source`` with ``options``."""
+    result = CliRunner().invoke(
+        main,
+        ["select", str(source), "--reference-date", "2025-12-31", "--out", str(out),
+         "--no-register", *options],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return pd.read_csv(out / "chronic_users.csv", encoding="utf-8-sig")["patient_id"].tolist()
+
+
 def test_select_by_the_nhg_definition_or_another_unit_threshold(tmp_path: Path) -> None:
     """--definition nhg: more than 60 days of use in the last 3 months (p2: 80 units on 15
     October, one a day), not more than 90 units in the year (p1: 120 units, the last in
@@ -56,14 +67,7 @@ def test_select_by_the_nhg_definition_or_another_unit_threshold(tmp_path: Path) 
     )
 
     def chosen(*options: str) -> list[str]:
-        out = tmp_path / "-".join(options)
-        result = CliRunner().invoke(
-            main,
-            ["select", str(source), "--reference-date", "2025-12-31", "--out", str(out),
-             "--no-register", *options],
-        )  # fmt: skip
-        assert result.exit_code == 0, result.output
-        return pd.read_csv(out / "chronic_users.csv", encoding="utf-8-sig")["patient_id"].tolist()
+        return _selected_with(source, tmp_path / ("-".join(options) or "default"), *options)
 
     assert chosen() == ["p1"]
     assert chosen("--definition", "nhg") == ["p2"]
@@ -133,14 +137,7 @@ def test_select_complex_comedication_flags(tmp_path: Path) -> None:
     )
 
     def chosen(*options: str) -> list[str]:
-        out = tmp_path / ("-".join(options) or "default")
-        result = CliRunner().invoke(
-            main,
-            ["select", str(source), "--reference-date", "2025-12-31", "--out", str(out),
-             "--no-register", *options],
-        )  # fmt: skip
-        assert result.exit_code == 0, result.output
-        return pd.read_csv(out / "chronic_users.csv", encoding="utf-8-sig")["patient_id"].tolist()
+        return _selected_with(source, tmp_path / ("-".join(options) or "default"), *options)
 
     assert chosen() == ["ibuprofen", "paracetamol"]
     assert chosen("--codeine-combinations-complex") == ["paracetamol"]
