@@ -118,8 +118,8 @@ from benzoredux.consults import *  # noqa: F403
 from benzoredux.questionnaires import *  # noqa: F403
 from benzoredux.tapering import *  # noqa: F403
 from benzoredux.handouts import *  # noqa: F403
-from benzoredux.parsing import *  # noqa: F403
-from benzoredux.source_mapping import *  # noqa: F403
+from benzoredux.reading.parsing import *  # noqa: F403
+from benzoredux.reading.mapping import *  # noqa: F403
 from benzoredux.screening import *  # noqa: F403
 from benzoredux.schedule import *  # noqa: F403
 from benzoredux.letters.rendering import *  # noqa: F403

@@ -258,9 +258,9 @@ def select(
       benzoredux select dispensings.csv --definition nhg --reference-date 2025-12-31 \\
           --out results
     """
-    from benzoredux.canonical_files import read_canonical
     from benzoredux.cli_steps import read_practice
     from benzoredux.dates import parse_reference_date
+    from benzoredux.reading.canonical import read_canonical
     from benzoredux.tables import DISPENSINGS, EPISODES, PATIENTS
 
     reference = parse_reference_date(reference_date)

@@ -113,7 +113,7 @@ def evaluate_command(  # noqa: PLR0917 - click passes options as parameters
       benzoredux evaluate --register results/programme.sqlite --dispensings follow-up.csv \\
           --evaluation-date 2027-03-31 --out results/evaluation
     """
-    from benzoredux.canonical_files import read_canonical
+    from benzoredux.reading.canonical import read_canonical
     from benzoredux.consults import CONSULTS
     from benzoredux.dates import parse_reference_date
     from benzoredux.evaluation.effect import evaluate_effect

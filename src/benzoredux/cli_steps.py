@@ -170,7 +170,7 @@ def screen_command(
       benzoredux screen results/chronic_users.csv --patients patients.csv \\
           --episodes episodes.csv --reference-date 2025-12-31 --max-ddd 1 --out results
     """
-    from benzoredux.canonical_files import read_canonical
+    from benzoredux.reading.canonical import read_canonical
     from benzoredux.output import write_csv
     from benzoredux.plugins import get_plugins
     from benzoredux.screening import screen
@@ -347,7 +347,7 @@ def letters_command(
       benzoredux letters results/schedule.csv --kind invitation --appointments \\
           --patients patients.csv --practice practice.toml --out results/letters
     """
-    from benzoredux.canonical_files import read_canonical
+    from benzoredux.reading.canonical import read_canonical
     from benzoredux.letters.compose import plan_letters, render_labels, render_letters
     from benzoredux.schedule import Schedule, ScheduleOptions, invitation_fields
     from benzoredux.tables import PATIENTS

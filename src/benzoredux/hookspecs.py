@@ -32,7 +32,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from benzoredux.models import ExclusionCriterion, LetterKind
-    from benzoredux.read_result import ReadResult
+    from benzoredux.reading.result import ReadResult
     from benzoredux.register.store import StoreFactory
 
 __all__ = [
@@ -81,13 +81,13 @@ class Reader(Protocol):
         ...
 
     def read(self, source: Path, *, options: Mapping[str, Any]) -> ReadResult:
-        """Read ``source`` into a :class:`~benzoredux.read_result.ReadResult`.
+        """Read ``source`` into a :class:`~benzoredux.reading.result.ReadResult`.
 
-        Build the result with :func:`benzoredux.raw_tables.build_result`, which parses, validates
-        and reconciles the rows the same way for every format. Return the rejected rows in it
-        rather than raising for them: :func:`benzoredux.reading.read_source` raises in strict
-        mode. ``options`` carry the caller's choices: ``mapping`` (a
-        :class:`~benzoredux.source_mapping.SourceMapping` or ``None``), ``strict``,
+        Build the result with :func:`benzoredux.reading.raw.build_result`, which parses,
+        validates and reconciles the rows the same way for every format. Return the rejected
+        rows in it rather than raising for them: :func:`benzoredux.reading.sources.read_source`
+        raises in strict mode. ``options`` carry the caller's choices: ``mapping`` (a
+        :class:`~benzoredux.reading.mapping.SourceMapping` or ``None``), ``strict``,
         ``duplicates`` (``"reject"`` or ``"keep"``), ``code_map`` (``"system|code"`` -> ATC)
         and whatever else the caller passed; a reader ignores options it does not know.
         """

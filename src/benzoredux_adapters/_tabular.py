@@ -19,8 +19,15 @@ from typing import Any
 import numpy as np
 from attrs import evolve
 
-from benzoredux.reading import ParseSettings, RawTable, SourceMapping
-from benzoredux.text_tables import EXCEL_SUFFIXES, TextTable, read_text_table, sniff_separator
+from benzoredux.reading import (
+    EXCEL_SUFFIXES,
+    ParseSettings,
+    RawTable,
+    SourceMapping,
+    TextTable,
+    read_text_table,
+    sniff_separator,
+)
 
 TEXT_SUFFIXES = frozenset({".csv", ".txt", ".tsv"})
 Layout = Mapping[str, Sequence[str]]
@@ -78,7 +85,7 @@ def best_header_score(path: Path, layout: Layout, signature: Sequence[str]) -> f
 
 
 def is_header_for(layout: Layout, signature: Sequence[str]) -> Any:
-    """A test for :func:`benzoredux.text_tables.read_text_table`: a record holding at least
+    """A test for :func:`benzoredux.reading.text.read_text_table`: a record holding at least
     half of the signature columns is the header."""
 
     def test(fields: Sequence[str]) -> bool:

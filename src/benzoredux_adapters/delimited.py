@@ -1,7 +1,7 @@
 """The generic reader: any delimited text file or Excel sheet, described by a mapping file.
 
 For an export no other reader knows: write a small TOML mapping file (see
-:mod:`benzoredux.source_mapping`) that names the canonical table and the export's column names,
+:mod:`benzoredux.reading.mapping`) that names the canonical table and the export's column names,
 encoding, separator, decimal notation and date formats, and pass it with ``mapping=``. Without
 a mapping file the reader takes files that already use the canonical column names, such as the
 canonical CSV files the library writes.
@@ -20,9 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from benzoredux.hookspecs import Reader, hookimpl
-from benzoredux.reading import ReadError, ReadResult, build_result, raw_table
-from benzoredux.source_mapping import TABLES
-from benzoredux.text_tables import EXCEL_SUFFIXES
+from benzoredux.reading import (
+    EXCEL_SUFFIXES,
+    TABLES,
+    ReadError,
+    ReadResult,
+    build_result,
+    raw_table,
+)
 from benzoredux_adapters._tabular import (
     TEXT_SUFFIXES,
     best_header_score,
@@ -114,7 +119,7 @@ class DelimitedReader:
 def _separator_of(path: Path) -> str:
     if path.suffix.lower() in EXCEL_SUFFIXES:
         return ";"  # number cells are written with the mapping's decimal (default comma)
-    from benzoredux.text_tables import sniff_separator
+    from benzoredux.reading import sniff_separator
 
     with path.open("rb") as handle:
         head = handle.read(8192).decode("utf-8-sig", errors="replace")

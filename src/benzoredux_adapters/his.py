@@ -23,8 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from benzoredux.hookspecs import Reader, hookimpl
-from benzoredux.reading import RawTable, ReadError, ReadResult, raw_table
-from benzoredux.text_tables import EXCEL_SUFFIXES
+from benzoredux.reading import EXCEL_SUFFIXES, RawTable, ReadError, ReadResult, raw_table
 from benzoredux_adapters._column_names import DUTCH_NAMES
 from benzoredux_adapters._results import reader_result
 from benzoredux_adapters._sources import source_files

@@ -4,13 +4,13 @@
 registered readers (plugins; :mod:`benzoredux.hookspecs`), lets it read, checks what it
 returns, and in strict mode raises one report of *every* problem rather than the first.
 
-Every reader hands back a :class:`~benzoredux.read_result.ReadResult`: the canonical tables the
+Every reader hands back a :class:`~benzoredux.reading.result.ReadResult`: the canonical tables the
 source has (dispensings, patients, episodes), the rejected rows with file, line or record,
 column, value and reason, and counts that reconcile per table (``rows_read == rows_valid +
 rows_rejected``): nothing is dropped without a trace. Readers build it with
-:func:`~benzoredux.raw_tables.build_result` from the text cells of the source, so parsing,
+:func:`~benzoredux.reading.raw.build_result` from the text cells of the source, so parsing,
 validation (schemas, BSN 11-test) and duplicate detection are the same for every format,
-built-in or not. This module re-exports what a reader needs, so a plugin imports from here only.
+built-in or not.
 """
 
 from __future__ import annotations
@@ -21,39 +21,20 @@ from pathlib import Path
 from typing import Any
 
 from benzoredux.errors import BenzoreduxError
-from benzoredux.raw_tables import (
-    DUTCH_VALUES,
+from benzoredux.reading.mapping import SourceMapping, load_mapping
+from benzoredux.reading.raw import (
     Duplicates,
-    ParseSettings,
-    RawTable,
-    build_result,
-    raw_table,
 )
-from benzoredux.read_result import (
-    PROBLEM_COLUMNS,
+from benzoredux.reading.result import (
     ReadError,
     ReadResult,
-    TableCounts,
     UnknownFormatError,
 )
-from benzoredux.source_mapping import SourceMapping, load_mapping
 
 __all__ = [
     "DEFAULT_MAPPING_FORMAT",
-    "DUTCH_VALUES",
-    "PROBLEM_COLUMNS",
-    "ParseSettings",
-    "RawTable",
-    "ReadError",
-    "ReadResult",
-    "SourceMapping",
-    "TableCounts",
-    "UnknownFormatError",
-    "build_result",
     "detect_format",
     "known_formats",
-    "load_mapping",
-    "raw_table",
     "read_source",
 ]
 
@@ -84,7 +65,7 @@ def _format_list(readers: Mapping[str, Any]) -> str:
 def detect_format(path: str | os.PathLike[str], plugins: Any = None) -> str:
     """The name of the registered reader most confident it can read ``path``.
 
-    Raises :class:`~benzoredux.read_result.UnknownFormatError` (listing every known format)
+    Raises :class:`~benzoredux.reading.result.UnknownFormatError` (listing every known format)
     when no reader claims the source, or when two or more are equally sure.
     """
     from benzoredux.plugins import PluginError, get_plugins
@@ -134,7 +115,7 @@ def read_source(
     ``format`` forces a reader by name; otherwise the mapping file's ``format``, else the
     generic :data:`DEFAULT_MAPPING_FORMAT` reader when a mapping is given, else detection
     (:func:`detect_format`). ``strict`` (default) raises
-    :class:`~benzoredux.read_result.ReadError` listing every problem when any row is rejected;
+    :class:`~benzoredux.reading.result.ReadError` listing every problem when any row is rejected;
     ``strict=False`` returns the usable rows and the rejected ones. ``code_map``
     (``"system|code"`` -> ATC) is for FHIR drug codings other than ATC. Other ``options`` are
     passed to the reader (a reader ignores the ones it does not know).

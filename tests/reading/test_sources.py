@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -20,9 +21,10 @@ from benzoredux.reading import (
     detect_format,
     read_source,
 )
-from benzoredux.source_mapping import MappingFileError, load_mapping
+from benzoredux.reading.mapping import MappingFileError, load_mapping
 
-from .conftest import TODAY
+TODAY = dt.date(2026, 1, 15)
+"""Two-digit birth years are placed in the past relative to this day."""
 
 HEADER = "patient_id;date;atc;quantity\n"
 
@@ -176,7 +178,7 @@ def test_a_reader_must_return_a_read_result_that_reconciles(tmp_path: Path) -> N
     ):
         read_source(path)
     good = build_result("cheat", path, [])
-    from benzoredux.read_result import TableCounts
+    from benzoredux.reading.result import TableCounts
 
     cheat = ReadResult(
         format="cheat",

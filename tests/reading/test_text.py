@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from benzoredux.text_tables import TextFileError, read_text_table
+from benzoredux.reading.text import TextFileError, read_text_table
 
 
 def test_windows_1252_is_recognised_with_accents_and_curly_quotes(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from benzoredux.parsing import DUTCH_DATE_FORMATS, parse_dates, parse_numbers
+from benzoredux.reading.parsing import DUTCH_DATE_FORMATS, parse_dates, parse_numbers
 
 
 def _dates(values: list[str | None], **kwargs: object) -> list[dt.date | str | None]:
