@@ -24,6 +24,8 @@ from stdnum.nl import postcode as stdnum_postcode
 from benzoredux.codes import ATCCode, ICPCCode
 
 __all__ = [
+    "LEFT_PRACTICE",
+    "CallOutcome",
     "Consult",
     "ConsultOutcome",
     "ConsultRole",
@@ -32,12 +34,16 @@ __all__ = [
     "ExclusionCriterion",
     "GeneralPractitioner",
     "LetterKind",
+    "LetterStatus",
     "Patient",
     "PatientStatus",
     "Pharmacist",
     "Practice",
+    "ProgrammeUnit",
+    "ScreeningSource",
     "Sex",
     "StopLetter",
+    "TaskStatus",
 ]
 
 
@@ -56,6 +62,14 @@ class PatientStatus(enum.StrEnum):
     DECEASED = "deceased"
     MOVED = "moved"
     CHANGED_GP = "changed_gp"
+
+
+LEFT_PRACTICE: tuple[str, ...] = tuple(
+    status.value for status in PatientStatus if status is not PatientStatus.ACTIVE
+)
+"""The statuses of a patient who left the practice (died, moved, changed GP): the one
+definition the patients table, the selection (leaves them out) and the effect evaluation
+(censors them: FTO module, bijlage 4) share."""
 
 
 class LetterKind(enum.StrEnum):
@@ -378,3 +392,48 @@ class Consult:
         if not self.attended:
             return "did_not_attend"
         return "phone" if self.by_phone else "in_person"
+
+
+# -- The programme's terms, recorded in the register (benzoredux.register) ---------------------
+
+
+class ProgrammeUnit(enum.StrEnum):
+    """Who runs the programme: one practice, or an FTO group of GPs and pharmacists."""
+
+    PRACTICE = "practice"
+    FTO_GROUP = "fto_group"
+
+
+class ScreeningSource(enum.StrEnum):
+    """Who made a screening decision: the program's proposal, or the GP (who decides)."""
+
+    PROPOSAL = "proposal"
+    GP = "gp"
+
+
+class CallOutcome(enum.StrEnum):
+    """The outcome of a phone call to a patient who did not respond to the invitation."""
+
+    APPOINTMENT_MADE = "appointment_made"
+    DECLINED = "declined"
+    ALREADY_STOPPED = "already_stopped"
+    CALL_BACK_LATER = "call_back_later"
+    NO_ANSWER = "no_answer"
+    UNREACHABLE = "unreachable"
+    OTHER = "other"
+
+
+class TaskStatus(enum.StrEnum):
+    """Where a task of the plan of action stands."""
+
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    SKIPPED = "skipped"
+
+
+class LetterStatus(enum.StrEnum):
+    """A recorded letter is sent, or withdrawn by a correction (recorded by mistake)."""
+
+    SENT = "sent"
+    WITHDRAWN = "withdrawn"

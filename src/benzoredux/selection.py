@@ -43,6 +43,7 @@ from benzoredux.dates import (
 )
 from benzoredux.engine import Engine, Execution, PathSource
 from benzoredux.errors import DataCoverageWarning, UnknownCodesWarning
+from benzoredux.models import LEFT_PRACTICE
 from benzoredux.supply import counted_expr, supply_ends, use_rate
 from benzoredux.tables import DISPENSINGS, EPISODES, PATIENTS, DistinctValues, check_rows
 
@@ -54,8 +55,6 @@ __all__ = [
     "select_new_users",
     "unknown_code_rows",
 ]
-
-DEPARTED = ("deceased", "moved", "changed_gp")
 
 # The columns the selection reads: rows are checked on these only, so that (say) a malformed
 # postcode in the patients table does not stop a selection that never looks at postcodes.
@@ -694,7 +693,9 @@ def _attach_patients(
         gp_id=nw.coalesce(nw.col("_listed_gp"), prescriber)
     )
     if criteria.exclude_departed:
-        departed = nw.col("_status").is_in(list(DEPARTED)) & (nw.col("_status_date") <= reference)
+        departed = nw.col("_status").is_in(list(LEFT_PRACTICE)) & (
+            nw.col("_status_date") <= reference
+        )
         exclusions.append(
             nw.when(departed).then(
                 nw.concat_str([nw.col("_status"), nw.lit(" on or before the reference date")])

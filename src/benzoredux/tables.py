@@ -27,6 +27,7 @@ from narwhals.typing import IntoFrame
 from benzoredux import codes
 from benzoredux.engine import Engine, Execution, PathSource, is_path_source
 from benzoredux.errors import ColumnTypeError, InvalidRowsError, MissingColumnsError
+from benzoredux.models import PatientStatus
 from benzoredux.parquet_statistics import ColumnStatistics, DatasetStatistics, read_statistics
 
 __all__ = [
@@ -62,7 +63,7 @@ CHANNELS = ("consult", "telephone_consult", "repeat_prescription", "other")
 prescriptions not issued through a (telephone) consult."""
 SEXES = ("M", "F", "X")
 """Sex as registered: male, female, or X (other/unknown). Adapters map Dutch ``V`` to ``F``."""
-PATIENT_STATUSES = ("active", "deceased", "moved", "changed_gp")
+PATIENT_STATUSES = tuple(status.value for status in PatientStatus)
 """Registration status; anything but ``active`` needs a ``status_date``."""
 
 

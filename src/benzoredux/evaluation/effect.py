@@ -62,6 +62,7 @@ from benzoredux.engine import Engine, Execution
 from benzoredux.evaluation.letters import letters_lazy
 from benzoredux.evaluation.months import month_parts, with_month_offsets
 from benzoredux.evaluation.stats import wilson_expressions
+from benzoredux.models import LEFT_PRACTICE
 from benzoredux.supply import counted_expr, supply_offsets, use_rate
 from benzoredux.tables import DISPENSINGS, PATIENTS, DistinctValues, check_rows
 
@@ -89,8 +90,9 @@ letter recipients stopped 3-6 months after the letter, 14% stayed benzodiazepine
 whole 21-month follow-up, and among the others use fell by 20%. The trial reports no figure for
 9-12 months."""
 
-LEFT_REASONS = ("deceased", "moved", "changed_gp")
-"""Patient statuses that take a patient out of the denominators."""
+LEFT_REASONS = LEFT_PRACTICE
+"""Patient statuses that take a patient out of the denominators: those who left the practice
+(:data:`benzoredux.models.LEFT_PRACTICE`)."""
 
 STOP_DEFINITIONS = ("supply", "plain")
 """The definitions of a stop: ``supply`` (no dispensing in the window and no supply from earlier

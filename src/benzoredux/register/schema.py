@@ -25,6 +25,13 @@ from typing import Any, Literal
 
 from attrs import frozen
 
+from benzoredux.models import (
+    CallOutcome,
+    LetterStatus,
+    ProgrammeUnit,
+    ScreeningSource,
+    TaskStatus,
+)
 from benzoredux.register.errors import RegisterError
 
 __all__ = [
@@ -33,6 +40,7 @@ __all__ = [
     "CallOutcome",
     "FieldSpec",
     "KindSpec",
+    "LetterStatus",
     "ProgrammeUnit",
     "ScreeningSource",
     "TaskStatus",
@@ -40,47 +48,9 @@ __all__ = [
 
 FieldType = Literal["text", "integer", "real", "bool", "date", "json"]
 
-
-class ProgrammeUnit(enum.StrEnum):
-    """Who runs the programme: one practice, or an FTO group of GPs and pharmacists."""
-
-    PRACTICE = "practice"
-    FTO_GROUP = "fto_group"
-
-
-class ScreeningSource(enum.StrEnum):
-    """Who made a screening decision: the program's proposal, or the GP (who decides)."""
-
-    PROPOSAL = "proposal"
-    GP = "gp"
-
-
-class CallOutcome(enum.StrEnum):
-    """The outcome of a phone call to a patient who did not respond to the invitation."""
-
-    APPOINTMENT_MADE = "appointment_made"
-    DECLINED = "declined"
-    ALREADY_STOPPED = "already_stopped"
-    CALL_BACK_LATER = "call_back_later"
-    NO_ANSWER = "no_answer"
-    UNREACHABLE = "unreachable"
-    OTHER = "other"
-
-
-class TaskStatus(enum.StrEnum):
-    """Where a task of the plan of action stands."""
-
-    OPEN = "open"
-    IN_PROGRESS = "in_progress"
-    DONE = "done"
-    SKIPPED = "skipped"
-
-
-class LetterStatus(enum.StrEnum):
-    """A recorded letter is sent, or withdrawn by a correction (recorded by mistake)."""
-
-    SENT = "sent"
-    WITHDRAWN = "withdrawn"
+# The register's enums (ProgrammeUnit, ScreeningSource, CallOutcome, TaskStatus, LetterStatus)
+# are domain terms: they live with the other domain enums in benzoredux.models, and are imported
+# here for the record kinds that use them (and for older imports from this module).
 
 
 @frozen
