@@ -60,16 +60,6 @@ class ScheduleError(BenzoreduxError, ValueError):
     """The schedule cannot be made from the patients given (a missing column, a duplicate)."""
 
 
-def _positive(_instance: object, attribute: Any, value: int) -> None:
-    if value < 1:
-        raise ValueError(f"{attribute.name} must be at least 1, got {value!r}")
-
-
-def _non_negative(_instance: object, attribute: Any, value: int) -> None:
-    if value < 0:
-        raise ValueError(f"{attribute.name} must be zero or more, got {value!r}")
-
-
 def _times(values: Iterable[dt.time | str]) -> tuple[dt.time, ...]:
     return tuple(v if isinstance(v, dt.time) else dt.time.fromisoformat(v) for v in values)
 
@@ -78,17 +68,17 @@ def _times(values: Iterable[dt.time | str]) -> tuple[dt.time, ...]:
 class ScheduleOptions:
     """The options of :func:`plan_schedule`, with the seed's example values as defaults."""
 
-    batch_size: int = field(default=15, validator=_positive)
+    batch_size: int = field(default=15, validator=validators.gt(0))
     """Letters (and so invitations) a week."""
     letters: Literal["batched", "together"] = field(
         default="batched", validator=validators.in_(("batched", "together"))
     )
     """``batched``: stop letters weekly too; ``together``: all on the first date."""
-    invitation_months: int = field(default=3, validator=_positive)
-    call_after_days: int = field(default=14, validator=_non_negative)
-    consult_after_days: int = field(default=7, validator=_non_negative)
+    invitation_months: int = field(default=3, validator=validators.gt(0))
+    call_after_days: int = field(default=14, validator=validators.ge(0))
+    consult_after_days: int = field(default=7, validator=validators.ge(0))
     """First day a consult is reserved, counted from the invitation."""
-    consults_per_day: int = field(default=2, validator=_positive)
+    consults_per_day: int = field(default=2, validator=validators.gt(0))
     per_gp: bool = False
     """Count ``consults_per_day`` per GP (``gp_id``) instead of for the whole practice."""
     slot_times: tuple[dt.time, ...] = field(default=(), converter=_times)

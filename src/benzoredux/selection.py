@@ -71,16 +71,6 @@ _USED_PATIENTS = ("patient_id", "gp_id", "status", "status_date")
 _USED_EPISODES = ("patient_id", "icpc", "start", "end")
 
 
-def _positive(_instance: object, attribute: Attribute[Any], value: float) -> None:
-    if not value > 0:
-        raise ValueError(f"{attribute.name} must be positive, got {value!r}")
-
-
-def _non_negative(_instance: object, attribute: Attribute[Any], value: float) -> None:
-    if not value >= 0:
-        raise ValueError(f"{attribute.name} must be zero or more, got {value!r}")
-
-
 def _within_window(instance: Any, attribute: Attribute[Any], value: int) -> None:
     """The recent window must lie inside the selection window: one scan reads both."""
     if value > instance.window_months:
@@ -108,11 +98,11 @@ class ChronicUseCriteria:
     """``units`` (the FTO module): more than ``min_units`` units in the window. ``nhg`` (the NHG
     guideline's alternative): more than ``nhg_min_days`` days of use in the last ``nhg_months``
     months, each dispensing supplying ``quantity / nhg_units_per_day`` days."""
-    min_units: float = field(default=90, validator=_non_negative)
+    min_units: float = field(default=90, validator=validators.ge(0))
     """A chronic user got *more than* this many units in the window (90: 90 is not, 91 is)."""
-    window_months: int = field(default=12, validator=_positive)
+    window_months: int = field(default=12, validator=validators.gt(0))
     """Length of the window, in calendar months up to and including the reference date."""
-    recent_months: int = field(validator=[_positive, _within_window])
+    recent_months: int = field(validator=[validators.gt(0), _within_window])
     """Length of the recent window of ``ddd_per_day_recent`` (the patient's current dose), in
     calendar months up to and including the reference date: 3, or ``window_months`` when that
     is shorter. At most ``window_months``, so it is computed from the rows the selection
@@ -144,18 +134,18 @@ class ChronicUseCriteria:
     reference date."""
     include_excluded: bool = False
     """Also return patients over the threshold who were excluded, with ``excluded_because``."""
-    stopped_grace_days: float = field(default=60, validator=_non_negative)
+    stopped_grace_days: float = field(default=60, validator=validators.ge(0))
     """Flag ``probably_stopped`` when the estimated last supply ran out more than this many days
     before the reference date."""
-    assumed_units_per_day: float = field(default=1.0, validator=_positive)
+    assumed_units_per_day: float = field(default=1.0, validator=validators.gt(0))
     """Use rate for the supply estimate when it cannot be observed (one dispensing date)."""
     extra_forms: Mapping[str, bool] = field(factory=dict, converter=codes.normalise_forms)
     """Dosage-form names to add to the shipped list, each marked solid oral (True) or not."""
-    nhg_months: int = field(default=3, validator=_positive)
+    nhg_months: int = field(default=3, validator=validators.gt(0))
     """NHG definition: the period, in calendar months up to the reference date."""
-    nhg_min_days: float = field(default=60, validator=_non_negative)
+    nhg_min_days: float = field(default=60, validator=validators.ge(0))
     """NHG definition: a chronic user used on *more than* this many days of the period."""
-    nhg_units_per_day: float = field(default=1.0, validator=_positive)
+    nhg_units_per_day: float = field(default=1.0, validator=validators.gt(0))
     """NHG definition: units taken a day, to turn a dispensing into days of supply."""
     engine: Engine = field(default="auto", validator=validators.in_(("auto", "native")))
     """Where the query runs: see :mod:`benzoredux.engine`."""
@@ -178,11 +168,11 @@ class ChronicUseCriteria:
 class NewUseCriteria:
     """The options of :func:`select_new_users`."""
 
-    window_months: int = field(default=3, validator=_positive)
+    window_months: int = field(default=3, validator=validators.gt(0))
     """A new user's first dispensing falls in this many months up to the reference date."""
-    lookback_months: int = field(default=12, validator=_positive)
+    lookback_months: int = field(default=12, validator=validators.gt(0))
     """... and no benzodiazepine was dispensed in this many months before the window."""
-    max_first_units: float = field(default=10, validator=_non_negative)
+    max_first_units: float = field(default=10, validator=validators.ge(0))
     """A first dispensing of more units than this is flagged ``large_first`` (the guideline
     allows 5 to 10 tablets for short-term insomnia)."""
     extra_forms: Mapping[str, bool] = field(factory=dict, converter=codes.normalise_forms)

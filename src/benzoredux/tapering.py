@@ -44,7 +44,7 @@ from fractions import Fraction
 from importlib import resources
 from typing import Any, Literal
 
-from attrs import field, frozen
+from attrs import field, frozen, validators
 
 from benzoredux.codes import ATC_PATTERN, normalise_code
 
@@ -108,18 +108,13 @@ def _exact(value: float | str | Fraction) -> Fraction:
     return Fraction(str(value)).limit_denominator(10_000)
 
 
-def _positive(_instance: object, attribute: Any, value: float) -> None:
-    if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
-        raise ValueError(f"{attribute.name} must be a positive number, got {value!r}")
-
-
 @frozen(kw_only=True)
 class Product:
     """One oral product: a substance in one strength and form, and how it may be split."""
 
     atc: str = field(converter=normalise_code)
     substance: str
-    strength_mg: float = field(validator=_positive)
+    strength_mg: float = field(validator=validators.gt(0))
     form: str = "tablet"
     parts: int = 2
     """Into how many equal parts one unit may be split: 1 (whole only), 2 (halves), 4."""
@@ -171,9 +166,9 @@ class DiazepamEquivalent:
     source: str
     atc: str = field(converter=normalise_code)
     substance: str
-    substance_mg_low: float = field(validator=_positive)
-    substance_mg_high: float = field(validator=_positive)
-    diazepam_mg: float = field(validator=_positive)
+    substance_mg_low: float = field(validator=validators.gt(0))
+    substance_mg_high: float = field(validator=validators.gt(0))
+    diazepam_mg: float = field(validator=validators.gt(0))
 
     def __attrs_post_init__(self) -> None:
         if self.substance_mg_high < self.substance_mg_low:

@@ -1244,7 +1244,7 @@ def test_recent_dose_window_must_fit_in_the_selection_window(disp):
     rows = disp([("p", "2025-12-01", OXAZEPAM, 100, 50.0)], extra=["strength_mg"])
     with pytest.raises(ValueError, match=r"recent_months \(13\) must not be more than"):
         select(rows, DEC_31, recent_months=13)
-    with pytest.raises(ValueError, match="recent_months must be positive"):
+    with pytest.raises(ValueError, match="recent_months"):
         select(rows, DEC_31, recent_months=0)
     short = br.select_chronic_users(rows, DEC_31, window_months=1)
     # 100 DDD in December: both windows are 2025-12-01 .. 2025-12-31 (31 days).

@@ -109,11 +109,6 @@ def _window(_instance: object, attribute: Any, value: tuple[int, int]) -> None:
         raise ValueError(f"{attribute.name}: need 0 <= start < end months, got {value}")
 
 
-def _positive(_instance: object, attribute: Any, value: float) -> None:
-    if not value > 0:
-        raise ValueError(f"{attribute.name} must be positive, got {value!r}")
-
-
 @frozen(kw_only=True)
 class EffectDefinitions:
     """The definitions of the effect measures (months count from each patient's letter date)."""
@@ -143,7 +138,7 @@ class EffectDefinitions:
     use_rate_months: int = field(default=12, validator=validators.ge(1))
     """Months up to and including the letter date whose dispensings give the patient's own rate
     of use; the supply carried into a window starts with the dispensings of this period."""
-    assumed_units_per_day: float = field(default=1.0, validator=_positive)
+    assumed_units_per_day: float = field(default=1.0, validator=validators.gt(0))
     """Rate of use when it cannot be observed (a single dispensing day in the period): one
     tablet a day, as the selection assumes."""
     extra_forms: Mapping[str, bool] = field(factory=dict, converter=codes.normalise_forms)
