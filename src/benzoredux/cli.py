@@ -339,7 +339,7 @@ def _read_sources(
 
 @main.command("plugins")
 def plugins_command() -> None:
-    """List the active plugins and the source formats they read.
+    """List the active plugins, the source formats they read and the register stores.
 
     Set BENZOREDUX_BLOCK_PLUGINS=name,... to leave plugins out.
 
@@ -361,12 +361,17 @@ def plugins_command() -> None:
             ("reads", info.readers),
             ("criteria", info.criteria),
             ("house styles", info.house_styles),
+            ("register stores", info.stores),
         ):
             if names:
                 click.echo(f"    {label}: {', '.join(names)}")
     click.echo("Formats (--format):")
     for name, reader in readers.items():
         click.echo(f"  {name}: {reader.description}")
+    click.echo("Register stores (--register NAME://...):")
+    click.echo("  sqlite: a SQLite file (built in; a plain path)")
+    for name, factory in active.register_stores().items():
+        click.echo(f"  {name}: {factory.description}")
 
 
 from benzoredux.register.commands import register_group  # noqa: E402 (after main is defined)

@@ -25,22 +25,29 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import pluggy
 
 if TYPE_CHECKING:
+    import narwhals as nw
+    from narwhals.typing import IntoFrame
+
     from benzoredux.models import ExclusionCriterion, LetterKind
     from benzoredux.reading.result import ReadResult
-    from benzoredux.register.store import StoreFactory
+    from benzoredux.register.store import Entry
+    from benzoredux.screening import ScreeningContext
 
 __all__ = [
     "HOOKS_VERSION",
     "PROJECT",
     "HouseStyle",
     "Reader",
+    "RegisterStore",
     "ScreeningCriterion",
+    "StoreFactory",
     "hookimpl",
     "hookspec",
 ]
@@ -107,13 +114,18 @@ class ScreeningCriterion(Protocol):
         """What the criterion is (read-only, so frozen attrs classes qualify)."""
         ...
 
-    def decide(self, context: Any) -> Any:
+    def decide(
+        self, context: ScreeningContext
+    ) -> nw.LazyFrame[Any] | nw.DataFrame[Any] | IntoFrame:
         """Which patients this criterion excludes, and why.
 
-        ``context`` is the screening context (the selection, the patients and episodes tables
-        when given, the reference date and the criterion's parameters); the return value is a
-        table with ``patient_id``, ``excluded`` (bool) and ``reason`` (text, may be empty when not
-        excluded). The screening module defines both precisely.
+        ``context`` is the :class:`~benzoredux.screening.ScreeningContext`: the selection, the
+        patients and episodes tables when given (all as narwhals lazy frames on one engine),
+        the reference date and the criterion's parameters. The return value is a table (a
+        narwhals or native frame; a lazy frame on the context's engine is cheapest) with
+        ``patient_id``, ``excluded`` (bool; empty when the criterion cannot decide) and
+        ``reason`` (text, may be empty when not excluded);
+        :meth:`~benzoredux.screening.ScreeningContext.answer` builds one.
         """
         ...
 
@@ -137,6 +149,66 @@ class HouseStyle(Protocol):
 
     def context(self) -> Mapping[str, Any]:
         """Fields every letter of this style can use (practice name, address, phone, ...)."""
+        ...
+
+
+@runtime_checkable
+class RegisterStore(Protocol):
+    """Where the register's entries are kept.
+
+    Rules every store keeps (the shared tests in ``tests/register/test_store_contract.py``
+    check them):
+
+    * :meth:`transaction` is atomic and serialised: within it, no other writer (thread or
+      process) can append, and either all its appends are kept or none is (also when the
+      process dies half way).
+    * :meth:`append` is only called within a transaction; it refuses an entry whose kind, key
+      and revision already exist (:class:`~benzoredux.register.errors.RegisterConflictError`),
+      gives each new entry an ``entry_id`` (or keeps the one given, for an import) and never
+      changes or removes an entry.
+    * :meth:`entries` returns entries in the order they were appended (by ``entry_id``).
+    """
+
+    @property
+    def location(self) -> str:
+        """Where the register is (a path, or a description for an outside store)."""
+        ...
+
+    @property
+    def schema_version(self) -> int:
+        """The version of the record kinds this store holds."""
+        ...
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """An exclusive write transaction (see above)."""
+        ...
+
+    def append(self, entries: Sequence[Entry]) -> list[Entry]:
+        """Keep ``entries``; return them with their ``entry_id``."""
+        ...
+
+    def entries(self, kind: str, key: tuple[Any, ...] | None = None) -> list[Entry]:
+        """The entries of ``kind`` (of one key, if given), oldest first."""
+        ...
+
+    def close(self) -> None:
+        """Release the store (close files and connections)."""
+        ...
+
+
+@runtime_checkable
+class StoreFactory(Protocol):
+    """Opens registers of one kind of store; registered by ``benzoredux_register_stores``.
+
+    ``name`` is the scheme of its locations: ``open_register("hisdb://programme-7")`` asks the
+    factory named ``hisdb`` for the store at ``hisdb://programme-7``. ``sqlite`` is built in.
+    """
+
+    name: str
+    description: str
+
+    def open(self, location: str, *, create: bool) -> RegisterStore:
+        """The store at ``location``; ``create`` allows making a new, empty one."""
         ...
 
 
@@ -211,10 +283,10 @@ def benzoredux_register_stores(register: Callable[[StoreFactory], None]) -> None
 
     For an HIS or AIS add-on that keeps the register's records in its own database. Called
     once, the first time a register location with a scheme (``NAME://...``) is opened. Call
-    ``register`` with each :class:`~benzoredux.register.store.StoreFactory`; its ``name`` is
+    ``register`` with each :class:`StoreFactory`; its ``name`` is
     the scheme, and ``benzoredux.open_register("NAME://...")`` then asks it to open the store.
     The name ``sqlite`` belongs to the built-in store. The stores it opens implement
-    :class:`~benzoredux.register.store.RegisterStore`; the register's rules (idempotence,
+    :class:`RegisterStore`; the register's rules (idempotence,
     the second-letter refusal, corrections as new revisions) stay in the library.
 
     .. versionadded:: 0.1.0 (hooks version 1)

@@ -26,18 +26,16 @@ from attrs import frozen
 
 from benzoredux import hookspecs
 from benzoredux.errors import BenzoreduxError
-from benzoredux.hookspecs import HouseStyle, Reader, ScreeningCriterion
+from benzoredux.hookspecs import HouseStyle, Reader, ScreeningCriterion, StoreFactory
 
 if TYPE_CHECKING:
     import datetime as dt
 
     from benzoredux.models import LetterKind
-    from benzoredux.register.store import StoreFactory
 else:  # resolvable at run time too, for the API docs (sphinx-autodoc-typehints)
     import datetime as dt
 
     from benzoredux.models import LetterKind
-    from benzoredux.register.store import StoreFactory
 
 __all__ = [
     "INTERNAL_PLUGINS",
@@ -84,6 +82,8 @@ class PluginInfo:
     """The keys of the screening criteria it registered."""
     house_styles: tuple[str, ...] = ()
     """The names of the house styles it registered."""
+    stores: tuple[str, ...] = ()
+    """The names (location schemes) of the register stores it registered."""
 
 
 class Plugins:
@@ -130,8 +130,6 @@ class Plugins:
 
         ``sqlite`` is the built-in store's and cannot be registered by a plugin.
         """
-        from benzoredux.register.store import StoreFactory
-
         stores: Mapping[str, StoreFactory] = self._registry(
             "register_stores",
             self.manager.hook.benzoredux_register_stores,
@@ -266,12 +264,14 @@ class Plugins:
         """The active plugins, internal ones first.
 
         With ``registered`` (the default) the registries are collected first, so each entry
-        also lists the readers, criteria and house styles the plugin registered.
+        also lists the readers, criteria, house styles and register stores the plugin
+        registered.
         """
         if registered:
             self.readers()
             self.criteria()
             self.house_styles()
+            self.register_stores()
         infos = []
         for name, plugin in self.manager.list_name_plugin():
             if plugin is None:  # blocked
@@ -293,6 +293,7 @@ class Plugins:
                     readers=mine("readers"),
                     criteria=mine("criteria"),
                     house_styles=mine("house_styles"),
+                    stores=mine("register_stores"),
                 )
             )
         return sorted(infos, key=lambda i: (not i.internal, i.name))

@@ -139,3 +139,19 @@ def test_the_docs_page_describes_every_record_kind() -> None:
     page = (Path(__file__).parents[2] / "docs" / "register.rst").read_text(encoding="utf-8")
     for kind in KINDS:
         assert f"``{kind}``" in page, kind
+
+
+def test_registered_stores_are_listed_like_the_other_plugins() -> None:
+    """A store is a plugin contribution like a reader: ``benzoredux plugins`` shows it."""
+    from click.testing import CliRunner
+
+    from benzoredux.cli import main
+
+    with using_plugins(plugin_with(HisDatabase()), entry_points=False) as plugins:
+        info = {i.name: i for i in plugins.info()}
+        assert info["his_addon"].stores == ("hisdb",)
+        listing = CliRunner().invoke(main, ["plugins"])
+    assert listing.exit_code == 0, listing.output
+    assert "register stores: hisdb" in listing.output
+    assert "  hisdb: the register inside the practice's HIS database" in listing.output
+    assert "  sqlite: a SQLite file (built in; a plain path)" in listing.output

@@ -1,6 +1,6 @@
 """The programme register: what was decided and done, kept safely between runs.
 
-:class:`Register` holds the rules; a :class:`~benzoredux.register.store.RegisterStore` keeps
+:class:`Register` holds the rules; a :class:`~benzoredux.hookspecs.RegisterStore` keeps
 the entries. Every write method:
 
 * takes ``by`` (who) and stamps the time (when, UTC);

@@ -2,7 +2,7 @@
 
 For tests, for trying things out, and as the smallest example for an HIS add-on that wants
 to keep the register in its own database: it keeps every rule of
-:class:`~benzoredux.register.store.RegisterStore` (atomic, serialised transactions;
+:class:`~benzoredux.hookspecs.RegisterStore` (atomic, serialised transactions;
 append-only; conflicts refused) in about eighty lines. Nothing survives the process.
 """
 

@@ -1,24 +1,28 @@
-"""The storage interface of the register, so an HIS add-on can keep the records itself.
+"""The register's entries, and where its storage interface is, so an HIS add-on can keep them.
 
-:class:`~benzoredux.register.core.Register` holds the rules (idempotence, the second-letter refusal,
-corrections as new revisions); a :class:`RegisterStore` only keeps entries. It is deliberately
-small, so an add-on can implement it on its own database: the SQLite store
-(:class:`~benzoredux.register.sqlite.SQLiteStore`) and the in-memory store
+:class:`~benzoredux.register.core.Register` holds the rules (idempotence, the second-letter
+refusal, corrections as new revisions); a :class:`~benzoredux.hookspecs.RegisterStore` only keeps
+entries. It is deliberately small, so an add-on can implement it on its own database: the SQLite
+store (:class:`~benzoredux.register.sqlite.SQLiteStore`) and the in-memory store
 (:class:`~benzoredux.register.memory.MemoryStore`) are two implementations, and the hook
-``benzoredux_register_stores`` lets a plugin add more (:class:`StoreFactory`).
+``benzoredux_register_stores`` lets a plugin add more
+(:class:`~benzoredux.hookspecs.StoreFactory`). Both protocols are plugin contracts, kept in
+:mod:`benzoredux.hookspecs` with the other hooks' objects.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
-from contextlib import AbstractContextManager
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Mapping
+from typing import Any
 
 from attrs import field, frozen
 
+from benzoredux.hookspecs import RegisterStore, StoreFactory
 from benzoredux.register.schema import KINDS
 
+# The two protocols are plugin contracts: they live in benzoredux.hookspecs with the other
+# hooks' objects, and are imported here for the register's code (and older imports).
 __all__ = ["Entry", "RegisterStore", "StoreFactory"]
 
 
@@ -56,63 +60,3 @@ class Entry:
     def __getitem__(self, name: str) -> Any:
         """``entry["status"]``: a field of ``data``."""
         return self.data[name]
-
-
-@runtime_checkable
-class RegisterStore(Protocol):
-    """Where the register's entries are kept.
-
-    Rules every store keeps (the shared tests in ``tests/register/test_store_contract.py``
-    check them):
-
-    * :meth:`transaction` is atomic and serialised: within it, no other writer (thread or
-      process) can append, and either all its appends are kept or none is (also when the
-      process dies half way).
-    * :meth:`append` is only called within a transaction; it refuses an entry whose kind, key
-      and revision already exist (:class:`~benzoredux.register.errors.RegisterConflictError`),
-      gives each new entry an ``entry_id`` (or keeps the one given, for an import) and never
-      changes or removes an entry.
-    * :meth:`entries` returns entries in the order they were appended (by ``entry_id``).
-    """
-
-    @property
-    def location(self) -> str:
-        """Where the register is (a path, or a description for an outside store)."""
-        ...
-
-    @property
-    def schema_version(self) -> int:
-        """The version of the record kinds this store holds."""
-        ...
-
-    def transaction(self) -> AbstractContextManager[None]:
-        """An exclusive write transaction (see above)."""
-        ...
-
-    def append(self, entries: Sequence[Entry]) -> list[Entry]:
-        """Keep ``entries``; return them with their ``entry_id``."""
-        ...
-
-    def entries(self, kind: str, key: tuple[Any, ...] | None = None) -> list[Entry]:
-        """The entries of ``kind`` (of one key, if given), oldest first."""
-        ...
-
-    def close(self) -> None:
-        """Release the store (close files and connections)."""
-        ...
-
-
-@runtime_checkable
-class StoreFactory(Protocol):
-    """Opens registers of one kind of store; registered by ``benzoredux_register_stores``.
-
-    ``name`` is the scheme of its locations: ``open_register("hisdb://programme-7")`` asks the
-    factory named ``hisdb`` for the store at ``hisdb://programme-7``. ``sqlite`` is built in.
-    """
-
-    name: str
-    description: str
-
-    def open(self, location: str, *, create: bool) -> RegisterStore:
-        """The store at ``location``; ``create`` allows making a new, empty one."""
-        ...
