@@ -11,13 +11,12 @@ from typing import Any
 
 import pandas as pd
 from click.testing import CliRunner, Result
+from tests.report.conftest import AS_OF, GP_A_NAME, fill_register
 
 from benzoredux.cli import main
 from benzoredux.cli_evaluate import letters_from_register
 from benzoredux.models import Consult, GeneralPractitioner, LetterKind, Practice, StopLetter
 from benzoredux.register import open_register
-
-from .conftest import AS_OF, GP_A_NAME, fill_register
 
 
 def run(args: Sequence[Any]) -> Result:
