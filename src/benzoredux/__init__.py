@@ -65,6 +65,7 @@ if TYPE_CHECKING:
         Sex,
         StopLetter,
     )
+    from benzoredux.programme import Programme
     from benzoredux.questionnaires import (
         BENDEP_SRQ,
         BWSQ,
@@ -160,6 +161,7 @@ _EXPORTS: dict[str, str] = {
     "PatientStatus": "benzoredux.models",
     "Pharmacist": "benzoredux.models",
     "Practice": "benzoredux.models",
+    "Programme": "benzoredux.programme",
     "REGULATED": "benzoredux.tapering",
     "ReadError": "benzoredux.reading",
     "ReadResult": "benzoredux.reading",
@@ -249,6 +251,7 @@ __all__ = [
     "Pharmacist",
     "PlanOfAction",
     "Practice",
+    "Programme",
     "ReadError",
     "ReadResult",
     "ReferenceRatios",

@@ -31,15 +31,16 @@ import click
 from benzoredux.cli_common import INPUT_FILE, OUT_FOLDER, echo_written
 from benzoredux.cli_register import REGISTER_FILE, RegisterChoice, register_options
 
+# Moved to the domain (benzoredux.evaluation.letters); still importable from here.
+from benzoredux.evaluation.letters import consults_from_register, letters_from_register
+from benzoredux.register.steps import EVALUATION_KIND, evaluation_records
+
 __all__ = [
     "EVALUATION_KIND",
     "consults_from_register",
     "evaluate_command",
     "letters_from_register",
 ]
-
-EVALUATION_KIND = "effect_and_process"
-"""The ``kind`` of the evaluation runs this command records."""
 
 
 _STOP_DEFINITIONS = {
@@ -113,7 +114,6 @@ def evaluate_command(  # noqa: PLR0917 - click passes options as parameters
       benzoredux evaluate --register results/programme.sqlite --dispensings follow-up.csv \\
           --evaluation-date 2027-03-31 --out results/evaluation
     """
-    from benzoredux.reading.canonical import read_canonical
     from benzoredux.consults import CONSULTS
     from benzoredux.dates import parse_reference_date
     from benzoredux.evaluation.effect import evaluate_effect
@@ -121,6 +121,7 @@ def evaluate_command(  # noqa: PLR0917 - click passes options as parameters
     from benzoredux.evaluation.process import evaluate_process
     from benzoredux.evaluation.sharing import aggregate_export
     from benzoredux.output import write_csv
+    from benzoredux.reading.canonical import read_canonical
     from benzoredux.tables import DISPENSINGS, PATIENTS
 
     evaluation_day = parse_reference_date(evaluation_date, name="--evaluation-date")
@@ -203,58 +204,6 @@ def _register_choice(
     return RegisterChoice.from_options(register_file, False, by, out)
 
 
-def letters_from_register(register: Any) -> Any:
-    """The letters table of the evaluation (:data:`~benzoredux.LETTERS_SENT`) from a register.
-
-    One row per patient who got a stop letter: the first one sent (a second stop letter,
-    forced on purpose, does not restart the patient's follow-up), its sending date, its first
-    signing GP, and the date of the patient's first invitation, if any.
-    """
-    import pandas as pd
-
-    first: dict[str, Any] = {}
-    for entry in register.letters("stop_letter"):
-        day = entry["sent_date"] or entry["letter_date"]
-        if entry["patient_id"] not in first or day < first[entry["patient_id"]][0]:
-            first[entry["patient_id"]] = (day, entry["gp_ids"][0] if entry["gp_ids"] else None)
-    invited: dict[str, dt.date] = {}
-    for entry in register.letters("invitation"):
-        day = entry["sent_date"] or entry["letter_date"]
-        if entry["patient_id"] not in invited or day < invited[entry["patient_id"]]:
-            invited[entry["patient_id"]] = day
-    rows = [
-        {
-            "patient_id": patient,
-            "gp_id": gp,
-            "letter_date": day,
-            "invitation_date": invited.get(patient),
-        }
-        for patient, (day, gp) in sorted(first.items())
-    ]
-    frame = pd.DataFrame(rows, columns=["patient_id", "gp_id", "letter_date", "invitation_date"])
-    for column in ("letter_date", "invitation_date"):
-        frame[column] = pd.to_datetime(frame[column])
-    return frame
-
-
-def consults_from_register(register: Any) -> Any:
-    """The consults the register holds as a :data:`~benzoredux.CONSULTS` table (pandas), or
-    ``None`` when it holds none."""
-    from benzoredux.consults import consults_to_frame
-    from benzoredux.models import Consult
-
-    fields = ("patient_id", "date", "held_by", "attended", "by_phone", "plan")
-    records = [
-        Consult(
-            **{name: entry[name] for name in fields},
-            outcome=entry["outcome"] or None,  # the register keeps "no outcome" as ""
-            scores=entry["scores"] or {},
-        )
-        for entry in register.current("consults")
-    ]
-    return consults_to_frame(records) if records else None
-
-
 def _letters_from(choice: RegisterChoice) -> tuple[Any, Any]:
     """The letters (and the consults, if any) recorded in the register."""
     from benzoredux.register import open_register
@@ -271,24 +220,8 @@ def _letters_from(choice: RegisterChoice) -> tuple[Any, Any]:
     return frame, consults
 
 
-def _records(frame: Any) -> list[dict[str, Any]]:
-    """Rows as JSON-ready values: dates as ISO text, missing values as ``None``."""
-    import pandas as pd
-
-    rows = []
-    for row in frame.to_dict("records"):
-        clean: dict[str, Any] = {}
-        for key, value in row.items():
-            if value is None or (not isinstance(value, str) and pd.isna(value)):
-                clean[key] = None
-            elif isinstance(value, dt.date | pd.Timestamp):
-                clean[key] = value.isoformat()[:10]
-            elif hasattr(value, "item"):  # numpy scalars
-                clean[key] = value.item()
-            else:
-                clean[key] = value
-        rows.append(clean)
-    return rows
+_records = evaluation_records
+"""Moved to :func:`benzoredux.register.steps.evaluation_records`; the old name stays."""
 
 
 def _record(
@@ -298,20 +231,16 @@ def _record(
     process: Any,
     parameters: dict[str, Any],
 ) -> None:
-    """Record the run: the summary and process rows (counts and rates, no patient data)."""
+    """Record the run (:func:`benzoredux.register.steps.record_evaluation_run`): the summary
+    and process rows (counts and rates, no patient data)."""
+    from benzoredux.register.steps import record_evaluation_run
+
     with choice.opened() as register:
         if register is None:
             return
-        before = register.latest("evaluations", (f"evaluation-{day.isoformat()}",))
-        entry = register.record_evaluation(
-            kind=EVALUATION_KIND,
-            run_date=day,
-            results={"effect_summary": _records(summary), "process": _records(process)},
-            parameters=parameters,
-            by=choice.by,
-            run_id=f"evaluation-{day.isoformat()}",
+        entry, unchanged = record_evaluation_run(
+            register, day, summary, process, parameters, by=choice.by
         )
-    unchanged = before is not None and before.entry_id == entry.entry_id
     click.echo(
         f"Register {choice.location}: evaluation {entry['run_id']} "
         + ("already recorded" if unchanged else f"recorded (revision {entry.revision})")

@@ -15,19 +15,14 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
-from dateutil.relativedelta import relativedelta
 
 from benzoredux.cli_common import INPUT_FILE, OUT_FOLDER, echo_written
 from benzoredux.cli_register import RegisterChoice, register_options
 
 __all__ = ["plan_command"]
-
-
-_GP_WORDS = ("huisarts",)
-"""The example's word for the GP in ``who``: replaced by the GPs' names when they are known."""
 
 
 def _today() -> dt.date:
@@ -42,16 +37,6 @@ def _gp_names(gps: tuple[str, ...], programme: Any) -> list[str]:
     return []
 
 
-def _named(who: str, names: list[str]) -> str:
-    """``who`` with the GPs' names after the word for the GP (``huisarts: A, B``)."""
-    if not names:
-        return who
-    for word in _GP_WORDS:
-        if word in who.split():
-            return who.replace(word, f"{word} ({', '.join(names)})", 1)
-    return who
-
-
 def _start(
     start_date: str | None, letter_date: dt.date | None, programme: Any
 ) -> tuple[dt.date, str]:
@@ -59,11 +44,14 @@ def _start(
 
     if start_date is not None:
         return parse_reference_date(start_date, name="--start-date"), "--start-date"
+    from benzoredux.evaluation.plan import month_one
+
     if letter_date is not None:
-        # Bijlage 3 sends the letters in month 2: month 1 starts a month before them.
-        return letter_date - relativedelta(months=1), "a month before --letter-date"
+        return month_one(letter_date=letter_date), "a month before --letter-date"
     if programme is not None:
-        return programme["reference_date"], "the programme's reference date"
+        return month_one(reference_date=programme["reference_date"]), (
+            "the programme's reference date"
+        )
     raise click.UsageError(
         "give --start-date (or --letter-date, or a register whose programme has a reference "
         "date, or an earlier plan.csv in --out)"
@@ -161,7 +149,7 @@ def plan_command(  # noqa: PLR0917 - click passes options as parameters
       benzoredux plan --edited results/plan.xlsx --out results
     """
     from benzoredux.dates import parse_reference_date
-    from benzoredux.evaluation.plan import write_plan_ics, write_plan_xlsx
+    from benzoredux.evaluation.plan import dated_example, write_plan_ics, write_plan_xlsx
     from benzoredux.output import write_csv
 
     choice = RegisterChoice.from_options(register_file, no_register, by, out)
@@ -171,7 +159,7 @@ def plan_command(  # noqa: PLR0917 - click passes options as parameters
     previous = out / "plan.csv"
     if edited is None and start_date is None and letter_date is None and previous.is_file():
         # Continue the plan made before; what the register holds since then wins.
-        plan = _dated_again(_read_edited(previous, None), existing)
+        plan = _read_edited(previous, None).with_recorded(existing)
         how = f"continued from {previous}"
     elif edited is not None:
         plan = _read_edited(
@@ -180,7 +168,12 @@ def plan_command(  # noqa: PLR0917 - click passes options as parameters
         how = f"read from {edited.name}"
     else:
         start, how = _start(start_date, letters, programme)
-        plan = _dated(start, letters, _gp_names(gps, programme), existing)
+        try:
+            plan = dated_example(
+                start, letter_date=letters, gp_names=_gp_names(gps, programme), recorded=existing
+            )
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="--letter-date") from None
     plan, progressed = _moved_along(plan, progress, done)
     paths = [write_csv(plan.table(), out / "plan.csv")]
     try:
@@ -200,7 +193,7 @@ def plan_command(  # noqa: PLR0917 - click passes options as parameters
     with choice.opened() as register:
         if register is not None:
             with register.transaction():
-                plan = _keep_concurrent_changes(plan, existing, register, done)
+                plan = plan.with_concurrent_changes(existing, register, done)
                 plan.record(register, by=choice.by)
     if progressed:
         click.echo(
@@ -210,78 +203,15 @@ def plan_command(  # noqa: PLR0917 - click passes options as parameters
         click.echo(f"Register {choice.location}: {len(plan.tasks)} plan task(s) recorded")
 
 
-def _keep_concurrent_changes(
-    plan: Any, before: dict[str, Any], register: Any, done: tuple[str, ...]
-) -> Any:
-    """The plan with the task changes someone else recorded since ``before`` was read.
-
-    Runs inside the recording transaction, which holds the register's write lock: an assistant
-    who ticked a task off while this command ran keeps that change instead of having it
-    overwritten by the status read at the start. Only this run's ``--done`` wins over it.
-    """
-    for task_id, now in {t["task_id"]: t for t in register.current("tasks")}.items():
-        then = before.get(task_id)
-        changed = then is None or (then["status"], then["note"]) != (now["status"], now["note"])
-        if changed and task_id not in done and task_id in {t.task_id for t in plan.tasks}:
-            plan = plan.with_status(task_id, now["status"], note=now["note"])
-    return plan
-
-
-def _dated(
-    start: dt.date, letters: dt.date | None, names: list[str], existing: dict[str, Any]
-) -> Any:
-    """Bijlage 3's example dated from ``start``, the GPs named, the letters pinned to their
-    date, and the statuses the register already holds."""
-    from attrs import evolve
-
-    from benzoredux.evaluation.plan import plan_of_action
-
-    plan = plan_of_action(start)
-    for task in plan.tasks:
-        plan = plan.with_task(evolve(task, who=_named(task.who, names)))
-    if letters is not None:
-        if letters < start:
-            raise click.BadParameter(
-                f"{letters} is before the start {start}", param_hint="--letter-date"
-            )
-        # The letters go out on that day, so they are merged by then.
-        for task_id in ("merge-letters", "send-letters"):
-            task = plan.task(task_id)
-            start_day = letters if task_id == "send-letters" else min(task.start, letters)
-            plan = plan.with_task(evolve(task, start=start_day, due=letters))
-    return _dated_again(plan, existing)
-
-
-def _dated_again(plan: Any, existing: dict[str, Any]) -> Any:
-    """The plan with the status and note the register already holds for its tasks."""
-    for task in plan.tasks:
-        known = existing.get(task.task_id)
-        if known is not None:
-            plan = plan.with_status(task.task_id, known["status"], note=known["note"])
-    return plan
-
-
 def _moved_along(
     plan: Any, progress: dict[str, tuple[str, str]], done: tuple[str, ...]
 ) -> tuple[Any, dict[str, tuple[str, str]]]:
-    """The plan with the register's progress and the ``--done`` tasks applied."""
-    # Steps the register shows as done (or started) move their open tasks along.
-    progressed: dict[str, tuple[str, str]] = {}
-    for task_id, (status, note) in progress.items():
-        if task_id in {t.task_id for t in plan.tasks}:
-            task = plan.task(task_id)
-            if task.status.value in ("open", "in_progress") and task.status.value != status:
-                plan = plan.with_status(task_id, status, note=note)
-                progressed[task_id] = (status, note)
-    for task_id in done:
-        try:
-            plan = plan.with_status(task_id, "done")
-        except KeyError:
-            known = ", ".join(t.task_id for t in plan.tasks)
-            raise click.BadParameter(
-                f"no task {task_id!r}; tasks: {known}", param_hint="--done"
-            ) from None
-    return plan, progressed
+    """:meth:`~benzoredux.evaluation.plan.PlanOfAction.moved_along`, an unknown ``--done`` task
+    as a usage error."""
+    try:
+        return cast(tuple[Any, dict[str, tuple[str, str]]], plan.moved_along(progress, done))
+    except KeyError as error:
+        raise click.BadParameter(str(error.args[0]), param_hint="--done") from None
 
 
 def _from_register(
@@ -293,12 +223,8 @@ def _from_register(
         return None, {}, {}
     if "://" not in choice.location and not Path(choice.location).exists():
         return None, {}, {}
+    from benzoredux.evaluation.plan import recorded_progress, recorded_tasks
     from benzoredux.register import open_register
-    from benzoredux.report.gather import recorded_progress
 
     with open_register(choice.location) as register:
-        return (
-            register.programme(),
-            {t["task_id"]: t for t in register.current("tasks")},
-            recorded_progress(register),
-        )
+        return register.programme(), recorded_tasks(register), recorded_progress(register)

@@ -17,7 +17,7 @@ import contextlib
 import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import click
 from attrs import frozen
@@ -106,37 +106,20 @@ def record_selection(
     options: dict[str, Any],
     source: str,
 ) -> None:
-    """Step 1: make the programme if the register has none, and keep the selection snapshot.
-
-    ``practice`` (from ``--practice``) replaces the programme's practice and GPs; without it a
-    new programme gets a placeholder practice (``practice``), an existing one keeps its own.
-    The programme's reference date and selection options are this selection's.
-    """
-    from benzoredux.models import GeneralPractitioner, Pharmacist, Practice
+    """Step 1: :func:`benzoredux.register.steps.record_selection_step` in the chosen register."""
+    from benzoredux.register.steps import record_selection_step
 
     with choice.opened() as register:
         if register is None:
             return
-        current = register.programme()
-        if practice is None and current is not None:
-            practice = Practice(
-                practice_id=current["practice_id"],
-                name=current["name"],
-                gps=cast(Any, [GeneralPractitioner(**gp) for gp in current["gps"]]),
-                pharmacists=cast(Any, [Pharmacist(**p) for p in current["pharmacists"]]),
-            )
-        if practice is None:
-            practice = Practice(practice_id="practice", name=f"Programme {reference_date}")
-        register.set_programme(
-            practice,
+        snapshot = record_selection_step(
+            register,
+            selection,
             reference_date=reference_date,
+            practice=practice,
+            options=options,
+            source=source,
             by=choice.by,
-            unit=current["unit"] if current is not None else "practice",
-            criteria=current["criteria"] if current is not None else None,
-            options={**(current["options"] if current is not None else {}), "select": options},
-        )
-        snapshot = register.snapshot_selection(
-            selection, reference_date=reference_date, by=choice.by, source=source
         )
     click.echo(
         f"Register {choice.location}: selection snapshot {snapshot['snapshot_id']} "
@@ -144,136 +127,43 @@ def record_selection(
     )
 
 
-def _keys(text: Any) -> list[str]:
-    return [part.strip() for part in str(text or "").split(";") if part.strip()]
-
-
 def record_screening(choice: RegisterChoice, table: Any, summary: Any, *, source: str) -> None:
-    """Step 2: the program's proposal for every patient, and the GP's own decisions.
-
-    A proposal of ``review`` (a criterion could not decide) is recorded as excluded with the
-    reason ``review``: such a patient gets no letter until the GP decides. The GP's decisions
-    (``--overrides``) are recorded under the GP's name, with the date the GP decided.
-    """
-    from benzoredux.register import ScreeningDecision
+    """Step 2: :func:`benzoredux.register.steps.record_screening_step` in the chosen register."""
+    from benzoredux.register.steps import record_screening_step
 
     with choice.opened() as register:
         if register is None:
             return
-        records = table.to_dict("records")
-        proposals = [
-            ScreeningDecision(
-                patient_id=str(row["patient_id"]),
-                excluded=row["proposed"] != "eligible",
-                # attrs' converter=tuple confuses mypy about the argument type.
-                reasons=cast(
-                    Any,
-                    _keys(row["excluded_by"])
-                    or (["review"] if row["proposed"] == "review" else []),
-                ),
-                note="; ".join(_keys(row["reasons"]) + _keys(row["undecided"])),
-            )
-            for row in records
-        ]
-        added = register.record_screening(proposals, source="proposal", by=choice.by)
-        overrides = 0
-        for row in records:
-            if not isinstance(row.get("override"), str) or not row["override"]:
-                continue
-            decided_at = row["override_at"]
-            day = decided_at.date().isoformat() if hasattr(decided_at, "date") else decided_at
-            note = row["override_note"] if isinstance(row["override_note"], str) else ""
-            overrides += len(
-                register.record_screening(
-                    [
-                        ScreeningDecision(
-                            patient_id=str(row["patient_id"]),
-                            excluded=row["override"] != "eligible",
-                            note=note,
-                        )
-                    ],
-                    source="gp",
-                    by=str(row["override_by"]),
-                    remark=f"decided on {day}; entered from {source} by {choice.by}",
-                )
-            )
-        programme = register.programme()
-        if programme is not None:
-            criteria = {c.key: True for c in summary.criteria}
-            criteria.update(dict.fromkeys(summary.disabled, False))
-            if programme["criteria"] != criteria:
-                register.correct(
-                    "programme",
-                    (),
-                    by=choice.by,
-                    remark="criteria chosen at screening",
-                    criteria=criteria,
-                )
+        added, overrides = record_screening_step(
+            register, table, summary, source=source, by=choice.by
+        )
     click.echo(
         f"Register {choice.location}: {len(added)} proposal(s) and {overrides} GP decision(s) "
         "recorded"
     )
 
 
-# In Dutch, like the plan of action's own tasks (bijlage 3): the practice staff read them.
-_TASKS = (
-    ("stop-letters", "3", "letter_date", "Stopbrieven van groep {b} versturen ({n} patiënten)"),
-    (
-        "invitations",
-        "4",
-        "invitation_date",
-        "Uitnodigingen van groep {b} versturen ({n} patiënten)",
-    ),
-    ("calls", "4", "call_date", "Patiënten van groep {b} bellen die niet reageerden"),
-    ("consults", "5", "first_consult", "Evaluatieconsulten van groep {b} houden (tot {last})"),
-)
-
-
 def record_schedule(choice: RegisterChoice, batches: Any) -> None:
-    """Steps 3-5: one task per batch for its stop letters, invitations, calls and consults.
+    """Steps 3-5: :func:`benzoredux.register.steps.record_schedule_tasks` in the chosen
+    register."""
+    from benzoredux.register.steps import record_schedule_tasks
 
-    A task already in the register keeps its status (planning again does not reopen what is
-    done); a planned task that a new schedule no longer has is marked ``skipped``.
-    """
     with choice.opened() as register:
         if register is None:
             return
-        existing = {t["task_id"]: t for t in register.current("tasks")}
-        planned: set[str] = set()
-        changed = 0
-        for row in batches.to_dict("records"):
-            batch = int(row["batch"])
-            for suffix, step, column, what in _TASKS:
-                task_id = f"batch-{batch}-{suffix}"
-                planned.add(task_id)
-                previous = existing.get(task_id)
-                entry = register.set_task(
-                    task_id,
-                    what=what.format(b=batch, n=row["patients"], last=row["last_consult"]),
-                    by=choice.by,
-                    step=step,
-                    due=row[column],
-                    status=previous["status"] if previous is not None else "open",
-                    note=previous["note"] if previous is not None else "",
-                )
-                changed += previous is None or entry.entry_id != previous.entry_id
-        for task_id, task in existing.items():
-            if task_id.startswith("batch-") and task_id not in planned and task["status"] == "open":
-                register.set_task_status(
-                    task_id, "skipped", by=choice.by, remark="no longer in the schedule"
-                )
-                changed += 1
-    click.echo(f"Register {choice.location}: {changed} task(s) of {len(planned)} recorded")
+        changed, planned = record_schedule_tasks(register, batches, by=choice.by)
+    click.echo(f"Register {choice.location}: {changed} task(s) of {planned} recorded")
 
 
 def check_letters(choice: RegisterChoice, letters: Sequence[Any], force_reason: str | None) -> None:
     """Refuse, before anything is written, stop letters to patients who already had one."""
     from benzoredux.register import LetterRefusedError
+    from benzoredux.register.steps import refused_stop_letters
 
     if choice.location is None or not letters:
         return
     with choice.opened() as register:
-        refused = register.check_letters(letters, force=_force(letters, force_reason)).refused
+        refused = refused_stop_letters(register, letters, _force(letters, force_reason))
     if refused:
         error = LetterRefusedError(refused)
         shown = ", ".join(refused[:10]) + (
@@ -290,18 +180,16 @@ def check_letters(choice: RegisterChoice, letters: Sequence[Any], force_reason: 
 def record_letters(
     choice: RegisterChoice, letters: Sequence[Any], force_reason: str | None
 ) -> None:
-    """Record the letters written as sent; mark their batches' letter tasks done."""
+    """Record the letters written as sent
+    (:func:`benzoredux.register.steps.record_letters_sent`)."""
+    from benzoredux.register.steps import record_letters_sent
+
     with choice.opened() as register:
         if register is None:
             return
-        result = register.record_letters(letters, by=choice.by, force=_force(letters, force_reason))
-        tasks = {t["task_id"]: t for t in register.current("tasks")}
-        for letter in letters:
-            suffix = "stop-letters" if letter.kind.value == "stop_letter" else "invitations"
-            task = tasks.get(f"batch-{letter.batch}-{suffix}")
-            if task is not None and task["status"] in ("open", "in_progress"):
-                register.set_task_status(task["task_id"], "done", by=choice.by)
-                tasks.pop(task["task_id"])
+        result = record_letters_sent(
+            register, letters, by=choice.by, force=_force(letters, force_reason)
+        )
     forced = sum(1 for e in result.recorded if e["forced"])
     click.echo(
         f"Register {choice.location}: {len(result.recorded)} letter(s) recorded"

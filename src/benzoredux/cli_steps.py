@@ -170,9 +170,9 @@ def screen_command(
       benzoredux screen results/chronic_users.csv --patients patients.csv \\
           --episodes episodes.csv --reference-date 2025-12-31 --max-ddd 1 --out results
     """
-    from benzoredux.reading.canonical import read_canonical
     from benzoredux.output import write_csv
     from benzoredux.plugins import get_plugins
+    from benzoredux.reading.canonical import read_canonical
     from benzoredux.screening import screen
     from benzoredux.tables import EPISODES, PATIENTS
 
@@ -347,51 +347,27 @@ def letters_command(
       benzoredux letters results/schedule.csv --kind invitation --appointments \\
           --patients patients.csv --practice practice.toml --out results/letters
     """
+    from benzoredux.letters.compose import render_labels, render_letters
+    from benzoredux.programme import planned_letters
     from benzoredux.reading.canonical import read_canonical
-    from benzoredux.letters.compose import plan_letters, render_labels, render_letters
-    from benzoredux.schedule import Schedule, ScheduleOptions, invitation_fields
     from benzoredux.tables import PATIENTS
 
     choice = RegisterChoice.from_options(register_file, no_register, by, source.parent)
     the_practice, place = read_practice(practice)
     people = read_canonical(patients, PATIENTS)
     table = _read_csv(source, ("letter_date", "invitation_date", "call_date", "consult_date"))
-    planned = []
-    extra: dict[str, dict[str, Any]] = {}
-    if "letter_date" in table.columns and "batch" in table.columns:
-        date_column = "letter_date" if kind == "stop_letter" else "invitation_date"
-        for (batch, day), group in table.groupby(["batch", date_column], sort=True):
-            planned += plan_letters(
-                group,
-                practice=the_practice,
-                letter_date=day,
-                kind=kind,
-                signed_by=signed_by,  # type: ignore[arg-type]
-                pharmacists=pharmacists,
-                batches=dict.fromkeys(group["patient_id"], int(batch)),
-            )
-        if kind == "invitation":
-            if "consult_at" in table.columns:
-                import pandas as pd
-
-                table["consult_at"] = pd.to_datetime(table["consult_at"], format="ISO8601")
-            schedule = Schedule(table=table, batches=None, options=ScheduleOptions())
-            extra = invitation_fields(
-                schedule, appointments=appointments, consult_with=consult_with
-            )
-    else:
-        if letter_date is None:
-            raise click.UsageError("without a schedule, give --letter-date")
-        planned = plan_letters(
-            table,
-            practice=the_practice,
-            letter_date=letter_date,
-            kind=kind,
-            signed_by=signed_by,  # type: ignore[arg-type]
-            pharmacists=pharmacists,
-        )
-        if consult_with:
-            extra = {letter.patient_id: {"consult_with": consult_with} for letter in planned}
+    if letter_date is None and not {"letter_date", "batch"} <= set(table.columns):
+        raise click.UsageError("without a schedule, give --letter-date")
+    planned, extra = planned_letters(
+        table,
+        practice=the_practice,
+        kind=kind,  # type: ignore[arg-type]
+        letter_date=letter_date,
+        signed_by=signed_by,  # type: ignore[arg-type]
+        pharmacists=pharmacists,
+        appointments=appointments,
+        consult_with=consult_with,
+    )
     check_letters(choice, planned, force_second_letter)
     label = "Stop letters" if kind == "stop_letter" else "Invitations"
     with progress_bar(label, length=len(planned)) as bar:

@@ -14,6 +14,13 @@ example; a practice changes them, adds its own tasks or drops some, with
 with :meth:`PlanOfAction.from_table`. The monitor (about one hour every two weeks) asks for
 :meth:`PlanOfAction.overdue`. The register (:mod:`benzoredux.register`) keeps the same tasks
 over time; :meth:`PlanOfAction.record` writes them there.
+
+A programme run over a register (:class:`benzoredux.Programme`, the ``plan`` command) dates the
+example with :func:`dated_example` (the GPs named, the stop letters pinned to their date),
+re-applies what the register already holds (:meth:`PlanOfAction.with_recorded`), moves tasks
+along from the steps the register shows (:func:`recorded_progress`,
+:meth:`PlanOfAction.moved_along`) and, while recording, keeps what someone else ticked off in
+the meantime (:meth:`PlanOfAction.with_concurrent_changes`).
 """
 
 from __future__ import annotations
@@ -39,7 +46,12 @@ __all__ = [
     "PlanOfAction",
     "PlanTask",
     "TemplateTask",
+    "dated_example",
+    "month_one",
+    "name_gps",
     "plan_of_action",
+    "recorded_progress",
+    "recorded_tasks",
     "write_plan_ics",
     "write_plan_xlsx",
 ]
@@ -329,6 +341,63 @@ class PlanOfAction:
                 raise ValueError(f"plan of action, row {number}: {exc}") from None
         return cls(parse_reference_date(start_date, name="start_date"), tasks)
 
+    def with_recorded(self, recorded: Mapping[str, Mapping[str, Any]]) -> PlanOfAction:
+        """The plan with the status and note the register already holds for its tasks.
+
+        ``recorded`` is :func:`recorded_tasks`: making or reading the plan again never reopens
+        a task the practice ticked off.
+        """
+        plan = self
+        for task in self.tasks:
+            known = recorded.get(task.task_id)
+            if known is not None:
+                plan = plan.with_status(task.task_id, known["status"], note=known["note"])
+        return plan
+
+    def moved_along(
+        self, progress: Mapping[str, tuple[str, str]], done: Iterable[str] = ()
+    ) -> tuple[PlanOfAction, dict[str, tuple[str, str]]]:
+        """The plan with the register's progress (:func:`recorded_progress`) and the tasks in
+        ``done`` marked done, and the progress that changed a task.
+
+        Only open or in-progress tasks move: a task the practice marked done or skipped keeps
+        that. An unknown id in ``done`` raises :class:`KeyError` naming the known tasks.
+        """
+        plan = self
+        progressed: dict[str, tuple[str, str]] = {}
+        for task_id, (status, note) in progress.items():
+            if task_id in {t.task_id for t in plan.tasks}:
+                task = plan.task(task_id)
+                if task.status.value in ("open", "in_progress") and task.status.value != status:
+                    plan = plan.with_status(task_id, status, note=note)
+                    progressed[task_id] = (status, note)
+        for task_id in done:
+            try:
+                plan = plan.with_status(task_id, "done")
+            except KeyError:
+                known = ", ".join(t.task_id for t in plan.tasks)
+                raise KeyError(f"no task {task_id!r}; tasks: {known}") from None
+        return plan, progressed
+
+    def with_concurrent_changes(
+        self, before: Mapping[str, Mapping[str, Any]], register: Any, done: Iterable[str] = ()
+    ) -> PlanOfAction:
+        """The plan with the task changes someone else recorded since ``before`` was read.
+
+        Call it inside the recording transaction, which holds the register's write lock: an
+        assistant who ticked a task off while the plan was being made keeps that change instead
+        of having it overwritten by the status read at the start. Only the tasks in ``done``
+        (this run's own ticks) win over it.
+        """
+        plan = self
+        ours = set(done)
+        for task_id, now in {t["task_id"]: t for t in register.current("tasks")}.items():
+            then = before.get(task_id)
+            changed = then is None or (then["status"], then["note"]) != (now["status"], now["note"])
+            if changed and task_id not in ours and task_id in {t.task_id for t in plan.tasks}:
+                plan = plan.with_status(task_id, now["status"], note=now["note"])
+        return plan
+
     def record(self, register: Any, *, by: str) -> None:
         """Write every task into ``register`` (a :class:`benzoredux.Register`) as one
         transaction; the register keeps earlier revisions."""
@@ -457,3 +526,117 @@ def write_plan_ics(
     with private_file(target, "wb") as handle:
         handle.write(calendar.to_ical())
     return target
+
+
+_GP_WORDS = ("huisarts",)
+"""The example's word for the GP in ``who``: replaced by the GPs' names when they are known."""
+
+
+def name_gps(who: str, names: Iterable[str]) -> str:
+    """``who`` with the GPs' names after the word for the GP (``huisarts (A, B)``).
+
+    >>> from benzoredux.evaluation.plan import name_gps
+    >>> name_gps("huisarts", ["A. de Vries", "B. Bakker"])
+    'huisarts (A. de Vries, B. Bakker)'
+    >>> name_gps("apotheker", ["A. de Vries"])
+    'apotheker'
+    """
+    listed = list(names)
+    if not listed:
+        return who
+    for word in _GP_WORDS:
+        if word in who.split():
+            return who.replace(word, f"{word} ({', '.join(listed)})", 1)
+    return who
+
+
+def month_one(
+    *, letter_date: dt.date | None = None, reference_date: dt.date | None = None
+) -> dt.date:
+    """The first day of programme month 1 when no start date is given.
+
+    Bijlage 3 sends the letters in month 2, so month 1 starts a month before the letters;
+    without a letters date it starts on the programme's reference date (the selection).
+    Raises :class:`ValueError` when neither is known.
+    """
+    if letter_date is not None:
+        return letter_date - relativedelta(months=1)
+    if reference_date is not None:
+        return reference_date
+    raise ValueError("no start date: give a start date, a letters date or a reference date")
+
+
+def dated_example(
+    start: DateLike,
+    *,
+    letter_date: DateLike | None = None,
+    gp_names: Iterable[str] = (),
+    recorded: Mapping[str, Mapping[str, Any]] | None = None,
+    template: Iterable[TemplateTask] = EXAMPLE_PLAN,
+) -> PlanOfAction:
+    """Bijlage 3's example dated from ``start``, the GPs named, the letters pinned to their
+    date, and the statuses the register already holds (``recorded``, :func:`recorded_tasks`).
+
+    The stop letters go out on ``letter_date``, so they are merged by then: both letters
+    tasks are due that day. A ``letter_date`` before ``start`` raises :class:`ValueError`.
+
+    >>> from benzoredux.evaluation.plan import dated_example
+    >>> plan = dated_example("2026-01-05", letter_date="2026-02-09", gp_names=["A. de Vries"])
+    >>> plan.task("send-letters").start, plan.task("send-letters").due
+    (datetime.date(2026, 2, 9), datetime.date(2026, 2, 9))
+    >>> plan.task("screen").who
+    'huisarts (A. de Vries)'
+    """
+    first = parse_reference_date(start, name="start_date")
+    names = list(gp_names)
+    plan = plan_of_action(first, template=template)
+    for task in plan.tasks:
+        plan = plan.with_task(evolve(task, who=name_gps(task.who, names)))
+    if letter_date is not None:
+        letters = parse_reference_date(letter_date, name="letter_date")
+        if letters < first:
+            raise ValueError(f"{letters} is before the start {first}")
+        for task_id in ("merge-letters", "send-letters"):
+            if task_id not in {t.task_id for t in plan.tasks}:
+                continue
+            task = plan.task(task_id)
+            start_day = letters if task_id == "send-letters" else min(task.start, letters)
+            plan = plan.with_task(evolve(task, start=start_day, due=letters))
+    return plan.with_recorded(recorded or {})
+
+
+def recorded_tasks(register: Any) -> dict[str, Any]:
+    """The plan tasks the register holds now, by ``task_id`` (for
+    :meth:`PlanOfAction.with_recorded` and :meth:`PlanOfAction.with_concurrent_changes`)."""
+    return {t["task_id"]: t for t in register.current("tasks")}
+
+
+def recorded_progress(register: Any) -> dict[str, tuple[str, str]]:
+    """How far the register shows the example plan's steps to be: ``task_id`` -> (status,
+    note), for the tasks of :data:`~benzoredux.evaluation.plan.EXAMPLE_PLAN` that the steps
+    record (selection, screening, stop letters, invitations, evaluation).
+
+    A step is ``done`` when everyone it concerns has it (every eligible patient a stop letter,
+    every letter recipient an invitation), ``in_progress`` when some have.
+    """
+    progress: dict[str, tuple[str, str]] = {}
+    snapshots = register.current("selections")
+    if snapshots:
+        progress["select"] = ("done", f"selection snapshot {snapshots[-1]['snapshot_id']}")
+    decided = register.screening()
+    if decided:
+        progress["screen"] = ("done", f"{len(decided)} patients screened")
+    eligible = {p for p, e in decided.items() if not e["excluded"]}
+    stopped = {e["patient_id"] for e in register.letters("stop_letter")}
+    if stopped:
+        status = "done" if eligible <= stopped else "in_progress"
+        note = f"{len(stopped)} stop letters recorded"
+        progress["merge-letters"] = progress["send-letters"] = (status, note)
+    invited = {e["patient_id"] for e in register.letters("invitation")}
+    if invited:
+        status = "done" if stopped <= invited else "in_progress"
+        progress["send-invitations"] = (status, f"{len(invited)} invitations recorded")
+    runs = register.current("evaluations")
+    if runs:
+        progress["evaluate"] = ("done", f"evaluation {runs[-1]['run_id']} recorded")
+    return progress

@@ -19,7 +19,10 @@ from typing import Any
 import pandas as pd
 from attrs import field, frozen
 
-__all__ = ["DOSE_LIMITS", "FunnelStep", "ReportData", "dose_per_gp", "gather", "recorded_progress"]
+# Moved to the plan of action; still importable from here.
+from benzoredux.evaluation.plan import recorded_progress
+
+__all__ = ["DOSE_LIMITS", "FunnelStep", "ReportData", "dose_per_gp", "gather"]
 
 _OPEN = ("open", "in_progress")
 
@@ -181,37 +184,6 @@ def dose_per_gp(selection: pd.DataFrame) -> pd.DataFrame | None:
         if column not in result.columns:
             result[column] = float("nan")
     return result[columns]
-
-
-def recorded_progress(register: Any) -> dict[str, tuple[str, str]]:
-    """How far the register shows the example plan's steps to be: ``task_id`` -> (status,
-    note), for the tasks of :data:`~benzoredux.evaluation.plan.EXAMPLE_PLAN` that the steps
-    record (selection, screening, stop letters, invitations, evaluation).
-
-    A step is ``done`` when everyone it concerns has it (every eligible patient a stop letter,
-    every letter recipient an invitation), ``in_progress`` when some have.
-    """
-    progress: dict[str, tuple[str, str]] = {}
-    snapshots = register.current("selections")
-    if snapshots:
-        progress["select"] = ("done", f"selection snapshot {snapshots[-1]['snapshot_id']}")
-    decided = register.screening()
-    if decided:
-        progress["screen"] = ("done", f"{len(decided)} patients screened")
-    eligible = {p for p, e in decided.items() if not e["excluded"]}
-    stopped = {e["patient_id"] for e in register.letters("stop_letter")}
-    if stopped:
-        status = "done" if eligible <= stopped else "in_progress"
-        note = f"{len(stopped)} stop letters recorded"
-        progress["merge-letters"] = progress["send-letters"] = (status, note)
-    invited = {e["patient_id"] for e in register.letters("invitation")}
-    if invited:
-        status = "done" if stopped <= invited else "in_progress"
-        progress["send-invitations"] = (status, f"{len(invited)} invitations recorded")
-    runs = register.current("evaluations")
-    if runs:
-        progress["evaluate"] = ("done", f"evaluation {runs[-1]['run_id']} recorded")
-    return progress
 
 
 class _Gathering:
