@@ -7,6 +7,9 @@
 * **Formula-safe**: a text cell starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return
   is prefixed with ``'`` (OWASP ASVS 1.2.10), in CSV too: a name like ``=HYPERLINK(...)`` must
   not become a formula when the assistant opens the list in Excel. Numeric cells are left alone.
+
+A step's CSV is read back, by the next step or the report, with :func:`read_step_csv`: one
+definition of its column types, so every reader sees the same table.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ __all__ = [
     "FORMULA_PREFIXES",
     "neutralise_formulas",
     "private_file",
+    "read_step_csv",
     "sheet_title",
     "write_csv",
     "write_xlsx",
@@ -177,3 +181,35 @@ def write_xlsx(sheets: Mapping[str, IntoFrame], path: str | os.PathLike[str]) ->
     with private_file(target, "wb") as handle:
         workbook.save(handle)
     return target
+
+
+STEP_TEXT_COLUMNS = ("patient_id", "gp_id", "task_id", "excluded_because")
+"""Columns of a step's CSV that are text even when every value looks like a number."""
+
+
+def read_step_csv(path: str | os.PathLike[str], dates: tuple[str, ...] = ()) -> Any:
+    """A CSV that a step wrote (:func:`write_csv`: UTF-8 with BOM, ISO dates) as pandas.
+
+    Identifiers stay text (``007`` is not ``7``), an empty cell is missing, and the ``dates``
+    columns present become :class:`datetime.date`. A file that cannot be read is a
+    :class:`ValueError` naming the file, never one showing its content.
+    """
+    import pandas as pd
+
+    where = Path(path)
+    try:
+        frame = pd.read_csv(
+            where,
+            encoding="utf-8-sig",
+            dtype=dict.fromkeys(STEP_TEXT_COLUMNS, str),
+            keep_default_na=False,
+            na_values=[""],
+        )
+        for column in dates:
+            if column in frame.columns:
+                frame[column] = pd.to_datetime(frame[column], format="ISO8601").dt.date
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ValueError(
+            f"{where}: cannot be read as the step's CSV ({type(error).__name__})"
+        ) from None
+    return frame

@@ -26,17 +26,12 @@ from typing import Any, Literal, cast
 from attrs import frozen
 
 from benzoredux.dates import DateLike, parse_reference_date
+from benzoredux.register.core import default_by
 
 __all__ = ["Evaluation", "Programme", "planned_letters"]
 
 PathOrFrame = Any
 """A dataframe of any supported kind, or the path of a canonical CSV or Parquet file."""
-
-
-def _login_name() -> str:
-    from benzoredux.register.commands import _default_by
-
-    return _default_by()
 
 
 def _canonical(value: PathOrFrame | None, schema: Any) -> Any:
@@ -137,7 +132,7 @@ class Programme:
     def __init__(self, register: Any, *, by: str | None = None) -> None:
         self.register = register
         """The :class:`benzoredux.Register` the steps record in."""
-        self.by = by or _login_name()
+        self.by = by or default_by()
         """Who acts: recorded in the register's audit trail."""
         self._selection: Any = None
         self._screening: Any = None

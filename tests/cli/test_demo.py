@@ -15,8 +15,8 @@ import openpyxl
 import pytest
 from click.testing import CliRunner, Result
 
-from benzoredux import cli_demo
 from benzoredux.cli import EXIT_USAGE, main
+from benzoredux.cli import demo as cli_demo
 from benzoredux.register import open_register
 
 

@@ -1,5 +1,6 @@
-"""Every command explains itself with examples, exit codes mean what cli.py's docstring says,
-``python -m benzoredux`` is the same command line, and progress bars show only on a terminal."""
+"""Every command explains itself with examples, exit codes mean what the docstring of
+:mod:`benzoredux.cli.app` says, ``python -m benzoredux`` is the same command line, and progress
+bars show only on a terminal."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from benzoredux import cli, cli_progress
 from benzoredux.cli import (
     EXIT_DATA_ERROR,
     EXIT_FILE_ERROR,
@@ -23,6 +23,8 @@ from benzoredux.cli import (
     EXIT_USAGE,
     main,
 )
+from benzoredux.cli import app as cli_app
+from benzoredux.cli import progress as cli_progress
 
 
 def walk(command: click.Command, path: tuple[str, ...]) -> Iterator[tuple[str, click.Command]]:
@@ -57,7 +59,7 @@ def test_every_help_has_an_example_that_names_its_command(
 
 
 def test_exit_codes_are_documented_in_the_module_docstring() -> None:
-    doc = cli.__doc__ or ""
+    doc = cli_app.__doc__ or ""
     for code in (EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, EXIT_DATA_ERROR, EXIT_FILE_ERROR):
         assert f"\n{code}  " in doc, code
     assert (EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, EXIT_DATA_ERROR, EXIT_FILE_ERROR) == (

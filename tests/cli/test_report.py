@@ -14,7 +14,7 @@ from click.testing import CliRunner, Result
 from tests.report.conftest import AS_OF, GP_A_NAME, fill_register
 
 from benzoredux.cli import main
-from benzoredux.cli_evaluate import letters_from_register
+from benzoredux.cli.evaluate import letters_from_register
 from benzoredux.models import Consult, GeneralPractitioner, LetterKind, Practice, StopLetter
 from benzoredux.register import open_register
 
@@ -91,7 +91,7 @@ def test_plan_keeps_a_task_someone_ticked_off_while_it_ran(
     tmp_path: Path, monkeypatch: Any
 ) -> None:
     """A change recorded by another user between plan's reading and its recording is kept."""
-    from benzoredux import cli_plan
+    from benzoredux.cli import plan as cli_plan
 
     out = tmp_path / "results"
     assert run(["plan", "--start-date", "2026-01-05", "--out", out]).exit_code == 0

@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from benzoredux.cli_evaluate import _records
+from benzoredux.cli.evaluate import _records
 from benzoredux.evaluation.effect import evaluate_effect
 from benzoredux.evaluation.plan import plan_of_action
 from benzoredux.evaluation.process import evaluate_process

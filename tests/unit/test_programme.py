@@ -19,8 +19,8 @@ from click.testing import CliRunner
 
 from benzoredux import Programme
 from benzoredux.cli import main
-from benzoredux.cli_demo import DEMO_FIRST_LETTER
-from benzoredux.cli_steps import read_practice
+from benzoredux.cli.demo import DEMO_FIRST_LETTER
+from benzoredux.cli.steps import read_practice
 from benzoredux.register import LetterRefusedError, open_register
 
 CLI_SELECT_OPTIONS: dict[str, Any] = {

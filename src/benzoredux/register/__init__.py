@@ -12,7 +12,7 @@ import datetime as dt
 import os
 from collections.abc import Callable
 
-from benzoredux.register.core import LetterResult, Register, ScreeningDecision
+from benzoredux.register.core import LetterResult, Register, ScreeningDecision, default_by
 from benzoredux.register.errors import (
     LetterRefusedError,
     RegisterConflictError,
@@ -51,6 +51,7 @@ __all__ = [
     "ScreeningSource",
     "StoreFactory",
     "TaskStatus",
+    "default_by",
     "export_register",
     "import_register",
     "open_register",

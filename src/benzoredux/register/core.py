@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import getpass
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, cast
@@ -54,7 +55,17 @@ from benzoredux.register.schema import (
 )
 from benzoredux.register.store import Entry, RegisterStore
 
-__all__ = ["LetterResult", "Register", "ScreeningDecision"]
+__all__ = ["LetterResult", "Register", "ScreeningDecision", "default_by"]
+
+
+def default_by() -> str:
+    """Who acts when nobody says: the login name (``unknown`` where there is none, as in some
+    containers). Every write to the register records who made it; the command line's ``--by``
+    and :class:`benzoredux.Programme` default to this."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
 
 
 def _utc_now() -> dt.datetime:

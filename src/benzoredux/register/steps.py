@@ -1,7 +1,7 @@
 """What each step of the intervention records in the programme register.
 
-One function per step, shared by the command line (:mod:`benzoredux.cli_register`,
-:mod:`benzoredux.cli_evaluate`) and :class:`benzoredux.Programme`, so a programme run from an
+One function per step, shared by the command line (:mod:`benzoredux.cli.recording`,
+:mod:`benzoredux.cli.evaluate`) and :class:`benzoredux.Programme`, so a programme run from an
 add-on leaves exactly the register the commands leave. Every function writes in **one**
 transaction and recording what is already recorded adds nothing: running a step again
 duplicates nothing.

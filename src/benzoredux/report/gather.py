@@ -21,6 +21,7 @@ from attrs import field, frozen
 
 # Moved to the plan of action; still importable from here.
 from benzoredux.evaluation.plan import recorded_progress
+from benzoredux.output import read_step_csv
 
 __all__ = ["DOSE_LIMITS", "FunnelStep", "ReportData", "dose_per_gp", "gather"]
 
@@ -70,20 +71,6 @@ class ReportData:
     evaluation_source: str = ""
     sources: tuple[str, ...] = ()
     as_of: dt.date = field(factory=dt.date.today)
-
-
-def _read_csv(path: Path) -> pd.DataFrame:
-    """A CSV written by a step command (UTF-8 with BOM), identifiers as text."""
-    try:
-        return pd.read_csv(
-            path,
-            encoding="utf-8-sig",
-            dtype={"patient_id": str, "gp_id": str, "task_id": str},
-            keep_default_na=False,
-            na_values=[""],
-        )
-    except (ValueError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path}: cannot be read as the step's CSV: {error}") from None
 
 
 def _need(frame: pd.DataFrame, path: Path, columns: tuple[str, ...]) -> None:
@@ -217,7 +204,7 @@ class _Gathering:
         path = self.file("chronic_users_per_gp.csv")
         listed = None
         if path is not None:
-            table = _read_csv(path)
+            table = read_step_csv(path)
             _need(table, path, ("gp_id", "chronic_users"))
             table["gp_id"] = _gp(table["gp_id"])
             if counts is None:
@@ -233,7 +220,7 @@ class _Gathering:
         new_users_known = False
         new_path = self.file("new_users.csv")
         if new_path is not None:
-            new = _read_csv(new_path)
+            new = read_step_csv(new_path)
             _need(new, new_path, ("patient_id", "gp_id"))
             per_gp_new = _per_gp(new, "large_first", count="new_users")
             if counts is None:
@@ -283,7 +270,7 @@ class _Gathering:
             path = self.file("chronic_users.csv")
             if path is None:
                 return None
-            table, source = _read_csv(path), path.name
+            table, source = read_step_csv(path), path.name
             _need(table, path, ("patient_id", "gp_id"))
         if "excluded_because" in table.columns:
             table = table[~table["excluded_because"].map(_excluded)]
@@ -310,7 +297,7 @@ class _Gathering:
         path = self.file("screening.csv")
         if path is None:
             return None, ""
-        table = _read_csv(path)
+        table = read_step_csv(path)
         _need(table, path, ("decision",))
         unknown = sorted(set(table["decision"].dropna()) - {"eligible", "excluded", "review"})
         if unknown or table["decision"].isna().any():
@@ -366,7 +353,7 @@ class _Gathering:
             path = self.file("plan.csv")
             if path is None:
                 return None, ""
-            table = _read_csv(path)
+            table = read_step_csv(path)
             _need(table, path, ("task_id", "what", "due", "status"))
             records: list[dict[str, Any]] = [
                 {str(k): v for k, v in r.items()} for r in table.to_dict("records")
@@ -417,11 +404,11 @@ class _Gathering:
         process_path = self.file("evaluation/process.csv", "process.csv")
         summary = process = None
         if summary_path is not None:
-            summary = _read_csv(summary_path)
+            summary = read_step_csv(summary_path)
             _need(summary, summary_path, ("level", "measure", "evaluated", "rate"))
             self.used(str(summary_path.relative_to(self.folder)))
         if process_path is not None:
-            process = _read_csv(process_path)
+            process = read_step_csv(process_path)
             _need(process, process_path, ("level", "letters_sent"))
             self.used(str(process_path.relative_to(self.folder)))
         where = summary_path or process_path

@@ -28,8 +28,14 @@ from typing import Any
 
 import click
 
-from benzoredux.cli_common import INPUT_FILE, OUT_FOLDER, echo_written
-from benzoredux.cli_register import REGISTER_FILE, RegisterChoice, register_options
+from benzoredux.cli.options import (
+    INPUT_FILE,
+    OUT_FOLDER,
+    REGISTER_FILE,
+    echo_written,
+    register_options,
+)
+from benzoredux.cli.recording import RegisterChoice
 
 # Moved to the domain (benzoredux.evaluation.letters); still importable from here.
 from benzoredux.evaluation.letters import consults_from_register, letters_from_register
@@ -84,7 +90,7 @@ def _percent(value: Any) -> str:
 @click.option("--practice-id", help="Also write aggregate.csv (suppressed counts) to share.")
 @click.option("--out", type=OUT_FOLDER, required=True, help="Folder to write the evaluation into.")
 @register_options
-def evaluate_command(  # noqa: PLR0917 - click passes options as parameters
+def evaluate_command(
     letters: Path | None,
     dispensings: Path,
     evaluation_date: str,

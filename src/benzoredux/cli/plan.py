@@ -19,8 +19,8 @@ from typing import Any, cast
 
 import click
 
-from benzoredux.cli_common import INPUT_FILE, OUT_FOLDER, echo_written
-from benzoredux.cli_register import RegisterChoice, register_options
+from benzoredux.cli.options import INPUT_FILE, OUT_FOLDER, echo_written, register_options
+from benzoredux.cli.recording import RegisterChoice
 
 __all__ = ["plan_command"]
 
@@ -119,7 +119,7 @@ def _read_edited(path: Path, start: dt.date | None) -> Any:
 @click.option("--as-of", help="ISO date that decides which tasks are overdue (default: today).")
 @click.option("--out", type=OUT_FOLDER, required=True, help="Folder to write the plan into.")
 @register_options
-def plan_command(  # noqa: PLR0917 - click passes options as parameters
+def plan_command(
     start_date: str | None,
     letter_date: str | None,
     gps: tuple[str, ...],

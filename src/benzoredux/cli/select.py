@@ -1,29 +1,14 @@
-"""The ``benzoredux`` command line: a thin layer over the public API.
+"""``benzoredux select``: step 1, the chronic and new users from the dispensings.
 
-No domain logic lives here: every command calls the same functions a developer would, then
-writes the results into ``--out`` as private files (owner-only, formula-safe CSV and xlsx).
-Long work shows a progress bar on a terminal (:mod:`benzoredux.cli_progress`).
-
-Exit codes, the same for every command (scripts and schedulers can rely on them):
-
-== ========================================================================================
-0  done
-1  something unexpected (a bug: please report it with the output of ``--debug``)
-2  wrong usage: an unknown option, a missing argument or option, a file that does not exist,
-   an option value that is not allowed, a demo folder that holds other files
-3  bad input data, or refused: a row, column or value that cannot be used (the message names
-   the file, row and column), a practice file without a required field, a second stop letter
-   the programme register refuses
-4  a file could not be read or written (permissions, a full disk, a file in use)
-== ========================================================================================
-
-Errors come as one readable line; ``--debug`` shows the full traceback instead.
+Reads canonical files (CSV with ISO dates, or Parquet) or any export a reader knows
+(``--format``, ``--mapping``), runs :func:`benzoredux.select_chronic_users`,
+:func:`benzoredux.select_new_users` and :func:`benzoredux.count_per_gp`, writes the lists (CSV,
+and a spreadsheet with a sheet per GP) and records the selection in the programme register.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import sys
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -31,53 +16,10 @@ from typing import Any
 
 import click
 
-from benzoredux import __version__
-from benzoredux.cli_common import echo_written
-from benzoredux.cli_register import RegisterChoice, record_selection, register_options
-from benzoredux.errors import BenzoreduxError
+from benzoredux.cli.options import echo_written, register_options
+from benzoredux.cli.recording import RegisterChoice, record_selection
 
-EXIT_OK = 0
-EXIT_UNEXPECTED = 1
-EXIT_USAGE = 2
-EXIT_DATA_ERROR = 3
-EXIT_FILE_ERROR = 4
-
-
-class _Group(click.Group):
-    """Turns library errors into one readable line and an exit code, unless ``--debug``."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except (BenzoreduxError, ValueError, TypeError, OSError) as exc:
-            if ctx.obj and ctx.obj.get("debug"):
-                raise
-            click.echo(f"error: {exc}", err=True)
-            click.echo("(run with --debug for the full traceback)", err=True)
-            if isinstance(exc, BenzoreduxError | ValueError):
-                ctx.exit(EXIT_DATA_ERROR)
-            ctx.exit(EXIT_FILE_ERROR if isinstance(exc, OSError) else EXIT_UNEXPECTED)
-
-
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="benzoredux")
-@click.option("--debug", is_flag=True, help="Show the full traceback on errors.")
-@click.pass_context
-def main(ctx: click.Context, debug: bool) -> None:
-    """Select, screen and follow up chronic benzodiazepine users (the minimal intervention).
-
-    \b
-    Examples:
-      benzoredux demo --out benzoredux-demo
-      benzoredux select dispensings.csv --reference-date 2025-12-31 --out results
-      benzoredux COMMAND --help
-
-    \b
-    Exit codes: 0 done, 1 unexpected error, 2 wrong usage, 3 bad input data or
-    refused by the register, 4 a file could not be read or written.
-    """
-    ctx.ensure_object(dict)
-    ctx.obj["debug"] = debug
+__all__ = ["select", "write_gp_lists"]
 
 
 def write_gp_lists(lists: dict[str, Any], out: Path, *, patients: Any = None) -> list[Path]:
@@ -159,7 +101,7 @@ def _run_selection(
     return paths
 
 
-@main.command("select")
+@click.command("select")
 @click.argument("dispensings", type=click.Path(exists=True, path_type=Path))
 @click.option("--reference-date", required=True, help="ISO date (YYYY-MM-DD) the year runs up to.")
 @click.option("--patients", type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -258,7 +200,7 @@ def select(
       benzoredux select dispensings.csv --definition nhg --reference-date 2025-12-31 \\
           --out results
     """
-    from benzoredux.cli_steps import read_practice
+    from benzoredux.cli.steps import read_practice
     from benzoredux.dates import parse_reference_date
     from benzoredux.reading.canonical import read_canonical
     from benzoredux.tables import DISPENSINGS, EPISODES, PATIENTS
@@ -335,73 +277,3 @@ def _read_sources(
             if tables[name] is None:
                 raise click.UsageError(f"{path.name} holds no {name} table")
     return tables
-
-
-@main.command("plugins")
-def plugins_command() -> None:
-    """List the active plugins, the source formats they read and the register stores.
-
-    Set BENZOREDUX_BLOCK_PLUGINS=name,... to leave plugins out.
-
-    \b
-    Examples:
-      benzoredux plugins
-      BENZOREDUX_BLOCK_PLUGINS=fhir benzoredux plugins
-    """
-    from benzoredux.hookspecs import HOOKS_VERSION
-    from benzoredux.plugins import get_plugins
-
-    active = get_plugins()
-    readers = active.readers()
-    click.echo(f"Active plugins (hooks version {HOOKS_VERSION}):")
-    for info in active.info():
-        origin = "internal" if info.internal else f"{info.distribution} {info.version or ''}"
-        click.echo(f"  {info.name} ({origin.strip()}; {info.module})")
-        for label, names in (
-            ("reads", info.readers),
-            ("criteria", info.criteria),
-            ("house styles", info.house_styles),
-            ("register stores", info.stores),
-        ):
-            if names:
-                click.echo(f"    {label}: {', '.join(names)}")
-    click.echo("Formats (--format):")
-    for name, reader in readers.items():
-        click.echo(f"  {name}: {reader.description}")
-    click.echo("Register stores (--register NAME://...):")
-    click.echo("  sqlite: a SQLite file (built in; a plain path)")
-    for name, factory in active.register_stores().items():
-        click.echo(f"  {name}: {factory.description}")
-
-
-from benzoredux.register.commands import register_group  # noqa: E402 (after main is defined)
-
-main.add_command(register_group)
-
-from benzoredux.cli_steps import (  # noqa: E402 (after main is defined)
-    letters_command,
-    schedule_command,
-    screen_command,
-)
-
-main.add_command(screen_command)
-main.add_command(schedule_command)
-main.add_command(letters_command)
-
-from benzoredux.cli_evaluate import evaluate_command  # noqa: E402 (after main is defined)
-
-main.add_command(evaluate_command)
-
-from benzoredux.cli_demo import demo_command  # noqa: E402 (after main is defined)
-
-main.add_command(demo_command)
-
-from benzoredux.cli_plan import plan_command  # noqa: E402 (after main is defined)
-from benzoredux.cli_report import report_command  # noqa: E402 (after main is defined)
-
-main.add_command(plan_command)
-main.add_command(report_command)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -15,52 +15,23 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 from attrs import frozen
 
-from benzoredux.register.commands import _default_by
+from benzoredux.cli.options import REGISTER_FILE
 
 __all__ = [
-    "REGISTER_FILE",
     "RegisterChoice",
     "check_letters",
     "record_letters",
     "record_schedule",
     "record_screening",
     "record_selection",
-    "register_options",
 ]
-
-REGISTER_FILE = "programme.sqlite"
-"""The register's file name when ``--register`` is not given."""
-
-_F = TypeVar("_F", bound=Callable[..., Any])
-
-
-def register_options(command: _F) -> _F:
-    """Add ``--register``, ``--no-register`` and ``--by`` to a step command."""
-    command = click.option(
-        "--by",
-        default=_default_by,
-        show_default="your login name",
-        help="Who does this (recorded in the register's audit trail).",
-    )(command)
-    command = click.option(
-        "--no-register",
-        is_flag=True,
-        help="Record nothing in the programme register.",
-    )(command)
-    return click.option(
-        "--register",
-        "register_file",
-        type=click.Path(dir_okay=False),
-        help=f"The programme register to record this step in (default: {REGISTER_FILE} "
-        "in the folder the previous step wrote into; made if it does not exist).",
-    )(command)
 
 
 @frozen

@@ -6,35 +6,17 @@ command. ``--by`` says who acts (the audit trail records it); it defaults to the
 
 from __future__ import annotations
 
-import getpass
 from pathlib import Path
 
 import click
 
-__all__ = ["register_group"]
+from benzoredux.cli.options import BY, REGISTER_LOCATION
 
-_REGISTER = click.Path(dir_okay=False)
-"""A register file, or ``NAME://...`` for a store an add-on registered (kept as text: a path
-type would fold the ``//``)."""
+__all__ = ["register_group"]
 
 
 def _is_file(location: str) -> bool:
     return "://" not in location
-
-
-def _default_by() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no login name (some containers)
-        return "unknown"
-
-
-_BY = click.option(
-    "--by",
-    default=_default_by,
-    show_default="your login name",
-    help="Who does this (recorded in the register's audit trail).",
-)
 
 
 @click.group("register")
@@ -52,7 +34,7 @@ def register_group() -> None:
 
 
 @register_group.command("init")
-@click.argument("register", type=_REGISTER)
+@click.argument("register", type=REGISTER_LOCATION)
 @click.option("--name", required=True, help="A name for the programme.")
 @click.option("--practice-id", required=True, help="The practice's or FTO group's id.")
 @click.option("--reference-date", required=True, help="ISO date (YYYY-MM-DD) of the selection.")
@@ -70,8 +52,8 @@ def register_group() -> None:
     metavar="ID=NAME",
     help="A GP of the programme, as id=name (repeat for each GP).",
 )
-@_BY
-def init(  # noqa: PLR0917 (click passes options as parameters)
+@BY
+def init(
     register: str,
     name: str,
     practice_id: str,
@@ -108,7 +90,7 @@ def init(  # noqa: PLR0917 (click passes options as parameters)
 
 
 @register_group.command("show")
-@click.argument("register", type=_REGISTER)
+@click.argument("register", type=REGISTER_LOCATION)
 def show(register: str) -> None:
     """Show what the register holds (counts only, no patient data).
 
@@ -132,7 +114,7 @@ def show(register: str) -> None:
 
 
 @register_group.command("export")
-@click.argument("register", type=_REGISTER)
+@click.argument("register", type=REGISTER_LOCATION)
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 @click.option(
     "--xlsx/--no-xlsx",
@@ -157,7 +139,7 @@ def export(register: str, folder: Path, xlsx: bool | None) -> None:
 
 @register_group.command("import")
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.argument("register", type=_REGISTER)
+@click.argument("register", type=REGISTER_LOCATION)
 def import_(folder: Path, register: str) -> None:
     """Read an export in FOLDER into a new register file REGISTER.
 

@@ -39,17 +39,17 @@ from typing import Any, cast
 
 import click
 
-from benzoredux.cli_common import INPUT_FILE, OUT_FOLDER, echo_written
-from benzoredux.cli_progress import progress_bar
-from benzoredux.cli_register import (
+from benzoredux.cli.options import INPUT_FILE, OUT_FOLDER, echo_written, register_options
+from benzoredux.cli.progress import progress_bar
+from benzoredux.cli.recording import (
     RegisterChoice,
     check_letters,
     record_letters,
     record_schedule,
     record_screening,
-    register_options,
 )
 from benzoredux.errors import BenzoreduxError
+from benzoredux.output import read_step_csv
 
 __all__ = ["letters_command", "read_practice", "schedule_command", "screen_command"]
 
@@ -81,23 +81,6 @@ def read_practice(path: Path) -> tuple[Any, str | None]:
         raise PracticeFileError(f"{path.name}: {error}") from None
     place = data.get("place")
     return practice, str(place) if place else None
-
-
-def _read_csv(path: Path, dates: tuple[str, ...] = ()) -> Any:
-    """A CSV written by an earlier command (UTF-8 with BOM, ISO dates) as pandas."""
-    import pandas as pd
-
-    frame = pd.read_csv(
-        path,
-        encoding="utf-8-sig",
-        dtype={"patient_id": str, "gp_id": str, "excluded_because": str},
-        keep_default_na=False,
-        na_values=[""],
-    )
-    for column in dates:
-        if column in frame.columns:
-            frame[column] = pd.to_datetime(frame[column], format="ISO8601").dt.date
-    return frame
 
 
 def _parameters(values: tuple[str, ...], max_ddd: float | None) -> dict[str, dict[str, Any]]:
@@ -179,14 +162,14 @@ def screen_command(
     choice = RegisterChoice.from_options(register_file, no_register, by, selection.parent)
     people = read_canonical(patients, PATIENTS) if patients else None
     result = screen(
-        _read_csv(selection, ("first_date", "last_date")),
+        read_step_csv(selection, ("first_date", "last_date")),
         reference_date,
         patients=people,
         episodes=read_canonical(episodes, EPISODES) if episodes else None,
         enable=enable,
         disable=disable,
         parameters=_parameters(settings, max_ddd),
-        overrides=_read_csv(overrides, ("decided_at",)) if overrides else None,
+        overrides=read_step_csv(overrides, ("decided_at",)) if overrides else None,
         missing_data=missing_data,  # type: ignore[arg-type]
     )
     for line in result.summary.describe():
@@ -251,7 +234,7 @@ def schedule_command(
 
     choice = RegisterChoice.from_options(register_file, no_register, by, screening.parent)
     plan = plan_schedule(
-        _read_csv(screening),
+        read_step_csv(screening),
         first_letter_date,
         batch_size=batch_size,
         letters=letters,
@@ -355,7 +338,7 @@ def letters_command(
     choice = RegisterChoice.from_options(register_file, no_register, by, source.parent)
     the_practice, place = read_practice(practice)
     people = read_canonical(patients, PATIENTS)
-    table = _read_csv(source, ("letter_date", "invitation_date", "call_date", "consult_date"))
+    table = read_step_csv(source, ("letter_date", "invitation_date", "call_date", "consult_date"))
     if letter_date is None and not {"letter_date", "batch"} <= set(table.columns):
         raise click.UsageError("without a schedule, give --letter-date")
     planned, extra = planned_letters(

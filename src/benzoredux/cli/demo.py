@@ -31,7 +31,11 @@ from typing import Any
 import click
 from attrs import define, field
 
-from benzoredux.cli_progress import progress_bar, shows_progress
+from benzoredux.cli.evaluate import evaluate_command
+from benzoredux.cli.plan import plan_command
+from benzoredux.cli.progress import progress_bar, shows_progress
+from benzoredux.cli.select import select
+from benzoredux.cli.steps import letters_command, schedule_command, screen_command
 
 __all__ = ["DEMO_FIRST_LETTER", "DEMO_STEPS", "demo_command"]
 
@@ -169,7 +173,6 @@ def _write_practice(chain: _Chain) -> None:
 
 
 def _select(ctx: click.Context, chain: _Chain) -> None:
-    from benzoredux.cli import select
 
     files = chain.files
     ctx.invoke(
@@ -186,7 +189,6 @@ def _select(ctx: click.Context, chain: _Chain) -> None:
 
 
 def _screen(ctx: click.Context, chain: _Chain) -> None:
-    from benzoredux.cli_steps import screen_command
 
     files = chain.files
     ctx.invoke(
@@ -201,7 +203,6 @@ def _screen(ctx: click.Context, chain: _Chain) -> None:
 
 
 def _schedule(ctx: click.Context, chain: _Chain) -> None:
-    from benzoredux.cli_steps import schedule_command
 
     ctx.invoke(
         schedule_command,
@@ -214,7 +215,6 @@ def _schedule(ctx: click.Context, chain: _Chain) -> None:
 
 
 def _letters(ctx: click.Context, chain: _Chain) -> None:
-    from benzoredux.cli_steps import letters_command
 
     files = chain.files
     for kind, extra in (
@@ -236,7 +236,6 @@ def _letters(ctx: click.Context, chain: _Chain) -> None:
 
 
 def _plan(ctx: click.Context, chain: _Chain) -> None:
-    from benzoredux.cli_plan import plan_command
 
     ctx.invoke(
         plan_command,
@@ -271,15 +270,14 @@ def _letters_sent(chain: _Chain) -> Any:
 
 
 def _follow_up(_ctx: click.Context, chain: _Chain) -> None:
-    from benzoredux.cli_steps import _read_csv
     from benzoredux.demo import simulate_consults, simulate_follow_up
-    from benzoredux.output import write_csv
+    from benzoredux.output import read_step_csv, write_csv
 
     sent = _letters_sent(chain)
     if sent.empty:
         raise click.ClickException("no stop letters were sent, so there is nothing to follow up")
     chain.follow_up = simulate_follow_up(chain.practice, sent, seed=chain.seed)
-    schedule = _read_csv(chain.out / "schedule.csv", ("consult_date",))
+    schedule = read_step_csv(chain.out / "schedule.csv", ("consult_date",))
     invited = schedule[schedule["patient_id"].isin(sent["patient_id"])]
     files = chain.files
     write_csv(chain.follow_up.dispensings, files["follow_up"])
@@ -292,7 +290,6 @@ def _follow_up(_ctx: click.Context, chain: _Chain) -> None:
 
 
 def _evaluate(ctx: click.Context, chain: _Chain) -> None:
-    from benzoredux.cli_evaluate import evaluate_command
 
     files = chain.files
     ctx.invoke(
@@ -324,23 +321,23 @@ def _charts(chain: _Chain) -> None:
     """The FTO meeting's charts, as PNG and SVG, into ``DIR/evaluation``."""
     import matplotlib  # noqa: F401 - fail early (ImportError) before any chart is computed
 
-    from benzoredux.cli_steps import _read_csv
     from benzoredux.evaluation.charts import (
         chart_before_after,
         chart_chronic_users_per_gp,
         chart_funnel,
     )
     from benzoredux.evaluation.indicators import chronic_users_indicator
+    from benzoredux.output import read_step_csv
     from benzoredux.selection import count_per_gp, select_chronic_users
 
     out = chain.out / "evaluation"
-    per_gp = _read_csv(chain.out / "chronic_users_per_gp.csv")
+    per_gp = read_step_csv(chain.out / "chronic_users_per_gp.csv")
     indicator = chronic_users_indicator(per_gp)
     indicator = indicator[indicator["level"] == "gp"]
-    screening = _read_csv(chain.out / "screening.csv")
-    summary = _read_csv(out / "effect_summary.csv")
+    screening = read_step_csv(chain.out / "screening.csv")
+    summary = read_step_csv(out / "effect_summary.csv")
     total = summary[(summary["level"] == "total") & (summary["measure"] == "short_term_stop")]
-    consults = _read_csv(chain.files["consults"])
+    consults = read_step_csv(chain.files["consults"])
     funnel = {
         "chronic_users": float(per_gp["chronic_users"].sum()),
         "eligible": float(screening["eligible"].astype(str).eq("True").sum()),

@@ -15,8 +15,7 @@ from pathlib import Path
 
 import click
 
-from benzoredux.cli_common import OUT_FOLDER
-from benzoredux.cli_register import REGISTER_FILE
+from benzoredux.cli.options import OUT_FOLDER, REGISTER_FILE
 
 __all__ = ["report_command"]
 
@@ -43,7 +42,7 @@ __all__ = ["report_command"]
 @click.option(
     "--as-of", help="ISO date that decides which plan tasks are overdue (default: today)."
 )
-def report_command(  # noqa: PLR0917 - click passes options as parameters
+def report_command(
     folder: Path | None,
     out: Path,
     register_file: str | None,

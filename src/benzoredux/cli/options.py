@@ -1,0 +1,71 @@
+"""What every command shares, each defined once: the kinds of path it takes, the register
+options (``--register``, ``--no-register``, ``--by``) and how it reports the files it wrote, so
+the commands read and answer alike."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from benzoredux.register import default_by
+
+__all__ = [
+    "BY",
+    "INPUT_FILE",
+    "OUT_FOLDER",
+    "REGISTER_FILE",
+    "REGISTER_LOCATION",
+    "echo_written",
+    "register_options",
+]
+
+INPUT_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+"""An existing file a step reads (click checks it before the command runs)."""
+
+OUT_FOLDER = click.Path(file_okay=False, path_type=Path)
+"""The folder a step writes into (made when missing)."""
+
+
+def echo_written(paths: Iterable[Path]) -> None:
+    """List the files a step wrote; they hold patient data, so they are the user's only."""
+    click.echo("Written (readable by you only):")
+    for path in paths:
+        click.echo(f"  {path}")
+
+
+REGISTER_FILE = "programme.sqlite"
+"""The register's file name when ``--register`` is not given."""
+
+REGISTER_LOCATION = click.Path(dir_okay=False)
+"""A register file, or ``NAME://...`` for a store an add-on registered (kept as text: a path
+type would fold the ``//``)."""
+
+BY = click.option(
+    "--by",
+    default=default_by,
+    show_default="your login name",
+    help="Who does this (recorded in the register's audit trail).",
+)
+"""``--by``: who acts, for the register's audit trail (:func:`benzoredux.register.default_by`)."""
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def register_options(command: _F) -> _F:
+    """Add ``--register``, ``--no-register`` and ``--by`` to a step command."""
+    command = BY(command)
+    command = click.option(
+        "--no-register",
+        is_flag=True,
+        help="Record nothing in the programme register.",
+    )(command)
+    return click.option(
+        "--register",
+        "register_file",
+        type=REGISTER_LOCATION,
+        help=f"The programme register to record this step in (default: {REGISTER_FILE} "
+        "in the folder the previous step wrote into; made if it does not exist).",
+    )(command)
