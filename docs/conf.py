@@ -114,10 +114,10 @@ from benzoredux.codes import *  # noqa: F403
 from benzoredux.dates import *  # noqa: F403
 from benzoredux.engine import *  # noqa: F403
 from benzoredux.tables import *  # noqa: F403
-from benzoredux.consults import *  # noqa: F403
-from benzoredux.questionnaires import *  # noqa: F403
-from benzoredux.tapering import *  # noqa: F403
-from benzoredux.handouts import *  # noqa: F403
+from benzoredux.consult.records import *  # noqa: F403
+from benzoredux.consult.questionnaires import *  # noqa: F403
+from benzoredux.consult.tapering import *  # noqa: F403
+from benzoredux.consult.handouts import *  # noqa: F403
 from benzoredux.reading.parsing import *  # noqa: F403
 from benzoredux.reading.mapping import *  # noqa: F403
 from benzoredux.screening import *  # noqa: F403

@@ -16,11 +16,24 @@ from benzoredux.__about__ import __version__
 
 if TYPE_CHECKING:
     from benzoredux.codes import ATCCode, ICPCCode
-    from benzoredux.consults import (
+    from benzoredux.consult.questionnaires import (
+        BENDEP_SRQ,
+        BWSQ,
+        score_bendep_srq,
+        score_bwsq,
+        score_response_table,
+    )
+    from benzoredux.consult.records import (
         CONSULTS,
         consults_from_frame,
         consults_to_frame,
         validate_consults,
+    )
+    from benzoredux.consult.tapering import (
+        REGULATED,
+        SLOW,
+        TaperProtocol,
+        build_taper_schedule,
     )
     from benzoredux.errors import (
         BenzoreduxError,
@@ -66,13 +79,6 @@ if TYPE_CHECKING:
         StopLetter,
     )
     from benzoredux.programme import Programme
-    from benzoredux.questionnaires import (
-        BENDEP_SRQ,
-        BWSQ,
-        score_bendep_srq,
-        score_bwsq,
-        score_response_table,
-    )
     from benzoredux.reading import ReadError, ReadResult, read_source
     from benzoredux.register import (
         LetterRefusedError,
@@ -103,20 +109,14 @@ if TYPE_CHECKING:
         validate_episodes,
         validate_patients,
     )
-    from benzoredux.tapering import (
-        REGULATED,
-        SLOW,
-        TaperProtocol,
-        build_taper_schedule,
-    )
 
 # Where each public name lives: imported from there on first access.
 _EXPORTS: dict[str, str] = {
     "ATCCode": "benzoredux.codes",
-    "BENDEP_SRQ": "benzoredux.questionnaires",
-    "BWSQ": "benzoredux.questionnaires",
+    "BENDEP_SRQ": "benzoredux.consult.questionnaires",
+    "BWSQ": "benzoredux.consult.questionnaires",
     "BenzoreduxError": "benzoredux.errors",
-    "CONSULTS": "benzoredux.consults",
+    "CONSULTS": "benzoredux.consult.records",
     "ChronicUseCriteria": "benzoredux.selection",
     "ColumnTypeError": "benzoredux.errors",
     "Consult": "benzoredux.models",
@@ -162,23 +162,23 @@ _EXPORTS: dict[str, str] = {
     "Pharmacist": "benzoredux.models",
     "Practice": "benzoredux.models",
     "Programme": "benzoredux.programme",
-    "REGULATED": "benzoredux.tapering",
+    "REGULATED": "benzoredux.consult.tapering",
     "ReadError": "benzoredux.reading",
     "ReadResult": "benzoredux.reading",
     "Register": "benzoredux.register",
     "RegisterError": "benzoredux.register",
     "RegisterStore": "benzoredux.register",
-    "SLOW": "benzoredux.tapering",
+    "SLOW": "benzoredux.consult.tapering",
     "Schedule": "benzoredux.schedule",
     "Screening": "benzoredux.screening",
     "Sex": "benzoredux.models",
     "StopLetter": "benzoredux.models",
-    "TaperProtocol": "benzoredux.tapering",
+    "TaperProtocol": "benzoredux.consult.tapering",
     "UnknownCodesWarning": "benzoredux.errors",
     "Validation": "benzoredux.tables",
-    "build_taper_schedule": "benzoredux.tapering",
-    "consults_from_frame": "benzoredux.consults",
-    "consults_to_frame": "benzoredux.consults",
+    "build_taper_schedule": "benzoredux.consult.tapering",
+    "consults_from_frame": "benzoredux.consult.records",
+    "consults_to_frame": "benzoredux.consult.records",
     "count_per_gp": "benzoredux.selection",
     "export_register": "benzoredux.register",
     "import_register": "benzoredux.register",
@@ -186,14 +186,14 @@ _EXPORTS: dict[str, str] = {
     "plan_schedule": "benzoredux.schedule",
     "read_source": "benzoredux.reading",
     "write_report": "benzoredux.report",
-    "score_bendep_srq": "benzoredux.questionnaires",
-    "score_bwsq": "benzoredux.questionnaires",
-    "score_response_table": "benzoredux.questionnaires",
+    "score_bendep_srq": "benzoredux.consult.questionnaires",
+    "score_bwsq": "benzoredux.consult.questionnaires",
+    "score_response_table": "benzoredux.consult.questionnaires",
     "screen": "benzoredux.screening",
     "select_chronic_users": "benzoredux.selection",
     "select_new_users": "benzoredux.selection",
     "unknown_code_rows": "benzoredux.selection",
-    "validate_consults": "benzoredux.consults",
+    "validate_consults": "benzoredux.consult.records",
     "validate_dispensings": "benzoredux.tables",
     "validate_episodes": "benzoredux.tables",
     "validate_patients": "benzoredux.tables",

@@ -649,7 +649,7 @@ def simulate_consults(
     About two thirds of the invited come (the Benzoredux trial: "about two thirds of invited
     patients came"), in person or by telephone, on the reserved day, to the POH-GGZ or the GP;
     the others are recorded as not attending. Returns a
-    :data:`~benzoredux.consults.CONSULTS` table.
+    :data:`~benzoredux.consult.records.CONSULTS` table.
     """
     rng = np.random.default_rng([seed, 5])
     table = schedule.sort_values("patient_id", ignore_index=True)

@@ -364,7 +364,7 @@ class Consult:
     """The agreed plan (a tapering schedule, a follow-up date, ...): left out of ``repr``."""
     scores: Mapping[str, float] = field(factory=dict, converter=_score_dict)
     """Questionnaire scores by name (``bendep_srq_problematic_use``, ``bwsq_total``, ...); see
-    :mod:`benzoredux.questionnaires`."""
+    :mod:`benzoredux.consult.questionnaires`."""
     note: str = field(default="", repr=False)
     """Free text: may hold personal details, so it is left out of ``repr``."""
 

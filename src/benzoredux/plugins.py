@@ -47,7 +47,10 @@ __all__ = [
     "using_plugins",
 ]
 
-INTERNAL_PLUGINS: tuple[str, ...] = ("benzoredux.criteria", "benzoredux.letters.default_style")
+INTERNAL_PLUGINS: tuple[str, ...] = (
+    "benzoredux.screening.criteria",
+    "benzoredux.letters.default_style",
+)
 """Modules of the library registered as plugins before any outside one, in this order.
 
 Each is an ordinary plugin module with ``@hookimpl`` functions: the built-in screening criteria,

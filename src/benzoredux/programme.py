@@ -447,7 +447,7 @@ class Programme:
         """Step 5: the results of evaluation consults: one :class:`benzoredux.Consult`, several,
         or a :data:`~benzoredux.CONSULTS` table (a frame or a canonical file). Returns the
         register's entries (recording the same consult again adds no revision)."""
-        from benzoredux.consults import CONSULTS, consults_from_frame
+        from benzoredux.consult.records import CONSULTS, consults_from_frame
         from benzoredux.models import Consult
 
         if isinstance(consults, Consult):
@@ -519,7 +519,7 @@ class Programme:
         Without ``letters`` the stop letters come from the register (the first of each
         patient) and, without ``consults``, so do the consults.
         """
-        from benzoredux.consults import CONSULTS
+        from benzoredux.consult.records import CONSULTS
         from benzoredux.evaluation.effect import evaluate_effect
         from benzoredux.evaluation.letters import (
             LETTERS_SENT,

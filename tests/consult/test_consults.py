@@ -20,8 +20,8 @@ from benzoredux import (
     score_bwsq,
     validate_consults,
 )
-from benzoredux.consults import CONTACTS, consults_schema
-from benzoredux.questionnaires import BWSQ, bendep_srq_instrument
+from benzoredux.consult.questionnaires import BWSQ, bendep_srq_instrument
+from benzoredux.consult.records import CONTACTS, consults_schema
 
 CONSULT_LIST = [
     Consult(

@@ -11,7 +11,7 @@ import pytest
 
 docx = pytest.importorskip("docx")
 
-from benzoredux.handouts import (  # noqa: E402 - after the optional-dependency check
+from benzoredux.consult.handouts import (  # noqa: E402 - after the optional-dependency check
     SLEEP_DIARY_TEMPLATE,
     TAPER_HANDOUT_TEMPLATE,
     sleep_diary,
@@ -19,9 +19,9 @@ from benzoredux.handouts import (  # noqa: E402 - after the optional-dependency 
     taper_handout,
     taper_handout_context,
 )
-from benzoredux.handouts.build_templates import TEMPLATE_DIR, build_all  # noqa: E402
+from benzoredux.consult.handouts.build_templates import TEMPLATE_DIR, build_all  # noqa: E402
+from benzoredux.consult.tapering import build_taper_schedule  # noqa: E402
 from benzoredux.letters.rendering import TemplateFieldError  # noqa: E402
-from benzoredux.tapering import build_taper_schedule  # noqa: E402
 
 
 def text_of(path: Path) -> tuple[str, list[list[str]]]:
@@ -136,5 +136,5 @@ def test_shipped_templates_are_what_the_builder_makes() -> None:
     assert set(built) == {TAPER_HANDOUT_TEMPLATE, SLEEP_DIARY_TEMPLATE}
     for name, data in built.items():
         assert (TEMPLATE_DIR / name).read_bytes() == data, (
-            f"{name} is stale: run python -m benzoredux.handouts.build_templates"
+            f"{name} is stale: run python -m benzoredux.consult.handouts.build_templates"
         )

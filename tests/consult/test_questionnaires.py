@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 
 from benzoredux import BENDEP_SRQ, BWSQ, score_bendep_srq, score_bwsq, score_response_table
-from benzoredux.questionnaires import (
+from benzoredux.consult.questionnaires import (
     Instrument,
     InvalidAnswersError,
     InvalidResponsesError,

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 
 from benzoredux import REGULATED, SLOW, TaperProtocol, build_taper_schedule
 from benzoredux.codes import is_benzodiazepine
-from benzoredux.tapering import (
+from benzoredux.consult.tapering import (
     DEFAULT_EQUIVALENCE_SOURCES,
     DiazepamEquivalent,
     Product,

@@ -1,7 +1,7 @@
 """Screening (FTO module, bijlage 2, step 2): each built-in criterion, GP overrides, missing data.
 
-Every test states one rule of ``benzoredux.screening`` / ``benzoredux.criteria`` on a small
-hand-made selection, so that it fails when the rule is wrong.
+Every test states one rule of ``benzoredux.screening`` / ``benzoredux.screening.criteria`` on a
+small hand-made selection, so that it fails when the rule is wrong.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import pyarrow as pa
 import pytest
 
 from benzoredux import ExclusionCriterion
-from benzoredux.criteria import builtin_criteria
 from benzoredux.errors import ColumnTypeError
 from benzoredux.hookspecs import hookimpl
 from benzoredux.plugins import using_plugins
@@ -28,6 +27,7 @@ from benzoredux.screening import (
     ScreeningError,
     screen,
 )
+from benzoredux.screening.criteria import builtin_criteria
 
 REFERENCE = dt.date(2025, 6, 30)
 KINDS = ("pandas", "polars", "polars-lazy", "pyarrow")

@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 
 import benzoredux
-from benzoredux.criteria import builtin_criteria
 from benzoredux.demo import (
     FOLLOW_UP_COURSES,
     DemoPractice,
@@ -20,6 +19,7 @@ from benzoredux.demo import (
     simulate_consults,
     simulate_follow_up,
 )
+from benzoredux.screening.criteria import builtin_criteria
 
 FIRST_LETTER = dt.date(2026, 1, 12)
 

@@ -92,9 +92,9 @@ def test_patient_texts_advise_only_fractions_the_named_substances_allow() -> Non
     # shipped tablet of the substances it names may be quartered (tapering schedules use halves).
     # Every fraction a default letter or handout names must be one that a shipped product of
     # every substance the stop letter names allows.
-    from benzoredux.handouts import build_templates as handout_templates
-    from benzoredux.handouts import dutch_substance
-    from benzoredux.tapering import products
+    from benzoredux.consult.handouts import build_templates as handout_templates
+    from benzoredux.consult.handouts import dutch_substance
+    from benzoredux.consult.tapering import products
 
     documents = {
         **{name: build() for name, (build, _) in build_templates.BUILDERS.items()},

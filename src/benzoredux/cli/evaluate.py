@@ -120,7 +120,7 @@ def evaluate_command(
       benzoredux evaluate --register results/programme.sqlite --dispensings follow-up.csv \\
           --evaluation-date 2027-03-31 --out results/evaluation
     """
-    from benzoredux.consults import CONSULTS
+    from benzoredux.consult.records import CONSULTS
     from benzoredux.dates import parse_reference_date
     from benzoredux.evaluation.effect import evaluate_effect
     from benzoredux.evaluation.letters import LETTERS_SENT

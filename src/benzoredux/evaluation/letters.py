@@ -115,7 +115,7 @@ def letters_from_register(register: Any) -> Any:
 def consults_from_register(register: Any) -> Any:
     """The consults the register holds as a :data:`~benzoredux.CONSULTS` table (pandas), or
     ``None`` when it holds none."""
-    from benzoredux.consults import consults_to_frame
+    from benzoredux.consult.records import consults_to_frame
     from benzoredux.models import Consult
 
     fields = ("patient_id", "date", "held_by", "attended", "by_phone", "plan")

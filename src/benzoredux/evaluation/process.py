@@ -18,7 +18,7 @@ from typing import Any
 import narwhals as nw
 from narwhals.typing import IntoFrame
 
-from benzoredux.consults import CONSULTS
+from benzoredux.consult.records import CONSULTS
 from benzoredux.engine import Engine, Execution
 from benzoredux.evaluation.letters import letters_lazy
 from benzoredux.evaluation.stats import wilson_expressions
@@ -60,7 +60,7 @@ def evaluate_process(
     :param letters: the stop letters, one row per patient
         (:data:`~benzoredux.evaluation.letters.LETTERS_SENT`), with ``invitation_date`` when
         invitations went out (the table of :func:`benzoredux.plan_schedule` has this shape).
-    :param consults: a :data:`~benzoredux.consults.CONSULTS` table; a consult by telephone
+    :param consults: a :data:`~benzoredux.consult.records.CONSULTS` table; a consult by telephone
         counts as held, ``did_not_attend`` as missed.
     :returns: a frame of the kind of ``letters`` with ``level``, ``gp_id``, ``letters_sent``,
         ``first_letter_date``, ``last_letter_date``, ``letter_days`` (distinct sending days),

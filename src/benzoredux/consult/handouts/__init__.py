@@ -3,7 +3,7 @@
 The GP or POH-GGZ gives the patient two things to take home from the consult (FTO module,
 bijlage 2, step 5): the agreed **afbouwschema** (tapering schedule) and a **slaap-waakkalender**
 (sleep-wake diary). Both are ``.docx`` files made from templates in ``templates/`` (built by
-:mod:`benzoredux.handouts.build_templates`), filled by the letters' rendering machinery
+:mod:`benzoredux.consult.handouts.build_templates`), filled by the letters' rendering machinery
 (``benzoredux.letters.rendering.render_docx``): values are escaped, templates run in a
 Jinja sandbox, a missing field fails before anything is written, and files are created
 owner-only and atomically, because a handout carries the patient's name and medication.
@@ -21,7 +21,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from benzoredux.tapering import TaperSchedule, TaperStep, dutch_decimal, dutch_mg, source_name
+from benzoredux.consult.tapering import (
+    TaperSchedule,
+    TaperStep,
+    dutch_decimal,
+    dutch_mg,
+    source_name,
+)
 
 __all__ = [
     "SLEEP_DIARY_TEMPLATE",
@@ -34,9 +40,9 @@ __all__ = [
 ]
 
 TAPER_HANDOUT_TEMPLATE = "afbouwschema.docx"
-"""File name of the default tapering-schedule handout in ``benzoredux/handouts/templates``."""
+"""File name of the default tapering-schedule handout in ``templates/`` beside this module."""
 SLEEP_DIARY_TEMPLATE = "slaap_waakkalender.docx"
-"""File name of the default sleep-wake diary in ``benzoredux/handouts/templates``."""
+"""File name of the default sleep-wake diary in ``templates/`` beside this module."""
 
 _DUTCH_NAMES = {
     "zopiclone": "zopiclon",
@@ -55,7 +61,7 @@ def dutch_substance(name: str) -> str:
 
 
 def _template(name: str) -> bytes:
-    return resources.files("benzoredux.handouts").joinpath("templates", name).read_bytes()
+    return resources.files("benzoredux.consult.handouts").joinpath("templates", name).read_bytes()
 
 
 def _today() -> dt.date:
@@ -68,7 +74,7 @@ def conversion_sentence(schedule: TaperSchedule) -> str:
     Empty when the schedule does not switch. The patient (and the next clinician) can see which
     table the dose comes from; the tables disagree, sometimes by a factor two.
 
-    >>> from benzoredux.tapering import build_taper_schedule
+    >>> from benzoredux.consult.tapering import build_taper_schedule
     >>> conversion_sentence(build_taper_schedule("midazolam", 7.5, 1, switch_to_diazepam=True))
     'Omgerekend naar diazepam volgens WHO (2009): 7,5 mg midazolam = 15 mg diazepam (factor 2).'
     """
@@ -113,7 +119,7 @@ def taper_handout_context(
     ``clinician`` is who the patient agreed the schedule with, as the sentence needs it
     (``uw huisarts``, ``de praktijkondersteuner``); ``made_on`` defaults to today.
 
-    >>> from benzoredux.tapering import build_taper_schedule
+    >>> from benzoredux.consult.tapering import build_taper_schedule
     >>> context = taper_handout_context(
     ...     build_taper_schedule("diazepam", 10, 1), made_on=dt.date(2025, 3, 3))
     >>> context["steps"][0]

@@ -9,7 +9,7 @@ columns (``plan``, ``note``) never appear in messages.
 
 Whether the patient came is one column, ``contact``: ``in_person``, ``phone`` (a consult by
 telephone counts as held) or ``did_not_attend``. Questionnaire scores are number columns named
-as :attr:`benzoredux.questionnaires.Instrument.score_names` gives them (``bwsq_total``,
+as :attr:`benzoredux.consult.questionnaires.Instrument.score_names` gives them (``bwsq_total``,
 ``bendep_srq_problematic_use``, ...); a score outside what its instrument can produce is
 rejected.
 """
@@ -24,10 +24,10 @@ from typing import Any, Literal
 import narwhals as nw
 from narwhals.typing import IntoFrame
 
+from benzoredux.consult.questionnaires import BENDEP_SRQ, BWSQ, Instrument
 from benzoredux.engine import Engine
 from benzoredux.errors import InvalidRowsError
 from benzoredux.models import Consult, ConsultOutcome, ConsultRole
-from benzoredux.questionnaires import BENDEP_SRQ, BWSQ, Instrument
 from benzoredux.tables import Column, Kind, RowRule, TableSchema, Validation, validate
 
 __all__ = [

@@ -4,7 +4,7 @@ The FTO module sends the stop letter only to patients who can be expected to sto
 without undue risk (bijlage 2, step 2). The program proposes, the GP decides:
 
 * every criterion is a :class:`~benzoredux.hookspecs.ScreeningCriterion` (the built-in ones live
-  in :mod:`benzoredux.criteria`; plugins add their own through the
+  in :mod:`benzoredux.screening.criteria`; plugins add their own through the
   ``benzoredux_register_criteria`` hook) that the practice switches on or off by key;
 * :func:`screen` decides every enabled criterion for the whole selection at once (one lazy
   query per criterion, joined per patient) and returns **every** selected patient with the

@@ -4,14 +4,15 @@ Two patient handouts for the evaluation consult, written for this project in pla
 (about B1 level), with no text copied from the seeds or published handouts:
 
 * ``afbouwschema.docx``: the patient's tapering schedule, one table row per step (filled from
-  a :class:`~benzoredux.tapering.TaperSchedule` by :func:`benzoredux.handouts.taper_handout`);
+  a :class:`~benzoredux.consult.tapering.TaperSchedule` by
+  :func:`benzoredux.consult.handouts.taper_handout`);
 * ``slaap_waakkalender.docx``: a sleep-wake diary for two weeks (or as many days as asked),
-  landscape, one row per night (:func:`benzoredux.handouts.sleep_diary`).
+  landscape, one row per night (:func:`benzoredux.consult.handouts.sleep_diary`).
 
 The ``.docx`` files are committed next to this script, and a test checks that building them
 again gives the same bytes. After changing the text here, run::
 
-    python -m benzoredux.handouts.build_templates
+    python -m benzoredux.consult.handouts.build_templates
 
 Each ``{{ field }}`` is written as one run, so Word keeps it together; table rows repeat with
 docxtpl's ``{%tr for %}``.

@@ -88,8 +88,8 @@ class InvalidResponsesError(InvalidRowsError):
         BenzoreduxError.__init__(
             self,
             f"{checked.table}: {checked.rows_rejected} of {checked.rows_in} rows cannot be "
-            f"scored:{shown}{tail}\nbenzoredux.questionnaires.validate_responses() returns the "
-            "scorable rows and the rejected rows with their reasons.",
+            f"scored:{shown}{tail}\nbenzoredux.consult.questionnaires.validate_responses() "
+            "returns the scorable rows and the rejected rows with their reasons.",
         )
 
 
@@ -453,7 +453,7 @@ def score_responses(
     >>> score_responses({"bwsq_1": 3}, BWSQ)
     Traceback (most recent call last):
     ...
-    benzoredux.questionnaires.InvalidAnswersError: bwsq: the answers cannot be scored:
+    benzoredux.consult.questionnaires.InvalidAnswersError: bwsq: the answers cannot be scored:
       bwsq_1: 3 is not an answer; expected a whole number from 0 to 2
       scale total: 19 of 20 items unanswered; at most 0 may be
     """
