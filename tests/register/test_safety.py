@@ -170,6 +170,23 @@ def test_a_register_of_a_newer_version_is_refused(tmp_path: Path) -> None:
         open_register(path)
 
 
+def test_a_register_of_a_newer_version_is_left_untouched(tmp_path: Path) -> None:
+    """Refusing a newer register must not change it: not its permissions, not its journal
+    mode, not a byte (a newer benzoredux elsewhere may be using it)."""
+    path = tmp_path / "programme.sqlite"
+    open_register(path, create=True).close()
+    connection = sqlite3.connect(path)
+    connection.execute("PRAGMA journal_mode=DELETE")
+    connection.execute("PRAGMA user_version = 99")
+    connection.close()
+    os.chmod(path, 0o644)
+    before = (path.read_bytes(), stat.S_IMODE(path.stat().st_mode))
+    with pytest.raises(RegisterVersionError, match="newer benzoredux"):
+        open_register(path)
+    assert (path.read_bytes(), stat.S_IMODE(path.stat().st_mode)) == before
+    assert not path.with_name(path.name + "-wal").exists()
+
+
 def test_memory_store_rolls_back_too(stop_letter: Callable[..., StopLetter]) -> None:
     register = Register(MemoryStore())
 

@@ -102,21 +102,23 @@ class SQLiteStore:
             raise RegisterError(
                 f"{self.path}: no register here (create one with `benzoredux register init`)"
             )
-        if not created:
-            _make_private(self.path)
         self._conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
         self._in_transaction = False
         try:
-            self._version = self._prepare(allow_empty=created or create)
+            self._version = self._prepare(allow_empty=created or create, private=created)
         except BaseException:
             self._conn.close()
             raise
 
     # --- opening ------------------------------------------------------------------------
-    def _prepare(self, *, allow_empty: bool) -> int:
+    def _prepare(self, *, allow_empty: bool, private: bool) -> int:
+        """Check what the file is, then (and only then) change it: a file that is not a
+        register, or a register of a newer version, is refused before its permissions, journal
+        mode or contents are touched."""
         try:
             application_id = self._scalar("PRAGMA application_id")
             tables = self._scalar("SELECT count(*) FROM sqlite_master")
+            version = int(self._scalar("PRAGMA user_version"))
         except sqlite3.DatabaseError as error:
             raise RegisterError(f"{self.path}: not a register ({error})") from None
         if application_id == 0 and tables == 0:
@@ -124,17 +126,18 @@ class SQLiteStore:
                 raise RegisterError(f"{self.path}: an empty file, not a register")
         elif application_id != APPLICATION_ID:
             raise RegisterError(f"{self.path}: a SQLite database, but not a benzoredux register")
-        if self._scalar("PRAGMA journal_mode") != "wal":
-            mode = self._scalar("PRAGMA journal_mode=WAL")
-            if mode != "wal":
-                raise RegisterError(f"{self.path}: cannot switch to WAL mode (got {mode!r})")
-        self._conn.execute("PRAGMA synchronous=FULL")
-        version = int(self._scalar("PRAGMA user_version"))
         if version > CURRENT_VERSION:
             raise RegisterVersionError(
                 f"{self.path}: written by a newer benzoredux (schema version {version}; this "
                 f"version reads up to {CURRENT_VERSION}); upgrade benzoredux"
             )
+        if not private:
+            _make_private(self.path)
+        if self._scalar("PRAGMA journal_mode") != "wal":
+            mode = self._scalar("PRAGMA journal_mode=WAL")
+            if mode != "wal":
+                raise RegisterError(f"{self.path}: cannot switch to WAL mode (got {mode!r})")
+        self._conn.execute("PRAGMA synchronous=FULL")
         if version < CURRENT_VERSION:
             if version > 0:
                 self._backup(version)
