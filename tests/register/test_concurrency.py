@@ -69,3 +69,32 @@ def test_two_writers_racing_to_send_stop_letters_send_each_patient_one(
         letters = register.letters("stop_letter")
         assert sorted(e["patient_id"] for e in letters) == sorted(patients)
         assert len({e["batch"] for e in letters}) == 2  # both writers got some of them
+
+
+def test_processes_making_the_same_new_register_at_once_all_succeed(
+    tmp_path: Path, spawn: Callable[..., Any], mp: Any
+) -> None:
+    """Four processes open (create=True) the same new registers at the same moment: every open
+    succeeds, none sees a half-made register as foreign or gets "database is locked"."""
+    processes, count = 4, 30
+    start, results = mp.Barrier(processes), mp.Queue()
+    workers = [
+        spawn(
+            "create_registers",
+            LOCATION=str(tmp_path),
+            NAME=f"w{n}",
+            COUNT=count,
+            START=start,
+            RESULTS=results,
+        )
+        for n in range(processes)
+    ]
+    reports = dict(results.get(timeout=120) for _ in workers)
+    for worker in workers:
+        worker.join(timeout=60)
+    assert [w.exitcode for w in workers] == [0] * processes
+    assert reports == {f"w{n}": [] for n in range(processes)}
+    for number in range(count):
+        with open_register(tmp_path / f"r{number}.sqlite") as register:
+            assert isinstance(register.store, SQLiteStore)
+            assert register.store.integrity_problems() == []

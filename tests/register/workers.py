@@ -63,9 +63,23 @@ def crash_mid_step() -> None:
         os._exit(3)  # no rollback, no close: as if the power went
 
 
+def create_registers() -> None:
+    """Open, making them, the same COUNT new registers as the other workers, each at the same
+    moment (a barrier before each); report the errors by type."""
+    failures: list[str] = []
+    for number in range(ARGS["COUNT"]):
+        ARGS["START"].wait()
+        try:
+            open_register(os.path.join(ARGS["LOCATION"], f"r{number}.sqlite"), create=True).close()
+        except Exception as error:
+            failures.append(f"{type(error).__name__}: {error}")
+    ARGS["RESULTS"].put((ARGS["NAME"], failures))
+
+
 if ARGS.get("TASK"):
     {
         "append_calls": append_calls,
+        "create_registers": create_registers,
         "race_for_letters": race_for_letters,
         "crash_mid_step": crash_mid_step,
     }[ARGS["TASK"]]()

@@ -22,6 +22,7 @@ import datetime as dt
 import os
 import sqlite3
 import stat
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -103,6 +104,7 @@ class SQLiteStore:
                 f"{self.path}: no register here (create one with `benzoredux register init`)"
             )
         self._conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
+        self._timeout = timeout
         self._in_transaction = False
         try:
             self._version = self._prepare(allow_empty=created or create, private=created)
@@ -116,9 +118,13 @@ class SQLiteStore:
         register, or a register of a newer version, is refused before its permissions, journal
         mode or contents are touched."""
         try:
-            application_id = self._scalar("PRAGMA application_id")
-            tables = self._scalar("SELECT count(*) FROM sqlite_master")
-            version = int(self._scalar("PRAGMA user_version"))
+            # One statement, so one snapshot: read apart, another process creating the same
+            # register could commit its tables (and its application id) in between.
+            application_id, tables, version = self._conn.execute(
+                "SELECT (SELECT application_id FROM pragma_application_id),"
+                " (SELECT count(*) FROM sqlite_master),"
+                " (SELECT user_version FROM pragma_user_version)"
+            ).fetchone()
         except sqlite3.DatabaseError as error:
             raise RegisterError(f"{self.path}: not a register ({error})") from None
         if application_id == 0 and tables == 0:
@@ -134,7 +140,7 @@ class SQLiteStore:
         if not private:
             _make_private(self.path)
         if self._scalar("PRAGMA journal_mode") != "wal":
-            mode = self._scalar("PRAGMA journal_mode=WAL")
+            mode = self._switch_to_wal()
             if mode != "wal":
                 raise RegisterError(f"{self.path}: cannot switch to WAL mode (got {mode!r})")
         self._conn.execute("PRAGMA synchronous=FULL")
@@ -143,6 +149,29 @@ class SQLiteStore:
                 self._backup(version)
             self._migrate()
         return CURRENT_VERSION
+
+    def _switch_to_wal(self) -> str:
+        """Switch the file to WAL mode, waiting for other processes as a writer would.
+
+        The switch needs the file to itself, and SQLite answers "database is locked" at once,
+        without its busy timeout, while another process holds it (several processes making the
+        same new register at the same moment): try again for up to ``timeout`` seconds.
+        """
+        deadline = time.monotonic() + self._timeout
+        pause = 0.005
+        while True:
+            try:
+                return str(self._scalar("PRAGMA journal_mode=WAL"))
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) and "busy" not in str(error):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise RegisterError(
+                        f"{self.path}: another process keeps the register locked; "
+                        f"waited {self._timeout:g} seconds (try again)"
+                    ) from None
+            time.sleep(pause)
+            pause = min(pause * 2, 0.2)
 
     def _backup(self, version: int) -> Path:
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
