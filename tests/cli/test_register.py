@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import stat
 from pathlib import Path
 
 from click.testing import CliRunner
 
 from benzoredux.cli import EXIT_DATA_ERROR, main
+from benzoredux.models import StopLetter
 from benzoredux.register import open_register
 
 
@@ -69,3 +71,30 @@ def test_show_on_a_missing_register_is_a_readable_error(tmp_path: Path) -> None:
     code, output = run("register", "show", str(tmp_path / "typo.sqlite"))
     assert code == EXIT_DATA_ERROR
     assert "no register here" in output
+
+
+def test_a_step_refuses_a_damaged_register_and_says_how_to_restore_it(tmp_path: Path) -> None:
+    """A command that writes (here ``plan``) on a register with one flipped byte in a letter
+    row exits with 3 and the way out; ``register show`` still reads it and names the damage."""
+    path = tmp_path / "programme.sqlite"
+    letters = [
+        StopLetter(patient_id=f"patient-{n:04d}", gp_ids=["gp1"], letter_date=dt.date(2026, 2, 2))
+        for n in range(200)
+    ]
+    with open_register(path, create=True) as register:
+        register.record_letters(letters, by="assistente")
+    data = bytearray(path.read_bytes())
+    at = data.find(b"patient-0123")
+    assert at >= 0
+    data[at + 11] ^= 0x01
+    path.write_bytes(bytes(data))
+    code, output = run(
+        "plan", "--start-date", "2026-01-05", "--out", str(tmp_path / "out"),
+        "--register", str(path),
+    )  # fmt: skip
+    assert code == EXIT_DATA_ERROR, output
+    assert "the register is damaged" in output
+    assert "benzoredux register import" in output
+    code, output = run("register", "show", str(path))
+    assert code == 0, output
+    assert "integrity: ok" not in output

@@ -17,6 +17,7 @@ from benzoredux.models import StopLetter
 from benzoredux.register import (
     MemoryStore,
     Register,
+    RegisterDamagedError,
     RegisterError,
     RegisterVersionError,
     SQLiteStore,
@@ -199,3 +200,36 @@ def test_memory_store_rolls_back_too(stop_letter: Callable[..., StopLetter]) -> 
         failing_step()
     register.record_letters([stop_letter("p2")], by="a")
     assert [e.entry_id for e in register.history("letters")] == [1]
+
+
+def _flip_one_byte(path: Path, marker: bytes) -> None:
+    """Change one byte of ``marker`` where it is stored in the file (a damaged disk)."""
+    data = bytearray(path.read_bytes())
+    at = data.find(marker)
+    assert at >= 0, "the marker is not in the main file (still in the WAL?)"
+    data[at + len(marker) - 1] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+def test_a_damaged_register_is_refused_before_anything_is_written(
+    tmp_path: Path, stop_letter: Callable[..., StopLetter]
+) -> None:
+    """One flipped byte in a letter row fails SQLite's integrity check: no step may record in
+    that register (it could no longer refuse a second stop letter), and the message says how
+    to restore it. Reading it (``register show``) still works."""
+    path = tmp_path / "programme.sqlite"
+    with open_register(path, create=True) as register:
+        register.record_letters(
+            [stop_letter(f"patient-{n:04d}") for n in range(200)], by="assistente"
+        )
+    before = path.read_bytes()
+    _flip_one_byte(path, b"patient-0123")
+    assert path.read_bytes() != before
+    with open_register(path) as register:
+        assert isinstance(register.store, SQLiteStore)
+        assert register.store.integrity_problems() != []
+        with pytest.raises(RegisterDamagedError, match="register import") as refused:
+            register.record_letters([stop_letter("patient-9999")], by="assistente")
+        assert "patient" not in str(refused.value).replace("programme.sqlite", "")
+    with open_register(path) as register:
+        assert register.stop_letter("patient-9999") is None

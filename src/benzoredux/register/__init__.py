@@ -16,6 +16,7 @@ from benzoredux.register.core import LetterResult, Register, ScreeningDecision, 
 from benzoredux.register.errors import (
     LetterRefusedError,
     RegisterConflictError,
+    RegisterDamagedError,
     RegisterError,
     RegisterVersionError,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "ProgrammeUnit",
     "Register",
     "RegisterConflictError",
+    "RegisterDamagedError",
     "RegisterError",
     "RegisterStore",
     "RegisterVersionError",

@@ -9,6 +9,7 @@ from benzoredux.errors import BenzoreduxError
 __all__ = [
     "LetterRefusedError",
     "RegisterConflictError",
+    "RegisterDamagedError",
     "RegisterError",
     "RegisterVersionError",
 ]
@@ -20,6 +21,15 @@ class RegisterError(BenzoreduxError):
 
 class RegisterVersionError(RegisterError):
     """The register was written by a newer benzoredux, or its schema is unknown."""
+
+
+class RegisterDamagedError(RegisterError):
+    """The register file is damaged (SQLite's integrity check fails): it is not written to.
+
+    A damaged register cannot be trusted to refuse a second stop letter, so no step records in
+    it. The way out is the last export (``benzoredux register export``), imported into a new
+    register with ``benzoredux register import``.
+    """
 
 
 class RegisterConflictError(RegisterError):

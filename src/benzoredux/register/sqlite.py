@@ -30,6 +30,7 @@ from typing import Any
 from benzoredux.register.codec import decode_sql, encode_sql
 from benzoredux.register.errors import (
     RegisterConflictError,
+    RegisterDamagedError,
     RegisterError,
     RegisterVersionError,
 )
@@ -106,6 +107,7 @@ class SQLiteStore:
         self._conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
         self._timeout = timeout
         self._in_transaction = False
+        self._checked = False
         try:
             self._version = self._prepare(allow_empty=created or create, private=created)
         except BaseException:
@@ -231,6 +233,8 @@ class SQLiteStore:
             ) from None
         self._in_transaction = True
         try:
+            if not self._checked:
+                self._refuse_if_damaged()
             yield
         except BaseException:
             self._conn.execute("ROLLBACK")
@@ -312,6 +316,27 @@ class SQLiteStore:
         self._conn.close()
 
     # --- beyond the interface -------------------------------------------------------------
+    def _refuse_if_damaged(self) -> None:
+        """Before the first write of this opening: SQLite's integrity check, under the write lock.
+
+        Every command that writes opens the register once and writes in one transaction, so the
+        whole file is checked once per step (``docs/register.rst`` gives the cost). A damaged
+        register is refused, never written to: it could no longer be trusted to refuse a second
+        stop letter.
+        """
+        try:
+            problems = self.integrity_problems()
+        except sqlite3.DatabaseError as error:  # too damaged to check at all
+            problems = [type(error).__name__]
+        if problems:
+            raise RegisterDamagedError(
+                f"{self.path}: the register is damaged (SQLite's integrity check found "
+                f"{len(problems)} problem(s)); nothing was recorded. Restore it from your last "
+                "export: `benzoredux register import EXPORT-FOLDER NEW-REGISTER` (made with "
+                "`benzoredux register export`), or from a backup copy of the file"
+            )
+        self._checked = True
+
     def integrity_problems(self) -> list[str]:
         """What SQLite's ``integrity_check`` finds wrong (an empty list: all is well)."""
         rows = [r[0] for r in self._conn.execute("PRAGMA integrity_check").fetchall()]
