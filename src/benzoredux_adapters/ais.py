@@ -119,7 +119,8 @@ def _apply_return_flag(raw: Any) -> Any:
     """A row flagged ``Retour = J`` is a return: its quantity becomes negative."""
     from attrs import evolve
 
-    if "return" not in raw.frame.columns:
+    if "return" not in raw.frame.columns or "quantity" not in raw.frame.columns:
+        # Without Aantal there is nothing to negate: the missing column is reported as such.
         return raw
     flag = raw.frame["return"].astype("string").str.strip().str.casefold()
     yes = flag.isin(_YES).to_numpy(dtype=bool)

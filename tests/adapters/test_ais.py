@@ -81,6 +81,14 @@ def test_unknown_return_flag_is_refused_with_its_line(tmp_path: Path) -> None:
     assert result.rejected["line"].tolist() == [2]
 
 
+def test_a_return_flag_without_a_quantity_column_is_a_missing_column(tmp_path: Path) -> None:
+    """Retour without Aantal: the missing column is named, not a crash (KeyError 'quantity')."""
+    path = tmp_path / "ais.csv"
+    path.write_text("Patientnummer;Afleverdatum;ATC;Retour\n1;01-02-2025;N05BA04;N\n")
+    with pytest.raises(ReadError, match=r"missing required column.*'quantity'"):
+        read_source(path, format="ais")
+
+
 def test_a_mapping_file_overrides_the_layout(tmp_path: Path) -> None:
     path = tmp_path / "ais.csv"
     path.write_text("Pat;Afl. datum;ATC;Aantal\n1;01-02-2025;N05BA04;30\n")
