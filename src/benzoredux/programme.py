@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, cast
@@ -368,7 +368,11 @@ class Programme:
         """
         from benzoredux.letters.compose import render_letters
         from benzoredux.register import LetterRefusedError
-        from benzoredux.register.steps import record_letters_sent, refused_stop_letters
+        from benzoredux.register.steps import (
+            forced_letters,
+            record_letters_sent,
+            refused_stop_letters,
+        )
         from benzoredux.tables import PATIENTS
 
         chosen = self._schedule if source is None else source
@@ -388,7 +392,7 @@ class Programme:
             appointments=appointments,
             consult_with=consult_with,
         )
-        force = self._force(planned, force_second_letter)
+        force = forced_letters(planned, force_second_letter)
         refused = refused_stop_letters(self.register, planned, force)
         if refused:
             error = LetterRefusedError(refused)
@@ -412,14 +416,6 @@ class Programme:
             self.register, [letter for letter, _ in result.letters], by=self.by, force=force
         )
         return result
-
-    @staticmethod
-    def _force(letters: Sequence[Any], reason: str | None) -> dict[str, str]:
-        if reason is None:
-            return {}
-        if not reason.strip():
-            raise ValueError("force_second_letter: say why")
-        return {letter.patient_id: reason for letter in letters}
 
     def record_call(
         self,

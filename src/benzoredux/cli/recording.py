@@ -170,8 +170,10 @@ def record_letters(
 
 
 def _force(letters: Sequence[Any], reason: str | None) -> dict[str, str]:
-    if reason is None:
-        return {}
-    if not reason.strip():
-        raise click.BadParameter("say why", param_hint="--force-second-letter")
-    return {letter.patient_id: reason for letter in letters}
+    """:func:`benzoredux.register.steps.forced_letters`, its refusal as a usage error."""
+    from benzoredux.register.steps import forced_letters
+
+    try:
+        return forced_letters(letters, reason)
+    except ValueError:
+        raise click.BadParameter("say why", param_hint="--force-second-letter") from None

@@ -22,6 +22,7 @@ __all__ = [
     "EVALUATION_KIND",
     "SCHEDULE_TASKS",
     "evaluation_records",
+    "forced_letters",
     "record_evaluation_run",
     "record_gp_decision",
     "record_letters_sent",
@@ -208,6 +209,16 @@ def record_schedule_tasks(register: Register, batches: Any, *, by: str) -> tuple
                 )
                 changed += 1
     return changed, len(planned)
+
+
+def forced_letters(letters: Sequence[Any], reason: str | None) -> dict[str, str]:
+    """``force`` for these letters: each patient with ``reason`` (a second stop letter sent on
+    purpose), or nobody when there is no reason. An empty reason is refused: say why."""
+    if reason is None:
+        return {}
+    if not reason.strip():
+        raise ValueError("force_second_letter: say why")
+    return {letter.patient_id: reason for letter in letters}
 
 
 def refused_stop_letters(
