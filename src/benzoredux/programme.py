@@ -193,17 +193,10 @@ class Programme:
     def practice(self) -> Any:
         """The programme's :class:`benzoredux.Practice` as the register holds it (``None``
         before a programme is recorded)."""
-        from benzoredux.models import GeneralPractitioner, Pharmacist, Practice
+        from benzoredux.register.steps import programme_practice
 
         current = self.register.programme()
-        if current is None:
-            return None
-        return Practice(
-            practice_id=current["practice_id"],
-            name=current["name"],
-            gps=cast(Any, [GeneralPractitioner(**gp) for gp in current["gps"]]),
-            pharmacists=cast(Any, [Pharmacist(**p) for p in current["pharmacists"]]),
-        )
+        return None if current is None else programme_practice(current)
 
     def _reference_date(self, value: DateLike | None) -> dt.date:
         if value is not None:

@@ -23,6 +23,7 @@ __all__ = [
     "SCHEDULE_TASKS",
     "evaluation_records",
     "forced_letters",
+    "programme_practice",
     "record_evaluation_run",
     "record_gp_decision",
     "record_letters_sent",
@@ -34,6 +35,19 @@ __all__ = [
 
 EVALUATION_KIND = "effect_and_process"
 """The ``kind`` of the evaluation runs the evaluation step records."""
+
+
+def programme_practice(programme: Entry) -> Any:
+    """The :class:`benzoredux.Practice` (with its GPs and pharmacists) a programme entry of the
+    register holds."""
+    from benzoredux.models import GeneralPractitioner, Pharmacist, Practice
+
+    return Practice(
+        practice_id=programme["practice_id"],
+        name=programme["name"],
+        gps=cast(Any, [GeneralPractitioner(**gp) for gp in programme["gps"]]),
+        pharmacists=cast(Any, [Pharmacist(**p) for p in programme["pharmacists"]]),
+    )
 
 
 def record_selection_step(
@@ -53,17 +67,12 @@ def record_selection_step(
     keeps its own. The programme's reference date and selection options are this
     selection's. Returns the snapshot (the latest one when the same selection is taken again).
     """
-    from benzoredux.models import GeneralPractitioner, Pharmacist, Practice
+    from benzoredux.models import Practice
 
     with register.transaction():
         current = register.programme()
         if practice is None and current is not None:
-            practice = Practice(
-                practice_id=current["practice_id"],
-                name=current["name"],
-                gps=cast(Any, [GeneralPractitioner(**gp) for gp in current["gps"]]),
-                pharmacists=cast(Any, [Pharmacist(**p) for p in current["pharmacists"]]),
-            )
+            practice = programme_practice(current)
         if practice is None:
             practice = Practice(practice_id="practice", name=f"Programme {reference_date}")
         register.set_programme(
