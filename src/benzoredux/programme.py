@@ -12,13 +12,19 @@ command line.
 
 Who acts (``by``) is given once, when the programme is opened; it defaults to the login name,
 like ``--by``.
+
+Files first, then the register: a step method takes ``write``, a function it calls with the
+step's result *before* recording it. The command line writes its files there, so the register
+never records a step whose files were not written (a full disk, a file in use), and an add-on
+can do the same with its own output. A register named by path is made only when the first step
+records in it, so a step that fails on its input leaves no empty register behind.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, cast
@@ -26,9 +32,21 @@ from typing import Any, Literal, cast
 from attrs import frozen
 
 from benzoredux.dates import DateLike, parse_reference_date
+from benzoredux.errors import BenzoreduxError
 from benzoredux.register.core import default_by
 
-__all__ = ["Evaluation", "Programme", "planned_letters"]
+__all__ = ["Evaluation", "Programme", "SelectionResult", "StepInputError", "planned_letters"]
+
+
+class StepInputError(BenzoreduxError, ValueError):
+    """A step lacks what it needs (and no earlier step or the register gives it);
+    :attr:`parameter` names the missing argument, so a caller can name its own option."""
+
+    def __init__(self, parameter: str, message: str) -> None:
+        super().__init__(message)
+        self.parameter = parameter
+        """The name of the step method's argument that is missing."""
+
 
 PathOrFrame = Any
 """A dataframe of any supported kind, or the path of a canonical CSV or Parquet file."""
@@ -45,18 +63,67 @@ def _canonical(value: PathOrFrame | None, schema: Any) -> Any:
     return value
 
 
+def _step_table(value: Any, dates: tuple[str, ...] = ()) -> Any:
+    """A previous step's result: its object (``.table``), its table, or the path of the CSV
+    the command wrote (:func:`benzoredux.output.read_step_csv`, ``dates`` as dates)."""
+    if isinstance(value, str | os.PathLike):
+        from benzoredux.output import read_step_csv
+
+        return read_step_csv(value, dates)
+    return getattr(value, "table", value)
+
+
 def _source_name(value: Any, default: str) -> str:
     return Path(value).name if isinstance(value, str | os.PathLike) else default
 
 
+Write = Callable[[Any], object] | None
+"""Called with a step's result before the step is recorded (files first, then the register)."""
+
+
+@frozen
+class SelectionResult:
+    """Step 1's result: the FTO module's lists for the first meeting."""
+
+    table: Any
+    """:func:`benzoredux.select_chronic_users`'s result (with ``include_excluded``, also the
+    excluded patients and why), in the kind of frame given."""
+    chronic_users: Any
+    """The chronic users selected (``table`` without the excluded patients)."""
+    new_users: Any
+    """:func:`benzoredux.select_new_users`: who started in the last 3 months."""
+    per_gp: Any
+    """:func:`benzoredux.count_per_gp` of the chronic users (every listed GP with patients)."""
+    unknown_codes: Any
+    """:func:`benzoredux.selection.unknown_code_rows`: dispensings of the window whose ATC code
+    benzoredux does not know (empty when every code is known)."""
+
+
 @frozen
 class Evaluation:
-    """Step 6's result: the effect evaluation and the process table."""
+    """Step 6's result: the effect evaluation and the process table, and what they came
+    from."""
 
     effect: Any
     """The :class:`benzoredux.EffectEvaluation`."""
     process: Any
     """:func:`benzoredux.evaluate_process`'s table (pandas)."""
+    letters: Any
+    """The stop letters evaluated (pandas; from the register unless given)."""
+    consults: Any
+    """The consults counted (pandas), or ``None``."""
+    parameters: Mapping[str, Any]
+    """The run's parameters as recorded: the date, the follow-up, the stop definition and the
+    source of each table."""
+
+    def aggregate(self, practice_id: str, **options: Any) -> Any:
+        """The aggregate to share with a regional monitoring database
+        (:func:`benzoredux.aggregate_export`: no identifiers, small counts suppressed)."""
+        from benzoredux.evaluation.sharing import aggregate_export
+
+        return aggregate_export(
+            practice_id, effect_summary=self.effect.summary, process=self.process, **options
+        )
 
 
 def planned_letters(
@@ -121,19 +188,40 @@ def planned_letters(
     return planned, extra
 
 
+def _per_letter(progress: Callable[[int, int], object], total: int) -> Callable[[int], None]:
+    def update(done: int) -> None:
+        progress(done, total)
+
+    return update
+
+
 class Programme:
     """One programme of the minimal intervention, over its register.
 
-    Open it with :meth:`create` or :meth:`open`, as a context manager (the register is closed
-    at the end). The step methods remember their last result, so a step without its input
-    continues from the previous one, as the commands continue from the previous step's file.
+    Open it with :meth:`create` or :meth:`open` (or :meth:`in_memory` to try the steps and
+    keep nothing), as a context manager (the register is closed at the end). The step
+    methods remember their last result, so a step without its input continues from the
+    previous one, as the commands continue from the previous step's file. After each step
+    :attr:`recorded` holds what it recorded.
     """
 
-    def __init__(self, register: Any, *, by: str | None = None) -> None:
-        self.register = register
-        """The :class:`benzoredux.Register` the steps record in."""
+    def __init__(
+        self,
+        register: Any = None,
+        *,
+        by: str | None = None,
+        location: str | os.PathLike[str] | None = None,
+    ) -> None:
+        """Over an open :class:`benzoredux.Register`, or over the register at ``location``,
+        made when the first step records (give one of the two)."""
+        if (register is None) == (location is None):
+            raise ValueError("give the register or its location, not both or neither")
+        self._register = register
+        self._location = None if location is None else os.fspath(location)
         self.by = by or default_by()
         """Who acts: recorded in the register's audit trail."""
+        self.recorded: Any = None
+        """What the last step recorded (see each step's documentation), for messages."""
         self._selection: Any = None
         self._screening: Any = None
         self._schedule: Any = None
@@ -148,17 +236,16 @@ class Programme:
         reference_date: DateLike | None = None,
         by: str | None = None,
     ) -> Programme:
-        """Make (or open) the register at ``location``; with ``practice`` and
-        ``reference_date`` also record the programme
-        (:meth:`benzoredux.register.core.Register.set_programme`), which :meth:`select` would
-        otherwise make with a placeholder practice."""
-        from benzoredux.register import open_register
-
-        programme = cls(open_register(location, create=True), by=by)
+        """The programme whose register is at ``location`` (made when the first step
+        records, or opened if it is there); with ``practice`` and ``reference_date`` the
+        programme is recorded now (:meth:`benzoredux.register.core.Register.set_programme`),
+        which :meth:`select` would otherwise make with a placeholder practice."""
+        programme = cls(location=location, by=by)
         if practice is not None:
             if reference_date is None:
-                programme.close()
-                raise ValueError("a practice needs its programme's reference_date")
+                raise StepInputError(
+                    "reference_date", "a practice needs its programme's reference_date"
+                )
             programme.register.set_programme(
                 practice,
                 reference_date=parse_reference_date(reference_date),
@@ -174,9 +261,52 @@ class Programme:
 
         return cls(open_register(location), by=by)
 
+    @classmethod
+    def in_memory(cls, *, by: str | None = None) -> Programme:
+        """A programme whose register is kept in memory only
+        (:class:`benzoredux.register.memory.MemoryStore`): the steps run and check as always, and
+        nothing is kept (the command line's ``--no-register``)."""
+        from benzoredux.register import MemoryStore, Register
+
+        return cls(Register(MemoryStore()), by=by)
+
+    @property
+    def register(self) -> Any:
+        """The :class:`benzoredux.Register` the steps record in (made now if it was not)."""
+        if self._register is None:
+            from benzoredux.register import open_register
+
+            assert self._location is not None
+            self._register = open_register(self._location, create=True)
+        return self._register
+
+    @property
+    def location(self) -> str:
+        """Where the register is (``memory://`` for :meth:`in_memory`)."""
+        if self._register is not None:
+            return str(self._register.location)
+        assert self._location is not None
+        return self._location
+
+    def _existing(self) -> Any:
+        """The register if there is one to read; ``None`` while a register named by path is
+        not made yet, or an in-memory one holds nothing (reading never makes a register)."""
+        if self._register is None:
+            assert self._location is not None
+            if "://" in self._location or Path(self._location).exists():
+                return self.register
+            return None
+        from benzoredux.register import KINDS, MemoryStore
+
+        store = getattr(self._register, "store", None)
+        if isinstance(store, MemoryStore) and not any(store.entries(k) for k in KINDS):
+            return None
+        return self._register
+
     def close(self) -> None:
-        """Close the register."""
-        self.register.close()
+        """Close the register (if it was opened)."""
+        if self._register is not None:
+            self._register.close()
 
     def __enter__(self) -> Programme:
         return self
@@ -195,15 +325,22 @@ class Programme:
         before a programme is recorded)."""
         from benzoredux.register.steps import programme_practice
 
-        current = self.register.programme()
+        register = self._existing()
+        current = None if register is None else register.programme()
         return None if current is None else programme_practice(current)
+
+    def _programme(self) -> Any:
+        register = self._existing()
+        return None if register is None else register.programme()
 
     def _reference_date(self, value: DateLike | None) -> dt.date:
         if value is not None:
             return parse_reference_date(value)
-        current = self.register.programme()
+        current = self._programme()
         if current is None:
-            raise ValueError("give a reference_date: the register holds no programme yet")
+            raise StepInputError(
+                "reference_date", "give a reference_date: the register holds no programme yet"
+            )
         return cast(dt.date, current["reference_date"])
 
     # --- step 1 -------------------------------------------------------------------------
@@ -215,37 +352,66 @@ class Programme:
         patients: PathOrFrame | None = None,
         episodes: PathOrFrame | None = None,
         practice: Any = None,
+        source: str | None = None,
+        write: Write = None,
         **options: Any,
-    ) -> Any:
-        """Step 1: :func:`benzoredux.select_chronic_users`, recorded as the ``select``
+    ) -> SelectionResult:
+        """Step 1: :func:`benzoredux.select_chronic_users` (``options`` pass through), with
+        the new users, the count per GP and the unknown codes, recorded as the ``select``
         command records it (the programme with these options, and the selection snapshot).
 
         ``reference_date`` defaults to the programme's; ``practice`` replaces the programme's
-        practice and GPs. Returns the selection (pandas).
+        practice and GPs; ``source`` names the input in the register (default: the file's
+        name). :func:`benzoredux.select_chronic_users`'s warnings (unknown codes) are issued
+        as warnings. Afterwards :attr:`recorded` is the selection snapshot's entry.
         """
+        import narwhals.stable.v1 as nw
+
         from benzoredux.register.steps import record_selection_step
-        from benzoredux.selection import select_chronic_users
+        from benzoredux.selection import (
+            count_per_gp,
+            select_chronic_users,
+            select_new_users,
+            unknown_code_rows,
+        )
         from benzoredux.tables import DISPENSINGS, EPISODES, PATIENTS
 
         reference = self._reference_date(reference_date)
-        selection = select_chronic_users(
-            _canonical(dispensings, DISPENSINGS),
+        table_in = _canonical(dispensings, DISPENSINGS)
+        people = _canonical(patients, PATIENTS)
+        table = select_chronic_users(
+            table_in,
             reference,
-            patients=_canonical(patients, PATIENTS),
+            patients=people,
             episodes=_canonical(episodes, EPISODES),
             **options,
         )
-        record_selection_step(
+        chosen = table
+        if "excluded_because" in nw.from_native(table).columns:
+            frame = nw.from_native(table)
+            chosen = nw.to_native(frame.filter(nw.col("excluded_because").is_null()))
+        result = SelectionResult(
+            table=table,
+            chronic_users=chosen,
+            new_users=select_new_users(table_in, reference, patients=people),
+            per_gp=count_per_gp(chosen, people),
+            unknown_codes=unknown_code_rows(
+                table_in, reference, window_months=options.get("window_months", 12)
+            ),
+        )
+        if write is not None:
+            write(result)
+        self.recorded = record_selection_step(
             self.register,
-            selection,
+            table,
             reference_date=reference,
             practice=practice,
             options=options,
-            source=_source_name(dispensings, "dataframe"),
+            source=source or _source_name(dispensings, "dataframe"),
             by=self.by,
         )
-        self._selection = selection
-        return selection
+        self._selection = result
+        return result
 
     # --- step 2 -------------------------------------------------------------------------
     def screen(
@@ -255,30 +421,37 @@ class Programme:
         *,
         patients: PathOrFrame | None = None,
         episodes: PathOrFrame | None = None,
+        overrides: PathOrFrame | None = None,
+        write: Write = None,
         **options: Any,
     ) -> Any:
         """Step 2: :func:`benzoredux.screen` (``options``: ``enable``, ``disable``,
-        ``parameters``, ``overrides``, ``missing_data``), recorded as the ``screen`` command
-        records it. ``selection`` defaults to this programme's last :meth:`select`.
-        Returns the :class:`benzoredux.Screening`."""
+        ``parameters``, ``missing_data``), recorded as the ``screen`` command records it.
+
+        ``selection`` defaults to this programme's last :meth:`select` (or give its result,
+        a table, or the ``chronic_users.csv`` the command wrote); ``overrides`` are the GP's
+        decisions (a table or its CSV). Returns the :class:`benzoredux.Screening`; afterwards
+        :attr:`recorded` is ``(proposals added, GP decisions added)``."""
         from benzoredux.register.steps import record_screening_step
         from benzoredux.screening import screen
         from benzoredux.tables import EPISODES, PATIENTS
 
         chosen = self._selection if selection is None else selection
         if chosen is None:
-            raise ValueError("give the selection to screen (or run select first)")
+            raise StepInputError("selection", "give the selection to screen (or run select first)")
         result = screen(
-            chosen,
+            _step_table(chosen, ("first_date", "last_date")),
             self._reference_date(reference_date),
             patients=_canonical(patients, PATIENTS),
             episodes=_canonical(episodes, EPISODES),
+            overrides=None if overrides is None else _step_table(overrides, ("decided_at",)),
             **options,
         )
+        if write is not None:
+            write(result)
         # As the command names the overrides file (or the selection) the decisions came from.
-        overrides = options.get("overrides")
-        source = _source_name(selection if overrides is None else overrides, "dataframe")
-        record_screening_step(
+        source = _source_name(chosen if overrides is None else overrides, "dataframe")
+        self.recorded = record_screening_step(
             self.register, result.table, result.summary, source=source, by=self.by
         )
         self._screening = result
@@ -310,24 +483,37 @@ class Programme:
 
     # --- steps 3 and 4 ------------------------------------------------------------------
     def schedule(
-        self, screening: Any = None, first_letter_date: DateLike | None = None, **options: Any
+        self,
+        screening: Any = None,
+        first_letter_date: DateLike | None = None,
+        *,
+        write: Write = None,
+        **options: Any,
     ) -> Any:
         """Steps 3-4: :func:`benzoredux.plan_schedule` for the eligible patients
         (``options``: any field of :class:`benzoredux.schedule.ScheduleOptions`), its batches
         recorded as tasks as the ``schedule`` command records them. ``screening`` defaults to
-        the last :meth:`screen`. Returns the :class:`benzoredux.Schedule`."""
+        the last :meth:`screen` (or give its result, its table or ``screening.csv``).
+        Returns the :class:`benzoredux.Schedule`; afterwards :attr:`recorded` is
+        ``(tasks changed, tasks planned)`` (nothing is recorded for an empty schedule)."""
         from benzoredux.register.steps import record_schedule_tasks
         from benzoredux.schedule import plan_schedule
 
         if first_letter_date is None:
-            raise ValueError("give the first_letter_date")
+            raise StepInputError("first_letter_date", "give the first_letter_date")
         chosen = self._screening if screening is None else screening
         if chosen is None:
-            raise ValueError("give the screening to schedule (or run screen first)")
-        table = getattr(chosen, "table", chosen)
-        plan = plan_schedule(table, first_letter_date, **options)
-        if len(plan.table):
+            raise StepInputError(
+                "screening", "give the screening to schedule (or run screen first)"
+            )
+        plan = plan_schedule(_step_table(chosen), first_letter_date, **options)
+        if write is not None:
+            write(plan)
+        self.recorded = (
             record_schedule_tasks(self.register, plan.batches, by=self.by)
+            if len(plan.table)
+            else None
+        )
         self._schedule = plan
         return plan
 
@@ -348,16 +534,19 @@ class Programme:
         consult_with: str | None = None,
         pdf: bool | Literal["auto"] = False,
         force_second_letter: str | None = None,
+        progress: Callable[[int, int], object] | None = None,
     ) -> Any:
         """Steps 3-4: write the stop letters or invitations into ``out``
         (:func:`benzoredux.letters.compose.render_letters`) and record them as sent.
 
-        ``source`` is a schedule or screening table (default: the last :meth:`schedule`);
-        ``practice`` defaults to the programme's. Patients who already had a stop letter in
-        this programme are refused **before** anything is written
+        ``source`` is a schedule or screening (its result, table or CSV; default: the last
+        :meth:`schedule`); ``practice`` defaults to the programme's. Patients who already had
+        a stop letter in this programme are refused **before** anything is written
         (:class:`benzoredux.register.errors.LetterRefusedError`), unless
-        ``force_second_letter`` says why a second one goes out. Returns the
-        :class:`~benzoredux.letters.compose.LetterOutput`.
+        ``force_second_letter`` says why a second one goes out. ``progress`` is called with
+        the letters done since the last call and the letters planned. Returns the
+        :class:`~benzoredux.letters.compose.LetterOutput`; afterwards :attr:`recorded` is the
+        register's :class:`~benzoredux.register.core.LetterResult`.
         """
         from benzoredux.letters.compose import render_letters
         from benzoredux.register import LetterRefusedError
@@ -370,11 +559,15 @@ class Programme:
 
         chosen = self._schedule if source is None else source
         if chosen is None:
-            raise ValueError("give the source of the letters (or run schedule first)")
-        table = getattr(chosen, "table", chosen)
+            raise StepInputError("source", "give the source of the letters (or run schedule first)")
+        table = _step_table(chosen, ("letter_date", "invitation_date", "call_date", "consult_date"))
         the_practice = practice if practice is not None else self.practice
         if the_practice is None:
-            raise ValueError("give the practice: the register holds no programme yet")
+            raise StepInputError(
+                "practice", "give the practice: the register holds no programme yet"
+            )
+        if letter_date is None and not {"letter_date", "batch"} <= set(table.columns):
+            raise StepInputError("letter_date", "without a schedule, give the letter_date")
         planned, extra = planned_letters(
             table.copy(),
             practice=the_practice,
@@ -386,7 +579,8 @@ class Programme:
             consult_with=consult_with,
         )
         force = forced_letters(planned, force_second_letter)
-        refused = refused_stop_letters(self.register, planned, force)
+        existing = self._existing()
+        refused = [] if existing is None else refused_stop_letters(existing, planned, force)
         if refused:
             error = LetterRefusedError(refused)
             error.args = (
@@ -395,6 +589,7 @@ class Programme:
                 "letter on purpose with force_second_letter=REASON",
             )
             raise error
+        total = len(planned)
         result = render_letters(
             planned,
             _canonical(patients, PATIENTS),
@@ -404,8 +599,9 @@ class Programme:
             place=place,
             extra=extra,
             pdf=pdf,
+            progress=None if progress is None else _per_letter(progress, total),
         )
-        record_letters_sent(
+        self.recorded = record_letters_sent(
             self.register, [letter for letter, _ in result.letters], by=self.by, force=force
         )
         return result
@@ -456,39 +652,70 @@ class Programme:
         letter_date: DateLike | None = None,
         gps: Iterable[str] = (),
         done: Iterable[str] = (),
+        edited: Any = None,
+        previous: Any = None,
+        write: Write = None,
     ) -> Any:
-        """The plan of action (bijlage 3) as the ``plan`` command makes it: the example dated
-        from ``start_date`` (default: a month before ``letter_date``, or the programme's
-        reference date), the GPs named (default: the programme's), the register's statuses
-        kept, its progress applied, the tasks in ``done`` ticked off; recorded keeping what
-        someone else recorded meanwhile. Returns the
-        :class:`~benzoredux.evaluation.plan.PlanOfAction`."""
+        """The plan of action (bijlage 3) as the ``plan`` command makes it, recorded keeping
+        what someone else recorded meanwhile.
+
+        Without ``edited`` or ``previous``, bijlage 3's example is dated from ``start_date``
+        (default: a month before ``letter_date``, or the programme's reference date) with the
+        GPs named (default: the programme's); the register's statuses are kept. ``edited`` is
+        a plan read back after editing (a :class:`~benzoredux.evaluation.plan.PlanOfAction`,
+        or its ``plan.xlsx``/``plan.csv``): its statuses win. ``previous`` is an earlier plan
+        continued: what the register holds since wins. Then the register's progress is
+        applied and the tasks in ``done`` are ticked off (an unknown task id raises
+        :class:`KeyError`). Returns the :class:`~benzoredux.evaluation.plan.PlanOfAction`;
+        afterwards :attr:`recorded` is what the register's progress moved along
+        (``{task_id: (status, why)}``).
+        """
         from benzoredux.evaluation.plan import (
             dated_example,
             month_one,
+            read_plan,
             recorded_progress,
             recorded_tasks,
         )
 
         letters = parse_reference_date(letter_date, name="letter_date") if letter_date else None
-        programme = self.register.programme()
-        if start_date is not None:
-            start = parse_reference_date(start_date, name="start_date")
+        start = parse_reference_date(start_date, name="start_date") if start_date else None
+        existing_register = self._existing()
+        existing = {} if existing_register is None else recorded_tasks(existing_register)
+        progress = {} if existing_register is None else recorded_progress(existing_register)
+        if edited is not None:
+            plan = read_plan(edited, start)
+        elif previous is not None:
+            plan = read_plan(previous, None).with_recorded(existing)
         else:
-            start = month_one(
-                letter_date=letters,
-                reference_date=programme["reference_date"] if programme is not None else None,
+            programme = self._programme()
+            if start is None:
+                if letters is None and programme is None:
+                    raise StepInputError(
+                        "start_date",
+                        "give the start_date (or the letter_date, or a register whose "
+                        "programme has a reference date)",
+                    )
+                start = month_one(
+                    letter_date=letters,
+                    reference_date=programme["reference_date"] if programme else None,
+                )
+            names = list(gps) or (
+                [str(gp.get("name") or gp["gp_id"]) for gp in programme["gps"]] if programme else []
             )
-        names = list(gps) or (
-            [str(gp.get("name") or gp["gp_id"]) for gp in programme["gps"]] if programme else []
-        )
+            try:
+                plan = dated_example(start, letter_date=letters, gp_names=names, recorded=existing)
+            except ValueError as error:  # the letters before the start
+                raise StepInputError("letter_date", str(error)) from None
         ticked = tuple(done)
-        existing = recorded_tasks(self.register)
-        plan = dated_example(start, letter_date=letters, gp_names=names, recorded=existing)
-        plan, _ = plan.moved_along(recorded_progress(self.register), ticked)
-        with self.register.transaction():
-            plan = plan.with_concurrent_changes(existing, self.register, ticked)
-            plan.record(self.register, by=self.by)
+        plan, progressed = plan.moved_along(progress, ticked)
+        if write is not None:
+            write(plan)
+        register = self.register
+        with register.transaction():
+            plan = plan.with_concurrent_changes(existing, register, ticked)
+            plan.record(register, by=self.by)
+        self.recorded = progressed
         return plan
 
     def evaluate(
@@ -501,12 +728,14 @@ class Programme:
         consults: PathOrFrame | None = None,
         sustained_months: int = 21,
         stop_definition: Literal["supply", "plain"] = "supply",
+        write: Write = None,
     ) -> Evaluation:
         """Step 6: :func:`benzoredux.evaluate_effect` and :func:`benzoredux.evaluate_process`,
         recorded (counts and rates only) as the ``evaluate`` command records them.
 
         Without ``letters`` the stop letters come from the register (the first of each
-        patient) and, without ``consults``, so do the consults.
+        patient) and, without ``consults``, so do the consults. Afterwards :attr:`recorded`
+        is ``(the run's entry, whether it was already recorded)``.
         """
         from benzoredux.consult.records import CONSULTS
         from benzoredux.evaluation.effect import evaluate_effect
@@ -526,12 +755,17 @@ class Programme:
             sent = _canonical(letters, LETTERS_SENT)
             letters_source = _source_name(letters, "dataframe")
         else:
-            sent = letters_from_register(self.register)
-            if sent.empty:
-                raise ValueError("the register has no stop letters yet; give the letters")
-            letters_source = f"register {self.register.location}"
+            register = self._existing()
+            sent = None if register is None else letters_from_register(register)
+            if sent is None or sent.empty:
+                raise StepInputError(
+                    "letters",
+                    f"the register {self.location} has no stop letters yet (the letters step "
+                    "records them); give the letters",
+                )
+            letters_source = f"register {self.location}"
             if consult_table is None:
-                consult_table = consults_from_register(self.register)
+                consult_table = consults_from_register(register)
                 consults_source = letters_source if consult_table is not None else None
         effect = evaluate_effect(
             sent,
@@ -552,8 +786,19 @@ class Programme:
             "patients": _source_name(patients, "dataframe") if patients is not None else None,
             "consults": consults_source,
         }
-        record_evaluation_run(self.register, day, effect.summary, process, parameters, by=self.by)
-        return Evaluation(effect=effect, process=process)
+        evaluation = Evaluation(
+            effect=effect,
+            process=process,
+            letters=sent,
+            consults=consult_table,
+            parameters=parameters,
+        )
+        if write is not None:
+            write(evaluation)
+        self.recorded = record_evaluation_run(
+            self.register, day, effect.summary, process, parameters, by=self.by
+        )
+        return evaluation
 
     def report(
         self,
@@ -564,8 +809,8 @@ class Programme:
         as_of: DateLike | None = None,
     ) -> Path:
         """The HTML report for the FTO meeting (:func:`benzoredux.write_report`) from this
-        programme's register and the step files in ``folder`` (default output
-        ``folder/report.html``). Returns its path."""
+        programme's register (when there is one to read) and the step files in ``folder``
+        (default output ``folder/report.html``). Returns its path."""
         from benzoredux.report import write_report
 
         day = (
@@ -575,7 +820,7 @@ class Programme:
         )
         return write_report(
             folder,
-            register=self.register.location,
+            register=self._existing(),
             out=out if out is not None else Path(folder) / "report.html",
             title=title,
             as_of=day,

@@ -96,16 +96,17 @@ def test_plan_keeps_a_task_someone_ticked_off_while_it_ran(
     out = tmp_path / "results"
     assert run(["plan", "--start-date", "2026-01-05", "--out", out]).exit_code == 0
     assert tasks(out / "programme.sqlite")["brief-team"]["status"] == "open"
-    moved_along = cli_plan._moved_along
+    write_plan = cli_plan._write_plan
 
     def assistant_ticks_off_meanwhile(*args: Any) -> Any:
+        # While plan writes its files (after reading the register, before recording).
         with open_register(out / "programme.sqlite") as other:
             other.correct(
                 "tasks", ("brief-team",), by="assistent", remark="besproken", status="done"
             )
-        return moved_along(*args)
+        return write_plan(*args)
 
-    monkeypatch.setattr(cli_plan, "_moved_along", assistant_ticks_off_meanwhile)
+    monkeypatch.setattr(cli_plan, "_write_plan", assistant_ticks_off_meanwhile)
     again = run(["plan", "--start-date", "2026-01-05", "--done", "select", "--out", out])
     assert again.exit_code == 0, again.output
     recorded = tasks(out / "programme.sqlite")

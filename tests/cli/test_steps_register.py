@@ -271,3 +271,38 @@ def test_default_register_is_next_to_the_input_and_can_be_left_out(fresh: Chain)
     ])  # fmt: skip
     assert done.exit_code == 2
     assert "not both" in done.output
+
+
+def test_a_step_that_fails_on_its_input_makes_no_register(tmp_path: Path) -> None:
+    """The register is made when a step records, after its files: a schedule from a file
+    that is no screening fails and leaves no empty register behind."""
+    screening = tmp_path / "screening.csv"
+    screening.write_text("pseudonym,something\np1,x\n", encoding="utf-8")
+    result = run(["schedule", screening, "--first-letter-date", "2026-01-12", "--out", tmp_path])
+    assert result.exit_code != 0
+    assert not (tmp_path / "programme.sqlite").exists()
+    assert "new programme register" not in result.output
+
+
+def test_no_register_keeps_nothing(tmp_path: Path) -> None:
+    """--no-register runs the step through an in-memory programme: files, and no register."""
+    (tmp_path / "demo").mkdir()
+    made = run(["demo", "--out", tmp_path / "demo"])
+    assert made.exit_code == 0, made.output
+    inputs = tmp_path / "demo" / "input"
+    out = tmp_path / "results"
+    result = run(
+        [
+            "select",
+            inputs / "dispensings.csv",
+            "--reference-date",
+            "2025-12-31",
+            "--out",
+            out,
+            "--no-register",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    assert (out / "chronic_users.csv").is_file()
+    assert not list(out.glob("*.sqlite"))
+    assert "Register" not in result.output

@@ -126,7 +126,7 @@ def test_each_step_returns_what_the_cli_writes(runs: dict[str, Any]) -> None:
     demo = runs["demo"]
     read = {"dtype": {"patient_id": str}, "encoding": "utf-8-sig"}
     chronic = pd.read_csv(demo / "chronic_users.csv", **read)
-    assert sorted(runs["select"]["patient_id"]) == sorted(chronic["patient_id"])
+    assert sorted(runs["select"].table["patient_id"]) == sorted(chronic["patient_id"])
     screening = pd.read_csv(demo / "screening.csv", **read)
     assert runs["screen"].table["proposed"].value_counts().to_dict() == (
         screening["proposed"].value_counts().to_dict()
@@ -302,3 +302,102 @@ def test_screening_with_the_gps_overrides_records_them_under_the_gps_name(
             "huisarts-2",
         )
         assert decision.remark == "decided on 2026-01-05; entered from dataframe by assistent"
+
+
+def test_steps_take_the_files_the_commands_wrote(runs: dict[str, Any], tmp_path: Path) -> None:
+    """Each step reads the previous step's CSV as the command does: the same results."""
+    demo = runs["demo"]
+    inputs = demo / "input"
+    with Programme.in_memory(by="assistent") as programme:
+        result = programme.screen(
+            demo / "chronic_users.csv",
+            "2025-12-31",
+            patients=inputs / "patients.csv",
+            episodes=inputs / "episodes.csv",
+        )
+        assert list(result.table["proposed"]) == list(runs["screen"].table["proposed"])
+        plan = programme.schedule(
+            demo / "screening.csv", DEMO_FIRST_LETTER, slot_times=("09:00", "09:20")
+        )
+        assert list(plan.table["patient_id"]) == list(runs["schedule"].table["patient_id"])
+        practice, place = read_practice(inputs / "practice.toml")
+        letters = programme.letters(
+            inputs / "patients.csv",
+            tmp_path / "letters",
+            source=demo / "schedule.csv",
+            practice=practice,
+            place=place,
+        )
+        assert {letter.patient_id for letter, _ in letters.letters} == {
+            letter.patient_id for letter, _ in runs["stop_letters"].letters
+        }
+        assert programme.location == "memory://"
+    assert not list(tmp_path.glob("*.sqlite"))
+
+
+def test_an_edited_plan_is_read_back(runs: dict[str, Any], tmp_path: Path) -> None:
+    """``plan(edited=...)`` reads plan.xlsx as ``benzoredux plan --edited`` does: its statuses
+    win, and the register keeps them."""
+    from openpyxl import load_workbook
+
+    from benzoredux.evaluation.plan import write_plan_xlsx
+
+    location = tmp_path / "programme.sqlite"
+    shutil.copy(runs["location"], location)
+    path = write_plan_xlsx(runs["plan"], tmp_path / "plan.xlsx")
+    book = load_workbook(path)
+    sheet = book.active
+    assert sheet is not None
+    header = [cell.value for cell in sheet[1]]
+    for row in sheet.iter_rows(min_row=2):
+        if row[header.index("task_id")].value == "brief-team":
+            row[header.index("status")].value = "done"
+    book.save(path)
+    with Programme.open(location, by="assistent") as programme:
+        plan = programme.plan(edited=path)
+        assert plan.task("brief-team").status.value == "done"
+        recorded = {t["task_id"]: t for t in programme.register.current("tasks")}
+    assert _status(recorded["brief-team"]["status"]) == "done"
+
+
+def test_files_first_then_the_register(runs: dict[str, Any], tmp_path: Path) -> None:
+    """A step whose files cannot be written records nothing; a register named by path is
+    made only when a step records, so a failing step leaves none behind."""
+    inputs = runs["demo"] / "input"
+    location = tmp_path / "programme.sqlite"
+
+    def disk_full(_result: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    with Programme.create(location) as programme:
+        with pytest.raises(OSError, match="No space"):
+            programme.select(inputs / "dispensings.csv", "2025-12-31", write=disk_full)
+        assert not location.exists()
+        with pytest.raises(ValueError, match="reference_date"):
+            programme.select(inputs / "dispensings.csv")
+        assert not location.exists()
+        written: list[Any] = []
+        result = programme.select(inputs / "dispensings.csv", "2025-12-31", write=written.append)
+        assert written == [result]
+        assert location.exists()
+        assert programme.recorded["rows"] == len(result.table)
+
+
+def test_selection_result_holds_the_lists_of_the_first_meeting(runs: dict[str, Any]) -> None:
+    demo = runs["demo"]
+    result = runs["select"]
+    read = {"dtype": {"patient_id": str, "gp_id": str}, "encoding": "utf-8-sig"}
+    new_users = pd.read_csv(demo / "new_users.csv", **read)
+    assert sorted(result.new_users["patient_id"]) == sorted(new_users["patient_id"])
+    per_gp = pd.read_csv(demo / "chronic_users_per_gp.csv", **read)
+    assert list(result.per_gp["chronic_users"]) == list(per_gp["chronic_users"])
+    assert result.chronic_users["excluded_because"].isna().all()
+    assert len(result.chronic_users) == int(per_gp["chronic_users"].sum())
+
+
+def test_the_evaluation_gives_the_aggregate_to_share(runs: dict[str, Any]) -> None:
+    evaluation = runs["evaluate"]
+    shared = evaluation.aggregate("demo")
+    assert set(shared["practice_id"]) == {"demo"}
+    assert evaluation.parameters["dispensings"] == "dispensings.csv"
+    assert len(evaluation.letters) == len(runs["stop_letters"].letters)

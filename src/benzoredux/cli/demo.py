@@ -367,14 +367,14 @@ def _charts(chain: _Chain) -> None:
 
 
 def _report(_ctx: click.Context, chain: _Chain) -> None:
-    from benzoredux.report import write_report
+    from benzoredux.programme import Programme
 
-    path = write_report(
-        chain.out,
-        register=chain.out / "programme.sqlite",
-        title="Benzoredux demo: Huisartsenpraktijk De Demo",
-        as_of=chain.follow_up.evaluation_date if chain.follow_up else DEMO_FIRST_LETTER,
-    )
+    with Programme.open(chain.out / "programme.sqlite", by=_BY) as programme:
+        path = programme.report(
+            chain.out,
+            title="Benzoredux demo: Huisartsenpraktijk De Demo",
+            as_of=chain.follow_up.evaluation_date if chain.follow_up else DEMO_FIRST_LETTER,
+        )
     click.echo(f"Report: {path}")
 
 

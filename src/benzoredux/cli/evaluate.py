@@ -21,7 +21,6 @@ in ``--out`` or the folder above it (``results/evaluation`` -> ``results/program
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from pathlib import Path
 from typing import Any
@@ -120,48 +119,36 @@ def evaluate_command(
       benzoredux evaluate --register results/programme.sqlite --dispensings follow-up.csv \\
           --evaluation-date 2027-03-31 --out results/evaluation
     """
-    from benzoredux.consult.records import CONSULTS
     from benzoredux.dates import parse_reference_date
-    from benzoredux.evaluation.effect import evaluate_effect
-    from benzoredux.evaluation.letters import LETTERS_SENT
-    from benzoredux.evaluation.process import evaluate_process
-    from benzoredux.evaluation.sharing import aggregate_export
-    from benzoredux.output import write_csv
-    from benzoredux.reading.canonical import read_canonical
-    from benzoredux.tables import DISPENSINGS, PATIENTS
+    from benzoredux.programme import StepInputError
 
     evaluation_day = parse_reference_date(evaluation_date, name="--evaluation-date")
     choice = _register_choice(letters, register_file, no_register, by, out)
-    consult_table = read_canonical(consults, CONSULTS) if consults else None
-    consults_source = consults.name if consults else None
-    if letters is not None:
-        sent = read_canonical(letters, LETTERS_SENT)
-        letters_source = letters.name
-    else:
-        sent, recorded_consults = _letters_from(choice)
-        letters_source = f"register {choice.location}"
-        click.echo(f"{len(sent)} stop letter(s) from the register {choice.location}")
-        if consult_table is None and recorded_consults is not None:
-            consult_table, consults_source = recorded_consults, letters_source
-            click.echo(f"{len(consult_table)} consult(s) from the register")
-    effect = evaluate_effect(
-        sent,
-        read_canonical(dispensings, DISPENSINGS),
-        evaluation_day,
-        patients=read_canonical(patients, PATIENTS) if patients else None,
-        sustained=(3, sustained_months),
-        stop_definition=stop_definition,
-        engine="native",
-    )
-    process = evaluate_process(sent, consult_table, engine="native")
-    paths = [
-        write_csv(effect.per_patient, out / "effect_patients.csv"),
-        write_csv(effect.summary, out / "effect_summary.csv"),
-        write_csv(process, out / "process.csv"),
-    ]
-    if practice_id:
-        shared = aggregate_export(practice_id, effect_summary=effect.summary, process=process)
-        paths.append(write_csv(shared, out / "aggregate.csv"))
+    paths: list[Path] = []
+    with choice.programme(existing=letters is None) as programme:
+        try:
+            evaluation = programme.evaluate(
+                dispensings,
+                evaluation_day,
+                letters=letters,
+                patients=patients,
+                consults=consults,
+                sustained_months=sustained_months,
+                stop_definition=stop_definition,  # type: ignore[arg-type]
+                write=lambda evaluation: paths.extend(_write(evaluation, out, practice_id)),
+            )
+        except StepInputError as error:
+            if error.parameter != "letters":
+                raise
+            raise click.UsageError(
+                f"the register {choice.location} has no stop letters yet (benzoredux letters "
+                "records them); or give LETTERS"
+            ) from None
+    if letters is None:
+        click.echo(f"{len(evaluation.letters)} stop letter(s) from the register {choice.location}")
+        if consults is None and evaluation.consults is not None:
+            click.echo(f"{len(evaluation.consults)} consult(s) from the register")
+    effect = evaluation.effect
     totals = effect.summary[effect.summary["level"] == "total"]
     click.echo(f"Stopped: {_STOP_DEFINITIONS[stop_definition]}")
     for row in totals.to_dict("records"):
@@ -178,16 +165,25 @@ def evaluate_command(
             f" Benzoredux {reference}; not due {row['not_due']}){plain}"
         )
     echo_written(paths)
-    parameters = {
-        "evaluation_date": evaluation_day.isoformat(),
-        "sustained_months": sustained_months,
-        "stop_definition": stop_definition,
-        "letters": letters_source,
-        "dispensings": dispensings.name,
-        "patients": patients.name if patients else None,
-        "consults": consults_source,
-    }
-    _record(choice, evaluation_day, effect.summary, process, parameters)
+    entry, unchanged = programme.recorded
+    choice.echo(
+        f"evaluation {entry['run_id']} "
+        + ("already recorded" if unchanged else f"recorded (revision {entry.revision})")
+    )
+
+
+def _write(evaluation: Any, out: Path, practice_id: str | None) -> list[Path]:
+    """The evaluation's files, and with a practice id the aggregate to share."""
+    from benzoredux.output import write_csv
+
+    paths = [
+        write_csv(evaluation.effect.per_patient, out / "effect_patients.csv"),
+        write_csv(evaluation.effect.summary, out / "effect_summary.csv"),
+        write_csv(evaluation.process, out / "process.csv"),
+    ]
+    if practice_id:
+        paths.append(write_csv(evaluation.aggregate(practice_id), out / "aggregate.csv"))
+    return paths
 
 
 def _register_choice(
@@ -210,44 +206,5 @@ def _register_choice(
     return RegisterChoice.from_options(register_file, False, by, out)
 
 
-def _letters_from(choice: RegisterChoice) -> tuple[Any, Any]:
-    """The letters (and the consults, if any) recorded in the register."""
-    from benzoredux.register import open_register
-
-    assert choice.location is not None  # _register_choice made sure
-    with open_register(choice.location) as register:
-        frame = letters_from_register(register)
-        consults = consults_from_register(register)
-    if frame.empty:
-        raise click.UsageError(
-            f"the register {choice.location} has no stop letters yet (benzoredux letters "
-            "records them); or give LETTERS"
-        )
-    return frame, consults
-
-
 _records = evaluation_records
 """Moved to :func:`benzoredux.register.steps.evaluation_records`; the old name stays."""
-
-
-def _record(
-    choice: RegisterChoice,
-    day: dt.date,
-    summary: Any,
-    process: Any,
-    parameters: dict[str, Any],
-) -> None:
-    """Record the run (:func:`benzoredux.register.steps.record_evaluation_run`): the summary
-    and process rows (counts and rates, no patient data)."""
-    from benzoredux.register.steps import record_evaluation_run
-
-    with choice.opened() as register:
-        if register is None:
-            return
-        entry, unchanged = record_evaluation_run(
-            register, day, summary, process, parameters, by=choice.by
-        )
-    click.echo(
-        f"Register {choice.location}: evaluation {entry['run_id']} "
-        + ("already recorded" if unchanged else f"recorded (revision {entry.revision})")
-    )

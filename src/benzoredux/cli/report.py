@@ -10,7 +10,6 @@ into ``--out``::
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import click
@@ -63,7 +62,7 @@ def report_command(
       benzoredux report results --register results/programme.sqlite --out meeting
     """
     from benzoredux.dates import parse_reference_date
-    from benzoredux.report import write_report
+    from benzoredux.programme import Programme
 
     source = folder or out
     if no_register and register_file:
@@ -73,14 +72,14 @@ def report_command(
     register: str | None = None
     if register_file:
         register = register_file
+        if "://" not in register and not Path(register).is_file():
+            raise click.UsageError(f"{register}: no programme register there")
     elif not no_register and (source / REGISTER_FILE).is_file():
         register = str(source / REGISTER_FILE)
-    day = (
-        parse_reference_date(as_of, name="--as-of")
-        if as_of
-        else dt.datetime.now(dt.UTC).astimezone().date()
-    )
-    path = write_report(source, register=register, out=out / "report.html", title=title, as_of=day)
+    day = parse_reference_date(as_of, name="--as-of") if as_of else None
+    opened = Programme.open(register) if register else Programme.in_memory()
+    with opened as programme:
+        path = programme.report(source, out=out / "report.html", title=title, as_of=day)
     click.echo(f"Read {source}" + (f" and the register {register}" if register else ""))
     click.echo("Written (readable by you only; counts only, no patient data):")
     click.echo(f"  {path}")

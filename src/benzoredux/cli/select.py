@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
 from benzoredux.cli.options import echo_written, register_options
-from benzoredux.cli.recording import RegisterChoice, record_selection
+from benzoredux.cli.recording import RegisterChoice
 
 __all__ = ["select", "write_gp_lists"]
 
@@ -40,55 +39,33 @@ def write_gp_lists(lists: dict[str, Any], out: Path, *, patients: Any = None) ->
         return []
 
 
-def _run_selection(
-    dispensings: Any,
-    reference_date: dt.date,
-    out: Path,
-    *,
-    patients: Any = None,
-    episodes: Any = None,
-    options: dict[str, Any],
-    echo: Callable[[str], None] = click.echo,
-    record: Callable[[Any], None] | None = None,
-) -> list[Path]:
+def _write_selection(result: Any, out: Path, patients: Any) -> list[Path]:
+    """The step's files: the lists as CSV and as spreadsheets with a sheet per GP."""
     from benzoredux.output import write_csv
-    from benzoredux.selection import (
-        count_per_gp,
-        select_chronic_users,
-        select_new_users,
-        unknown_code_rows,
-    )
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        selection = select_chronic_users(
-            dispensings, reference_date, patients=patients, episodes=episodes, **options
-        )
-        new_users = select_new_users(dispensings, reference_date, patients=patients)
-    for warning in caught:
-        click.echo(f"warning: {warning.message}", err=True)
-    chosen = selection
-    if "excluded_because" in selection.columns:
-        chosen = selection[selection["excluded_because"].isna()]
-    per_gp = count_per_gp(chosen, patients)
     paths = [
-        write_csv(selection, out / "chronic_users.csv"),
-        write_csv(per_gp, out / "chronic_users_per_gp.csv"),
-        write_csv(new_users, out / "new_users.csv"),
+        write_csv(result.table, out / "chronic_users.csv"),
+        write_csv(result.per_gp, out / "chronic_users_per_gp.csv"),
+        write_csv(result.new_users, out / "new_users.csv"),
     ]
     paths += write_gp_lists(
-        {"chronic_users.xlsx": selection, "new_users.xlsx": new_users}, out, patients=patients
+        {"chronic_users.xlsx": result.table, "new_users.xlsx": result.new_users},
+        out,
+        patients=patients,
     )
     # Always written, empty when every code is known: no stale list from an earlier run remains.
-    unknown = unknown_code_rows(
-        dispensings, reference_date, window_months=options.get("window_months", 12)
-    )
-    paths.append(write_csv(unknown, out / "unknown_atc_codes.csv"))
-    echo(f"Reference date {reference_date}: {len(chosen)} chronic users selected")
-    for row in per_gp.itertuples(index=False):
+    paths.append(write_csv(result.unknown_codes, out / "unknown_atc_codes.csv"))
+    return paths
+
+
+def _echo_selection(result: Any, reference_date: dt.date) -> None:
+    echo = click.echo
+    echo(f"Reference date {reference_date}: {len(result.chronic_users)} chronic users selected")
+    for row in result.per_gp.itertuples(index=False):
         gp = row.gp_id if isinstance(row.gp_id, str) and row.gp_id else "(no GP)"
         echo(f"  {gp}: {row.chronic_users}")
-    echo(f"{len(new_users)} new users in the last 3 months")
+    echo(f"{len(result.new_users)} new users in the last 3 months")
+    unknown = result.unknown_codes
     if len(unknown):
         found = ", ".join(sorted(set(unknown["atc"].astype(str))))
         echo(
@@ -96,9 +73,6 @@ def _run_selection(
             f"does not know ({found}); counted in the group the code starts with, listed in "
             "unknown_atc_codes.csv"
         )
-    if record is not None:
-        record(selection)
-    return paths
 
 
 @click.command("select")
@@ -229,22 +203,24 @@ def select(
         "definition": definition,
         "min_units": min_units,
     }
-    paths = _run_selection(
-        tables["dispensings"],
-        reference,
-        out,
-        patients=tables["patients"],
-        episodes=tables["episodes"],
-        options=options,
-        record=lambda selection: record_selection(
-            choice,
-            selection,
-            reference_date=reference,
+    paths: list[Path] = []
+    with choice.programme() as programme, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = programme.select(
+            tables["dispensings"],
+            reference,
+            patients=tables["patients"],
+            episodes=tables["episodes"],
             practice=the_practice,
-            options=options,
             source=dispensings.name,
-        ),
-    )
+            write=lambda result: paths.extend(_write_selection(result, out, tables["patients"])),
+            **options,
+        )
+    for warning in caught:
+        click.echo(f"warning: {warning.message}", err=True)
+    _echo_selection(result, reference)
+    snapshot = programme.recorded
+    choice.echo(f"selection snapshot {snapshot['snapshot_id']} ({snapshot['rows']} patients)")
     echo_written(paths)
 
 

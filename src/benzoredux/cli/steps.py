@@ -32,6 +32,7 @@ The practice file (TOML) names the practice, its GPs and pharmacists (who sign):
 
 from __future__ import annotations
 
+import contextlib
 import json
 import tomllib
 from pathlib import Path
@@ -41,15 +42,8 @@ import click
 
 from benzoredux.cli.options import INPUT_FILE, OUT_FOLDER, echo_written, register_options
 from benzoredux.cli.progress import progress_bar
-from benzoredux.cli.recording import (
-    RegisterChoice,
-    check_letters,
-    record_letters,
-    record_schedule,
-    record_screening,
-)
+from benzoredux.cli.recording import RegisterChoice
 from benzoredux.errors import BenzoreduxError
-from benzoredux.output import read_step_csv
 
 __all__ = ["letters_command", "read_practice", "schedule_command", "screen_command"]
 
@@ -153,27 +147,37 @@ def screen_command(
       benzoredux screen results/chronic_users.csv --patients patients.csv \\
           --episodes episodes.csv --reference-date 2025-12-31 --max-ddd 1 --out results
     """
-    from benzoredux.output import write_csv
-    from benzoredux.plugins import get_plugins
     from benzoredux.reading.canonical import read_canonical
-    from benzoredux.screening import screen
     from benzoredux.tables import EPISODES, PATIENTS
 
     choice = RegisterChoice.from_options(register_file, no_register, by, selection.parent)
     people = read_canonical(patients, PATIENTS) if patients else None
-    result = screen(
-        read_step_csv(selection, ("first_date", "last_date")),
-        reference_date,
-        patients=people,
-        episodes=read_canonical(episodes, EPISODES) if episodes else None,
-        enable=enable,
-        disable=disable,
-        parameters=_parameters(settings, max_ddd),
-        overrides=read_step_csv(overrides, ("decided_at",)) if overrides else None,
-        missing_data=missing_data,  # type: ignore[arg-type]
-    )
+    paths: list[Path] = []
+    with choice.programme() as programme:
+        result = programme.screen(
+            selection,
+            reference_date,
+            patients=people,
+            episodes=read_canonical(episodes, EPISODES) if episodes else None,
+            overrides=overrides,
+            enable=enable,
+            disable=disable,
+            parameters=_parameters(settings, max_ddd),
+            missing_data=missing_data,
+            write=lambda result: paths.extend(_write_screening(result, out, people)),
+        )
     for line in result.summary.describe():
         click.echo(line)
+    echo_written(paths)
+    added, decisions = programme.recorded
+    choice.echo(f"{len(added)} proposal(s) and {decisions} GP decision(s) recorded")
+
+
+def _write_screening(result: Any, out: Path, people: Any) -> list[Path]:
+    """screening.csv and the spreadsheet with a sheet per GP; plugins hear of them."""
+    from benzoredux.output import write_csv
+    from benzoredux.plugins import get_plugins
+
     paths = [write_csv(result.table, out / "screening.csv")]
     try:
         from benzoredux.gp_lists import write_screening_xlsx
@@ -182,8 +186,7 @@ def screen_command(
     except ImportError as error:
         click.echo(f"note: {error.name} is not installed: pip install 'benzoredux[schedule]'")
     get_plugins().outputs_written("screen", paths, result.summary.as_dict())
-    echo_written(paths)
-    record_screening(choice, result.table, result.summary, source=(overrides or selection).name)
+    return paths
 
 
 @click.command("schedule")
@@ -228,27 +231,21 @@ def schedule_command(
           --slot-time 09:00 --slot-time 09:30 --holiday 2026-04-27 --out results
     """
     from benzoredux.dates import parse_reference_date
-    from benzoredux.output import write_csv
-    from benzoredux.plugins import get_plugins
-    from benzoredux.schedule import plan_schedule, write_schedule_ics, write_schedule_xlsx
 
     choice = RegisterChoice.from_options(register_file, no_register, by, screening.parent)
-    plan = plan_schedule(
-        read_step_csv(screening),
-        first_letter_date,
-        batch_size=batch_size,
-        letters=letters,
-        consults_per_day=consults_per_day,
-        per_gp=per_gp,
-        slot_times=slot_time,
-        holidays=[parse_reference_date(h, name="--holiday") for h in holiday],
-    )
-    paths = [write_csv(plan.table, out / "schedule.csv")]
-    try:
-        paths.append(write_schedule_xlsx(plan, out / "schedule.xlsx"))
-        paths.append(write_schedule_ics(plan, out / "schedule.ics"))
-    except ImportError as error:
-        click.echo(f"note: {error.name} is not installed: pip install 'benzoredux[schedule]'")
+    paths: list[Path] = []
+    with choice.programme() as programme:
+        plan = programme.schedule(
+            screening,
+            first_letter_date,
+            batch_size=batch_size,
+            letters=letters,
+            consults_per_day=consults_per_day,
+            per_gp=per_gp,
+            slot_times=slot_time,
+            holidays=[parse_reference_date(h, name="--holiday") for h in holiday],
+            write=lambda plan: paths.extend(_write_schedule(plan, out)),
+        )
     summary = plan.summary()
     click.echo(
         f"{summary['letters']} patients in {summary['batches']} batch(es)"
@@ -258,10 +255,26 @@ def schedule_command(
             else ""
         )
     )
-    get_plugins().outputs_written("schedule", paths, summary)
     echo_written(paths)
-    if summary["letters"]:
-        record_schedule(choice, plan.batches)
+    if programme.recorded is not None:
+        changed, planned = programme.recorded
+        choice.echo(f"{changed} task(s) of {planned} recorded")
+
+
+def _write_schedule(plan: Any, out: Path) -> list[Path]:
+    """schedule.csv, and the spreadsheet and calendar with the schedule extra."""
+    from benzoredux.output import write_csv
+    from benzoredux.plugins import get_plugins
+    from benzoredux.schedule import write_schedule_ics, write_schedule_xlsx
+
+    paths = [write_csv(plan.table, out / "schedule.csv")]
+    try:
+        paths.append(write_schedule_xlsx(plan, out / "schedule.xlsx"))
+        paths.append(write_schedule_ics(plan, out / "schedule.ics"))
+    except ImportError as error:
+        click.echo(f"note: {error.name} is not installed: pip install 'benzoredux[schedule]'")
+    get_plugins().outputs_written("schedule", paths, plan.summary())
+    return paths
 
 
 @click.command("letters")
@@ -330,45 +343,65 @@ def letters_command(
       benzoredux letters results/schedule.csv --kind invitation --appointments \\
           --patients patients.csv --practice practice.toml --out results/letters
     """
-    from benzoredux.letters.compose import render_labels, render_letters
-    from benzoredux.programme import planned_letters
+    from benzoredux.letters.compose import render_labels
+    from benzoredux.programme import StepInputError
     from benzoredux.reading.canonical import read_canonical
+    from benzoredux.register import LetterRefusedError
     from benzoredux.tables import PATIENTS
 
+    if force_second_letter is not None and not force_second_letter.strip():
+        raise click.BadParameter("say why", param_hint="--force-second-letter")
     choice = RegisterChoice.from_options(register_file, no_register, by, source.parent)
     the_practice, place = read_practice(practice)
     people = read_canonical(patients, PATIENTS)
-    table = read_step_csv(source, ("letter_date", "invitation_date", "call_date", "consult_date"))
-    if letter_date is None and not {"letter_date", "batch"} <= set(table.columns):
-        raise click.UsageError("without a schedule, give --letter-date")
-    planned, extra = planned_letters(
-        table,
-        practice=the_practice,
-        kind=kind,  # type: ignore[arg-type]
-        letter_date=letter_date,
-        signed_by=signed_by,  # type: ignore[arg-type]
-        pharmacists=pharmacists,
-        appointments=appointments,
-        consult_with=consult_with,
-    )
-    check_letters(choice, planned, force_second_letter)
     label = "Stop letters" if kind == "stop_letter" else "Invitations"
-    with progress_bar(label, length=len(planned)) as bar:
-        result = render_letters(
-            planned,
-            people,
-            the_practice,
-            out,
-            style=style,
-            place=place,
-            extra=extra,
-            pdf={"auto": "auto", "yes": True, "no": False}[pdf],  # type: ignore[arg-type]
-            progress=bar.update,
-        )
+    with contextlib.ExitStack() as bars, choice.programme() as programme:
+        shown: list[Any] = []
+
+        def progress(done: int, total: int) -> None:
+            if not shown:
+                shown.append(bars.enter_context(progress_bar(label, length=total)))
+            shown[0].update(done)
+
+        try:
+            result = programme.letters(
+                people,
+                out,
+                source=source,
+                kind=kind,  # type: ignore[arg-type]
+                letter_date=letter_date,
+                practice=the_practice,
+                place=place,
+                style=style,
+                signed_by=signed_by,  # type: ignore[arg-type]
+                pharmacists=pharmacists,
+                appointments=appointments,
+                consult_with=consult_with,
+                pdf={"auto": "auto", "yes": True, "no": False}[pdf],  # type: ignore[arg-type]
+                force_second_letter=force_second_letter,
+                progress=progress,
+            )
+        except LetterRefusedError as error:
+            refused = error.patient_ids
+            listed = ", ".join(refused[:10]) + (
+                f" and {len(refused) - 10} more" if len(refused) > 10 else ""
+            )
+            error.args = (
+                f"refused: {len(refused)} patient(s) already had a stop letter in this "
+                f"programme (register {choice.location}): {listed}. Nothing was written. Leave "
+                "them out of the source, or send a second letter on purpose with "
+                "--force-second-letter REASON",
+            )
+            raise
+        except StepInputError as error:
+            if error.parameter == "letter_date":
+                raise click.UsageError("without a schedule, give --letter-date") from None
+            raise
     paths = list(result.paths)
-    if labels and planned:
+    written = [letter for letter, _ in result.letters]
+    if labels and written:
         label_path, _ = render_labels(
-            planned, people, out / "labels.docx", on=planned[0].letter_date, style=style
+            written, people, out / "labels.docx", on=written[0].letter_date, style=style
         )
         if label_path is not None:
             paths.append(label_path)
@@ -379,4 +412,10 @@ def letters_command(
     for patient_id, reason in result.skipped:
         click.echo(f"skipped {patient_id}: {reason}", err=True)
     echo_written(paths)
-    record_letters(choice, [letter for letter, _ in result.letters], force_second_letter)
+    recorded = programme.recorded
+    forced = sum(1 for e in recorded.recorded if e["forced"])
+    choice.echo(
+        f"{len(recorded.recorded)} letter(s) recorded"
+        + (f" ({forced} second stop letter(s) forced)" if forced else "")
+        + (f", {len(recorded.unchanged)} already recorded" if recorded.unchanged else "")
+    )

@@ -50,6 +50,7 @@ __all__ = [
     "month_one",
     "name_gps",
     "plan_of_action",
+    "read_plan",
     "recorded_progress",
     "recorded_tasks",
     "write_plan_ics",
@@ -603,6 +604,48 @@ def dated_example(
             start_day = letters if task_id == "send-letters" else min(task.start, letters)
             plan = plan.with_task(evolve(task, start=start_day, due=letters))
     return plan.with_recorded(recorded or {})
+
+
+def read_plan(plan: Any, start_date: dt.date | None = None) -> PlanOfAction:
+    """A plan written by the ``plan`` step and perhaps edited since (``plan.xlsx`` or
+    ``plan.csv``), read back; a :class:`PlanOfAction` is returned as it is.
+
+    The written file neutralises formulas with a leading quote (``'=...``); that quote is taken
+    off again. Month 1 starts on ``start_date``, or on the earliest task's start. A file that
+    cannot be read raises :class:`ValueError` naming the file and the column, never a value.
+    """
+    if isinstance(plan, PlanOfAction):
+        return plan
+    import pandas as pd
+
+    path = Path(plan)
+    if path.suffix.lower() == ".xlsx":
+        table = pd.read_excel(path, dtype={"task_id": str}, keep_default_na=False)
+    else:
+        table = pd.read_csv(
+            path, encoding="utf-8-sig", dtype=str, keep_default_na=False, na_values=[]
+        )
+    for column in ("what", "how", "who", "note", "step"):
+        if column in table.columns:
+            table[column] = (
+                table[column].astype(str).str.replace(r"^'(?=[=+\-@\t\r])", "", regex=True)
+            )
+    try:
+        starts = [
+            value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+            for value in table["start"]
+        ]
+    except KeyError:
+        raise ValueError(f"{path.name}: no column 'start'") from None
+    except ValueError:
+        raise ValueError(f"{path.name}: column 'start' holds a value that is no date") from None
+    if not starts and start_date is None:
+        raise ValueError(f"{path.name}: holds no tasks")
+    first = start_date or min(d.date() if isinstance(d, dt.datetime) else d for d in starts)
+    try:
+        return PlanOfAction.from_table(table, start_date=first)
+    except ValueError as error:
+        raise ValueError(f"{path.name}: {error}") from None
 
 
 def recorded_tasks(register: Any) -> dict[str, Any]:

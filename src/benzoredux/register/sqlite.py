@@ -110,6 +110,10 @@ class SQLiteStore:
         self._checked = False
         try:
             self._version = self._prepare(allow_empty=created or create, private=created)
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as error:
+            # Past the identity check: what SQLite could not read there is damage.
+            self._conn.close()
+            raise self._damaged(type(error).__name__) from None
         except BaseException:
             self._conn.close()
             raise
@@ -128,12 +132,16 @@ class SQLiteStore:
                 " (SELECT user_version FROM pragma_user_version)"
             ).fetchone()
         except sqlite3.DatabaseError as error:
+            if "malformed" in str(error):
+                raise self._damaged("SQLite cannot read its schema") from None
             raise RegisterError(f"{self.path}: not a register ({error})") from None
         if application_id == 0 and tables == 0:
             if not allow_empty:
                 raise RegisterError(f"{self.path}: an empty file, not a register")
         elif application_id != APPLICATION_ID:
             raise RegisterError(f"{self.path}: a SQLite database, but not a benzoredux register")
+        if not isinstance(version, int) or version < 0:
+            raise self._damaged("its schema version is not one benzoredux writes")
         if version > CURRENT_VERSION:
             raise RegisterVersionError(
                 f"{self.path}: written by a newer benzoredux (schema version {version}; this "
@@ -141,15 +149,22 @@ class SQLiteStore:
             )
         if not private:
             _make_private(self.path)
-        if self._scalar("PRAGMA journal_mode") != "wal":
-            mode = self._switch_to_wal()
-            if mode != "wal":
-                raise RegisterError(f"{self.path}: cannot switch to WAL mode (got {mode!r})")
-        self._conn.execute("PRAGMA synchronous=FULL")
-        if version < CURRENT_VERSION:
-            if version > 0:
-                self._backup(version)
-            self._migrate()
+        try:
+            if self._scalar("PRAGMA journal_mode") != "wal":
+                mode = self._switch_to_wal()
+                if mode != "wal":
+                    raise RegisterError(f"{self.path}: cannot switch to WAL mode (got {mode!r})")
+            self._conn.execute("PRAGMA synchronous=FULL")
+            if version < CURRENT_VERSION:
+                if version > 0:
+                    self._backup(version)
+                self._migrate()
+        except sqlite3.OperationalError as error:
+            if _busy(error):
+                raise
+            raise self._damaged(type(error).__name__) from None
+        except sqlite3.DatabaseError as error:
+            raise self._damaged(type(error).__name__) from None
         return CURRENT_VERSION
 
     def _switch_to_wal(self) -> str:
@@ -227,10 +242,14 @@ class SQLiteStore:
         try:
             self._conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as error:
+            if not _busy(error):
+                raise self._damaged(type(error).__name__) from None
             raise RegisterError(
                 f"{self.path}: the register stayed busy (another user's step did not finish "
                 f"in time): {error}"
             ) from None
+        except sqlite3.DatabaseError as error:
+            raise self._damaged(type(error).__name__) from None
         self._in_transaction = True
         try:
             if not self._checked:
@@ -274,6 +293,10 @@ class SQLiteStore:
             )
             try:
                 cursor = self._conn.execute(sql, values)
+            except sqlite3.OperationalError as error:
+                if _busy(error):
+                    raise
+                raise self._damaged(type(error).__name__) from None
             except sqlite3.IntegrityError as error:
                 if "UNIQUE" not in str(error):
                     raise RegisterError(
@@ -284,6 +307,8 @@ class SQLiteStore:
                     f"{spec.name} {spec.describe_key(entry.key)}: revision {entry.revision} (or "
                     f"entry {entry.entry_id}) is already recorded"
                 ) from None
+            except sqlite3.DatabaseError as error:
+                raise self._damaged(type(error).__name__) from None
             stored.append(_with_id(entry, int(cursor.lastrowid or 0)))
         return stored
 
@@ -297,19 +322,30 @@ class SQLiteStore:
             sql += " WHERE " + " AND ".join(f"{name} = ?" for name in spec.key)
             parameters = [encode_sql(spec.field(n), v) for n, v in zip(spec.key, key, strict=True)]
         sql += " ORDER BY entry_id"
-        rows = self._conn.execute(sql, parameters).fetchall()
-        return [
-            Entry(
-                kind=kind,
-                entry_id=row[0],
-                revision=row[1],
-                recorded_at=dt.datetime.fromisoformat(row[2]),
-                recorded_by=row[3],
-                remark=row[4],
-                data={f.name: decode_sql(f, v) for f, v in zip(spec.fields, row[5:], strict=True)},
-            )
-            for row in rows
-        ]
+        try:
+            rows = self._conn.execute(sql, parameters).fetchall()
+            return [
+                Entry(
+                    kind=kind,
+                    entry_id=row[0],
+                    revision=row[1],
+                    recorded_at=dt.datetime.fromisoformat(row[2]),
+                    recorded_by=row[3],
+                    remark=row[4],
+                    data={
+                        f.name: decode_sql(f, v) for f, v in zip(spec.fields, row[5:], strict=True)
+                    },
+                )
+                for row in rows
+            ]
+        except sqlite3.OperationalError as error:
+            if _busy(error):
+                raise
+            raise self._damaged(f"its {spec.name} cannot be read") from None
+        except (sqlite3.DatabaseError, ValueError, TypeError, KeyError, OverflowError):
+            # A value no register writes (a date that is no date, text that is no UTF-8): the
+            # file was changed outside benzoredux. The value itself is never shown.
+            raise self._damaged(f"its {spec.name} hold a value no register writes") from None
 
     def close(self) -> None:
         """Close the connection (SQLite folds the WAL file back into the register)."""
@@ -329,13 +365,16 @@ class SQLiteStore:
         except sqlite3.DatabaseError as error:  # too damaged to check at all
             problems = [type(error).__name__]
         if problems:
-            raise RegisterDamagedError(
-                f"{self.path}: the register is damaged (SQLite's integrity check found "
-                f"{len(problems)} problem(s)); nothing was recorded. Restore it from your last "
-                "export: `benzoredux register import EXPORT-FOLDER NEW-REGISTER` (made with "
-                "`benzoredux register export`), or from a backup copy of the file"
-            )
+            raise self._damaged(f"SQLite's integrity check found {len(problems)} problem(s)")
         self._checked = True
+
+    def _damaged(self, why: str) -> RegisterDamagedError:
+        """The error for a damaged register: what is wrong (never a value) and the way out."""
+        return RegisterDamagedError(
+            f"{self.path}: the register is damaged ({why}); nothing was recorded. Restore it "
+            "from your last export: `benzoredux register import EXPORT-FOLDER NEW-REGISTER` "
+            "(made with `benzoredux register export`), or from a backup copy of the file"
+        )
 
     def integrity_problems(self) -> list[str]:
         """What SQLite's ``integrity_check`` finds wrong (an empty list: all is well)."""
@@ -350,6 +389,13 @@ class SQLiteStore:
                 "SELECT version, applied_at FROM schema_migrations ORDER BY version"
             )
         ]
+
+
+def _busy(error: sqlite3.OperationalError) -> bool:
+    """Whether SQLite says another connection holds the file (wait and retry), not that the
+    file is damaged."""
+    text = str(error)
+    return "locked" in text or "busy" in text
 
 
 def _with_id(entry: Entry, entry_id: int) -> Entry:

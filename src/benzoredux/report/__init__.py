@@ -30,6 +30,7 @@ from typing import Any
 import pandas as pd
 
 from benzoredux.output import private_file
+from benzoredux.register.core import Register
 from benzoredux.report.gather import ReportData, gather
 from benzoredux.report.render import render_html
 
@@ -98,7 +99,7 @@ def _label(data: ReportData, gp_id: Any) -> str:
 def write_report(
     folder: str | os.PathLike[str],
     *,
-    register: str | os.PathLike[str] | None = None,
+    register: str | os.PathLike[str] | Register | None = None,
     out: str | os.PathLike[str] | None = None,
     title: str | None = None,
     as_of: dt.date | None = None,
@@ -107,8 +108,9 @@ def write_report(
 
     :param folder: the folder the step commands wrote into (``select``, ``screen``,
         ``schedule``, ``plan``; the evaluation in its ``evaluation`` subfolder).
-    :param register: the programme register to read (a path, or ``NAME://...`` for a store of
-        a plugin); it must exist. ``None``: the files only.
+    :param register: the programme register to read: an open
+        :class:`~benzoredux.Register`, or its location (a path, or ``NAME://...`` for a store
+        of a plugin), which must exist. ``None``: the files only.
     :param out: where to write (default ``folder / "report.html"``); owner-only, atomic.
     :param title: the page's title (default: after the programme's name).
     :param as_of: the day that decides which plan tasks are overdue (default: today).
@@ -124,7 +126,10 @@ def write_report(
     if not root.is_dir():
         raise ValueError(f"{root}: no such folder (the folder the steps wrote into)")
     day = as_of or dt.datetime.now(dt.UTC).astimezone().date()
-    if register is not None:
+    if isinstance(register, Register):
+        with register.transaction():
+            data = gather(root, register, as_of=day)
+    elif register is not None:
         from benzoredux.register import open_register
 
         location = os.fspath(register)
