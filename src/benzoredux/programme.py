@@ -234,12 +234,14 @@ class Programme:
         *,
         practice: Any = None,
         reference_date: DateLike | None = None,
+        unit: str = "practice",
         by: str | None = None,
     ) -> Programme:
         """The programme whose register is at ``location`` (made when the first step
         records, or opened if it is there); with ``practice`` and ``reference_date`` the
-        programme is recorded now (:meth:`benzoredux.register.core.Register.set_programme`),
-        which :meth:`select` would otherwise make with a placeholder practice."""
+        programme is recorded now (:meth:`benzoredux.register.core.Register.set_programme`;
+        ``unit``: ``practice`` or ``fto_group``), which :meth:`select` would otherwise make
+        with a placeholder practice."""
         programme = cls(location=location, by=by)
         if practice is not None:
             if reference_date is None:
@@ -250,6 +252,7 @@ class Programme:
                 practice,
                 reference_date=parse_reference_date(reference_date),
                 by=programme.by,
+                unit=unit,
             )
         return programme
 

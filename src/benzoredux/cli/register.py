@@ -71,7 +71,7 @@ def init(
     """
     from benzoredux.dates import parse_reference_date
     from benzoredux.models import GeneralPractitioner, Practice
-    from benzoredux.register import open_register
+    from benzoredux.programme import Programme
 
     if _is_file(register) and Path(register).exists():
         raise click.UsageError(f"{register} already exists; `register show` looks inside it")
@@ -84,8 +84,8 @@ def init(
     # attrs' converter=tuple confuses mypy about the argument type; the value is right.
     practice = Practice(practice_id=practice_id, name=name, gps=doctors)  # type: ignore[arg-type]
     reference = parse_reference_date(reference_date)
-    with open_register(register, create=True) as opened:
-        opened.set_programme(practice, reference_date=reference, unit=unit, by=by)
+    with Programme.create(register, practice=practice, reference_date=reference, unit=unit, by=by):
+        pass
     click.echo(f"Register made (readable by you only): {register}")
 
 
