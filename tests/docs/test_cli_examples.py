@@ -11,14 +11,21 @@ or folder the page names under ``results/`` or ``benzoredux-demo/`` exists after
 Two things keep the run to a few seconds without changing what the commands do: LibreOffice is
 kept off the ``PATH`` (``letters`` then writes Word files only, its documented fallback), and the
 demo practice is made with fewer listed patients per GP (the same generator, the same chain).
+
+With ``BENZOREDUX_GUIDE_EXECUTABLE`` set to a ``benzoredux`` program (CI installs one from a
+wheel into a fresh virtual environment, as the page's "Install" section says), every
+``$ benzoredux ...`` line runs as that program in a process of its own instead, with the demo at
+its full size: the page as a practice runs it.
 """
 
 from __future__ import annotations
 
 import glob
+import os
 import re
 import shlex
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,6 +39,8 @@ from benzoredux.cli import main
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = (ROOT / "docs" / "start" / "practice.rst",)
 OUTPUT_ROOTS = ("results/", "benzoredux-demo/")
+EXECUTABLE = os.environ.get("BENZOREDUX_GUIDE_EXECUTABLE")
+"""A ``benzoredux`` program to run the page's commands with (see the module docstring)."""
 DEMO_PATIENTS_PER_GP = 700
 """Listed patients per GP of the demo practice in this test (the command's default is 2,350)."""
 
@@ -153,8 +162,33 @@ def _run_page(page: Path, folder: Path) -> list[tuple[str, Any]]:
                 outcomes.append((command, error))
             continue
         assert argv[0] == "benzoredux", f"{page.name}: the test cannot run {command!r}"
-        outcomes.append((command, runner.invoke(main, argv[1:])))
+        if EXECUTABLE:
+            outcomes.append((command, _run_installed(EXECUTABLE, argv[1:], folder)))
+        else:
+            outcomes.append((command, runner.invoke(main, argv[1:])))
     return outcomes
+
+
+class _Finished:
+    """A finished process, read like click's ``Result``."""
+
+    def __init__(self, process: subprocess.CompletedProcess[str]) -> None:
+        self.exit_code = process.returncode
+        self.output = process.stdout + process.stderr
+        self.exception = None
+
+
+def _run_installed(executable: str, arguments: list[str], folder: Path) -> _Finished:
+    return _Finished(
+        subprocess.run(
+            [executable, *arguments],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            check=False,
+            env=os.environ.copy(),
+        )
+    )
 
 
 @pytest.fixture(scope="module")
