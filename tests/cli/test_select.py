@@ -8,9 +8,10 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from click.testing import CliRunner
 
-from benzoredux.cli import EXIT_DATA_ERROR, main
+from benzoredux.cli import EXIT_DATA_ERROR, EXIT_USAGE, main
 
 
 def test_demo_runs_the_selection_and_writes_private_files(tmp_path: Path) -> None:
@@ -169,14 +170,36 @@ def test_missing_column_lists_the_columns_found(tmp_path: Path) -> None:
     assert "missing required column(s) 'atc'" in result.output
 
 
-def test_bad_reference_date_is_a_readable_error(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("command", "option"),
+    [
+        (["select", "{source}", "--out", "{out}"], "--reference-date"),
+        (["screen", "{source}", "--out", "{out}"], "--reference-date"),
+        (["schedule", "{source}", "--out", "{out}"], "--first-letter-date"),
+        (
+            ["schedule", "{source}", "--first-letter-date", "2026-01-12", "--out", "{out}"],
+            "--holiday",
+        ),
+        (["plan", "--out", "{out}"], "--start-date"),
+        (["plan", "--out", "{out}"], "--as-of"),
+        (["evaluate", "--dispensings", "{source}", "--out", "{out}"], "--evaluation-date"),
+        (["report", "--out", "{out}"], "--as-of"),
+    ],
+)
+def test_a_date_option_not_written_yyyy_mm_dd_is_a_usage_error(
+    tmp_path: Path, command: list[str], option: str
+) -> None:
+    """A Dutch day-first date is wrong usage (exit 2, before anything is read), and the message
+    shows the same day written the ISO way."""
     source = tmp_path / "d.csv"
     source.write_text("patient_id,date,atc,quantity\np1,2025-03-01,N05BA04,60\n")
-    result = CliRunner().invoke(
-        main, ["select", str(source), "--reference-date", "31-12-2025", "--out", str(tmp_path)]
+    argv = [a.format(source=source, out=tmp_path) for a in command]
+    result = CliRunner().invoke(main, [*argv, option, "31-12-2025"])
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert "'31-12-2025' is not a date written YYYY-MM-DD (for that day: 2025-12-31)" in (
+        result.output
     )
-    assert result.exit_code == EXIT_DATA_ERROR
-    assert "not an ISO date" in result.output
+    assert option in result.output
 
 
 def test_python_dash_m_and_help() -> None:

@@ -178,7 +178,7 @@ def _select(ctx: click.Context, chain: _Chain) -> None:
     ctx.invoke(
         select,
         dispensings=files["dispensings"],
-        reference_date=chain.practice.reference_date.isoformat(),
+        reference_date=chain.practice.reference_date,
         patients=files["patients"],
         episodes=files["episodes"],
         include_excluded=True,
@@ -194,7 +194,7 @@ def _screen(ctx: click.Context, chain: _Chain) -> None:
     ctx.invoke(
         screen_command,
         selection=chain.out / "chronic_users.csv",
-        reference_date=chain.practice.reference_date.isoformat(),
+        reference_date=chain.practice.reference_date,
         patients=files["patients"],
         episodes=files["episodes"],
         out=chain.out,
@@ -207,7 +207,7 @@ def _schedule(ctx: click.Context, chain: _Chain) -> None:
     ctx.invoke(
         schedule_command,
         screening=chain.out / "screening.csv",
-        first_letter_date=DEMO_FIRST_LETTER.isoformat(),
+        first_letter_date=DEMO_FIRST_LETTER,
         slot_time=("09:00", "09:20"),
         out=chain.out,
         by=_BY,
@@ -239,8 +239,8 @@ def _plan(ctx: click.Context, chain: _Chain) -> None:
 
     ctx.invoke(
         plan_command,
-        letter_date=DEMO_FIRST_LETTER.isoformat(),
-        as_of=DEMO_FIRST_LETTER.isoformat(),
+        letter_date=DEMO_FIRST_LETTER,
+        as_of=DEMO_FIRST_LETTER,
         out=chain.out,
         by=_BY,
     )
@@ -296,7 +296,7 @@ def _evaluate(ctx: click.Context, chain: _Chain) -> None:
         evaluate_command,
         letters=None,  # the stop letters the register holds as sent
         dispensings=files["follow_up"],
-        evaluation_date=chain.follow_up.evaluation_date.isoformat(),
+        evaluation_date=chain.follow_up.evaluation_date,
         patients=files["patients_after"],
         consults=files["consults"],
         practice_id="demo",

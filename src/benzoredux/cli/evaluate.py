@@ -21,6 +21,7 @@ in ``--out`` or the folder above it (``results/evaluation`` -> ``results/program
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ import click
 
 from benzoredux.cli.options import (
     INPUT_FILE,
+    ISO_DATE,
     OUT_FOLDER,
     REGISTER_FILE,
     echo_written,
@@ -67,7 +69,7 @@ def _percent(value: Any) -> str:
 @click.command("evaluate")
 @click.argument("letters", type=INPUT_FILE, required=False)
 @click.option("--dispensings", type=INPUT_FILE, required=True, help="Canonical dispensings file.")
-@click.option("--evaluation-date", required=True, help="ISO date of the evaluation.")
+@click.option("--evaluation-date", type=ISO_DATE, required=True, help="ISO date of the evaluation.")
 @click.option("--patients", type=INPUT_FILE, help="Canonical patients file (status, status_date).")
 @click.option("--consults", type=INPUT_FILE, help="Canonical consults file.")
 @click.option(
@@ -92,7 +94,7 @@ def _percent(value: Any) -> str:
 def evaluate_command(
     letters: Path | None,
     dispensings: Path,
-    evaluation_date: str,
+    evaluation_date: dt.date,
     patients: Path | None,
     consults: Path | None,
     sustained_months: int,
@@ -119,10 +121,9 @@ def evaluate_command(
       benzoredux evaluate --register results/programme.sqlite --dispensings follow-up.csv \\
           --evaluation-date 2027-03-31 --out results/evaluation
     """
-    from benzoredux.dates import parse_reference_date
     from benzoredux.programme import StepInputError
 
-    evaluation_day = parse_reference_date(evaluation_date, name="--evaluation-date")
+    evaluation_day = evaluation_date
     choice = _register_choice(letters, register_file, no_register, by, out)
     paths: list[Path] = []
     with choice.programme(existing=letters is None) as programme:

@@ -4,6 +4,7 @@ the commands read and answer alike."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -15,6 +16,7 @@ from benzoredux.register import default_by
 __all__ = [
     "BY",
     "INPUT_FILE",
+    "ISO_DATE",
     "OUT_FOLDER",
     "REGISTER_FILE",
     "REGISTER_LOCATION",
@@ -27,6 +29,34 @@ INPUT_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 OUT_FOLDER = click.Path(file_okay=False, path_type=Path)
 """The folder a step writes into (made when missing)."""
+
+
+class IsoDate(click.ParamType):  # type: ignore[type-arg]  # generic from click 8.3 on
+    """A calendar date given as ``YYYY-MM-DD``; anything else is a usage error (exit 2) that
+    shows the form, and for a Dutch day-first date the same day written the ISO way."""
+
+    name = "YYYY-MM-DD"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        import datetime as dt
+
+        from benzoredux.dates import parse_reference_date
+
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return parse_reference_date(str(value))
+        except ValueError:
+            hint = ""
+            day_first = re.fullmatch(r"\s*(\d{1,2})-(\d{1,2})-(\d{4})\s*", str(value))
+            if day_first:
+                day, month, year = day_first.groups()
+                hint = f" (for that day: {year}-{int(month):02d}-{int(day):02d})"
+            self.fail(f"{value!r} is not a date written YYYY-MM-DD{hint}", param, ctx)
+
+
+ISO_DATE = IsoDate()
+"""The type of every date option: ``--reference-date 2025-12-31``."""
 
 
 def echo_written(paths: Iterable[Path]) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 
 import click
 
-from benzoredux.cli.options import INPUT_FILE, OUT_FOLDER, echo_written, register_options
+from benzoredux.cli.options import INPUT_FILE, ISO_DATE, OUT_FOLDER, echo_written, register_options
 from benzoredux.cli.recording import RegisterChoice
 
 __all__ = ["plan_command"]
@@ -30,9 +30,12 @@ def _today() -> dt.date:
 
 
 @click.command("plan")
-@click.option("--start-date", help="ISO date month 1 of the programme starts (the selection).")
+@click.option(
+    "--start-date", type=ISO_DATE, help="ISO date month 1 of the programme starts (the selection)."
+)
 @click.option(
     "--letter-date",
+    type=ISO_DATE,
     help="ISO date the stop letters go out; the letters task is pinned to it (and without "
     "--start-date, month 1 starts a month earlier).",
 )
@@ -54,16 +57,18 @@ def _today() -> dt.date:
     metavar="TASK_ID",
     help="Mark a task done (repeatable; the task ids are in plan.csv).",
 )
-@click.option("--as-of", help="ISO date that decides which tasks are overdue (default: today).")
+@click.option(
+    "--as-of", type=ISO_DATE, help="ISO date that decides which tasks are overdue (default: today)."
+)
 @click.option("--out", type=OUT_FOLDER, required=True, help="Folder to write the plan into.")
 @register_options
 def plan_command(
-    start_date: str | None,
-    letter_date: str | None,
+    start_date: dt.date | None,
+    letter_date: dt.date | None,
     gps: tuple[str, ...],
     edited: Path | None,
     done: tuple[str, ...],
-    as_of: str | None,
+    as_of: dt.date | None,
     out: Path,
     register_file: str | None,
     no_register: bool,
@@ -86,11 +91,10 @@ def plan_command(
       benzoredux plan --done brief-team --done instruct-team --out results
       benzoredux plan --edited results/plan.xlsx --out results
     """
-    from benzoredux.dates import parse_reference_date
     from benzoredux.programme import StepInputError
 
     choice = RegisterChoice.from_options(register_file, no_register, by, out)
-    today = parse_reference_date(as_of, name="--as-of") if as_of else _today()
+    today = as_of or _today()
     previous = out / "plan.csv"
     continued = edited is None and start_date is None and letter_date is None
     if edited is not None:

@@ -6,11 +6,12 @@ command. ``--by`` says who acts (the audit trail records it); it defaults to the
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import click
 
-from benzoredux.cli.options import BY, REGISTER_LOCATION
+from benzoredux.cli.options import BY, ISO_DATE, REGISTER_LOCATION
 
 __all__ = ["register_group"]
 
@@ -37,7 +38,9 @@ def register_group() -> None:
 @click.argument("register", type=REGISTER_LOCATION)
 @click.option("--name", required=True, help="A name for the programme.")
 @click.option("--practice-id", required=True, help="The practice's or FTO group's id.")
-@click.option("--reference-date", required=True, help="ISO date (YYYY-MM-DD) of the selection.")
+@click.option(
+    "--reference-date", type=ISO_DATE, required=True, help="ISO date (YYYY-MM-DD) of the selection."
+)
 @click.option(
     "--unit",
     type=click.Choice(["practice", "fto_group"]),
@@ -57,7 +60,7 @@ def init(
     register: str,
     name: str,
     practice_id: str,
-    reference_date: str,
+    reference_date: dt.date,
     unit: str,
     gps: tuple[str, ...],
     by: str,
@@ -69,7 +72,6 @@ def init(
       benzoredux register init programme.sqlite --name "FTO Noord 2026" \\
           --practice-id fto-noord --reference-date 2025-12-31 --gp gp1="dr. A. Jansen"
     """
-    from benzoredux.dates import parse_reference_date
     from benzoredux.models import GeneralPractitioner, Practice
     from benzoredux.programme import Programme
 
@@ -83,7 +85,7 @@ def init(
         doctors.append(GeneralPractitioner(gp_id=gp_id.strip(), name=gp_name.strip()))
     # attrs' converter=tuple confuses mypy about the argument type; the value is right.
     practice = Practice(practice_id=practice_id, name=name, gps=doctors)  # type: ignore[arg-type]
-    reference = parse_reference_date(reference_date)
+    reference = reference_date
     with Programme.create(register, practice=practice, reference_date=reference, unit=unit, by=by):
         pass
     click.echo(f"Register made (readable by you only): {register}")

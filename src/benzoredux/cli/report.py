@@ -10,11 +10,12 @@ into ``--out``::
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import click
 
-from benzoredux.cli.options import OUT_FOLDER, REGISTER_FILE
+from benzoredux.cli.options import ISO_DATE, OUT_FOLDER, REGISTER_FILE
 
 __all__ = ["report_command"]
 
@@ -39,7 +40,9 @@ __all__ = ["report_command"]
 @click.option("--no-register", is_flag=True, help="Read only the files, not the register.")
 @click.option("--title", help="The report's title (default: after the programme's name).")
 @click.option(
-    "--as-of", help="ISO date that decides which plan tasks are overdue (default: today)."
+    "--as-of",
+    type=ISO_DATE,
+    help="ISO date that decides which plan tasks are overdue (default: today).",
 )
 def report_command(
     folder: Path | None,
@@ -47,7 +50,7 @@ def report_command(
     register_file: str | None,
     no_register: bool,
     title: str | None,
-    as_of: str | None,
+    as_of: dt.date | None,
 ) -> None:
     """Write the HTML report for the FTO meeting (report.html).
 
@@ -61,7 +64,6 @@ def report_command(
       benzoredux report --out results
       benzoredux report results --register results/programme.sqlite --out meeting
     """
-    from benzoredux.dates import parse_reference_date
     from benzoredux.programme import Programme
 
     source = folder or out
@@ -76,10 +78,9 @@ def report_command(
             raise click.UsageError(f"{register}: no programme register there")
     elif not no_register and (source / REGISTER_FILE).is_file():
         register = str(source / REGISTER_FILE)
-    day = parse_reference_date(as_of, name="--as-of") if as_of else None
     opened = Programme.open(register) if register else Programme.in_memory()
     with opened as programme:
-        path = programme.report(source, out=out / "report.html", title=title, as_of=day)
+        path = programme.report(source, out=out / "report.html", title=title, as_of=as_of)
     click.echo(f"Read {source}" + (f" and the register {register}" if register else ""))
     click.echo("Written (readable by you only; counts only, no patient data):")
     click.echo(f"  {path}")

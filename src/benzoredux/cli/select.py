@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from benzoredux.cli.options import echo_written, register_options
+from benzoredux.cli.options import ISO_DATE, echo_written, register_options
 from benzoredux.cli.recording import RegisterChoice
 
 __all__ = ["select", "write_gp_lists"]
@@ -77,7 +77,12 @@ def _echo_selection(result: Any, reference_date: dt.date) -> None:
 
 @click.command("select")
 @click.argument("dispensings", type=click.Path(exists=True, path_type=Path))
-@click.option("--reference-date", required=True, help="ISO date (YYYY-MM-DD) the year runs up to.")
+@click.option(
+    "--reference-date",
+    type=ISO_DATE,
+    required=True,
+    help="ISO date (YYYY-MM-DD) the year runs up to.",
+)
 @click.option("--patients", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--episodes", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
@@ -138,7 +143,7 @@ def _echo_selection(result: Any, reference_date: dt.date) -> None:
 @register_options
 def select(
     dispensings: Path,
-    reference_date: str,
+    reference_date: dt.date,
     patients: Path | None,
     episodes: Path | None,
     source_format: str | None,
@@ -175,11 +180,10 @@ def select(
           --out results
     """
     from benzoredux.cli.steps import read_practice
-    from benzoredux.dates import parse_reference_date
     from benzoredux.reading.canonical import read_canonical
     from benzoredux.tables import DISPENSINGS, EPISODES, PATIENTS
 
-    reference = parse_reference_date(reference_date)
+    reference = reference_date
     choice = RegisterChoice.from_options(register_file, no_register, by, out)
     the_practice = read_practice(practice)[0] if practice else None
     if source_format is not None or mapping is not None:

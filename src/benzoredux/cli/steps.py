@@ -12,7 +12,8 @@ files privately into ``--out``::
     benzoredux letters results/schedule.csv --kind stop_letter --patients patients.csv \\
         --practice practice.toml --out results/letters
 
-The practice file (TOML) names the practice, its GPs and pharmacists (who sign)::
+The practice file (TOML) names the practice, its GPs and pharmacists (who sign); it is read and
+checked by :func:`benzoredux.practice_file.read_practice` (re-exported here)::
 
     practice_id = "noord"
     name = "Huisartsenpraktijk Noord"
@@ -22,7 +23,7 @@ The practice file (TOML) names the practice, its GPs and pharmacists (who sign):
 
     [[gps]]
     gp_id = "huisarts-1"
-    name = "A. de Vries, huisarts"
+    name = "A. de Vries"            # the name only: the letters print "huisarts" under it
 
     [[pharmacists]]                 # optional
     pharmacist_id = "apo-1"
@@ -33,48 +34,25 @@ The practice file (TOML) names the practice, its GPs and pharmacists (who sign):
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
-import tomllib
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import click
 
-from benzoredux.cli.options import INPUT_FILE, OUT_FOLDER, echo_written, register_options
+from benzoredux.cli.options import INPUT_FILE, ISO_DATE, OUT_FOLDER, echo_written, register_options
 from benzoredux.cli.progress import progress_bar
 from benzoredux.cli.recording import RegisterChoice
-from benzoredux.errors import BenzoreduxError
+from benzoredux.practice_file import PracticeFileError, read_practice
 
-__all__ = ["letters_command", "read_practice", "schedule_command", "screen_command"]
-
-
-class PracticeFileError(BenzoreduxError, ValueError):
-    """The practice file cannot be read; the message names the file and the field."""
-
-
-def read_practice(path: Path) -> tuple[Any, str | None]:
-    """The :class:`~benzoredux.Practice` described by a TOML file, and its ``place``."""
-    from benzoredux.models import GeneralPractitioner, Pharmacist, Practice
-
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as error:
-        raise PracticeFileError(f"{path.name}: not valid TOML: {error}") from None
-    try:
-        practice = Practice(
-            practice_id=str(data["practice_id"]),
-            name=str(data["name"]),
-            address=data.get("address"),
-            phone=data.get("phone"),
-            gps=cast(Any, [GeneralPractitioner(**gp) for gp in data.get("gps", [])]),
-            pharmacists=cast(Any, [Pharmacist(**p) for p in data.get("pharmacists", [])]),
-        )
-    except KeyError as error:
-        raise PracticeFileError(f"{path.name}: missing field {error}") from None
-    except (TypeError, ValueError) as error:
-        raise PracticeFileError(f"{path.name}: {error}") from None
-    place = data.get("place")
-    return practice, str(place) if place else None
+__all__ = [
+    "PracticeFileError",
+    "letters_command",
+    "read_practice",
+    "schedule_command",
+    "screen_command",
+]
 
 
 def _parameters(values: tuple[str, ...], max_ddd: float | None) -> dict[str, dict[str, Any]]:
@@ -98,7 +76,7 @@ def _parameters(values: tuple[str, ...], max_ddd: float | None) -> dict[str, dic
 
 @click.command("screen")
 @click.argument("selection", type=INPUT_FILE)
-@click.option("--reference-date", required=True, help="ISO date of the selection.")
+@click.option("--reference-date", type=ISO_DATE, required=True, help="ISO date of the selection.")
 @click.option("--patients", type=INPUT_FILE, help="Canonical patients file (flags, birth dates).")
 @click.option("--episodes", type=INPUT_FILE, help="Canonical episodes file (ICPC codes).")
 @click.option("--enable", multiple=True, help="Switch a criterion on (repeatable).")
@@ -123,7 +101,7 @@ def _parameters(values: tuple[str, ...], max_ddd: float | None) -> dict[str, dic
 @register_options
 def screen_command(
     selection: Path,
-    reference_date: str,
+    reference_date: dt.date,
     patients: Path | None,
     episodes: Path | None,
     enable: tuple[str, ...],
@@ -191,7 +169,9 @@ def _write_screening(result: Any, out: Path, people: Any) -> list[Path]:
 
 @click.command("schedule")
 @click.argument("screening", type=INPUT_FILE)
-@click.option("--first-letter-date", required=True, help="ISO date of the first stop letters.")
+@click.option(
+    "--first-letter-date", type=ISO_DATE, required=True, help="ISO date of the first stop letters."
+)
 @click.option("--batch-size", type=int, default=15, show_default=True, help="Letters a week.")
 @click.option(
     "--letters",
@@ -203,18 +183,20 @@ def _write_screening(result: Any, out: Path, people: Any) -> list[Path]:
 @click.option("--consults-per-day", type=int, default=2, show_default=True)
 @click.option("--per-gp", is_flag=True, help="Count consults a day per GP.")
 @click.option("--slot-time", multiple=True, help="Time of a consult slot, e.g. 09:00 (repeatable).")
-@click.option("--holiday", multiple=True, help="ISO date the practice is closed (repeatable).")
+@click.option(
+    "--holiday", type=ISO_DATE, multiple=True, help="ISO date the practice is closed (repeatable)."
+)
 @click.option("--out", type=OUT_FOLDER, required=True, help="Folder to write the schedule into.")
 @register_options
 def schedule_command(
     screening: Path,
-    first_letter_date: str,
+    first_letter_date: dt.date,
     batch_size: int,
     letters: str,
     consults_per_day: int,
     per_gp: bool,
     slot_time: tuple[str, ...],
-    holiday: tuple[str, ...],
+    holiday: tuple[dt.date, ...],
     out: Path,
     register_file: str | None,
     no_register: bool,
@@ -230,8 +212,6 @@ def schedule_command(
       benzoredux schedule results/screening.csv --first-letter-date 2026-01-12 \\
           --slot-time 09:00 --slot-time 09:30 --holiday 2026-04-27 --out results
     """
-    from benzoredux.dates import parse_reference_date
-
     choice = RegisterChoice.from_options(register_file, no_register, by, screening.parent)
     paths: list[Path] = []
     with choice.programme() as programme:
@@ -243,7 +223,7 @@ def schedule_command(
             consults_per_day=consults_per_day,
             per_gp=per_gp,
             slot_times=slot_time,
-            holidays=[parse_reference_date(h, name="--holiday") for h in holiday],
+            holidays=list(holiday),
             write=lambda plan: paths.extend(_write_schedule(plan, out)),
         )
     summary = plan.summary()
@@ -287,7 +267,9 @@ def _write_schedule(plan: Any, out: Path) -> list[Path]:
     default="stop_letter",
     show_default=True,
 )
-@click.option("--letter-date", help="ISO date on the letters (needed without a schedule).")
+@click.option(
+    "--letter-date", type=ISO_DATE, help="ISO date on the letters (needed without a schedule)."
+)
 @click.option("--style", default="default", show_default=True, help="House style.")
 @click.option(
     "--signed-by",
@@ -319,7 +301,7 @@ def letters_command(
     patients: Path,
     practice: Path,
     kind: str,
-    letter_date: str | None,
+    letter_date: dt.date | None,
     style: str,
     signed_by: str,
     pharmacists: bool,
