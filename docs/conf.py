@@ -112,6 +112,7 @@ import benzoredux
 from benzoredux import *  # noqa: F403
 from benzoredux.codes import *  # noqa: F403
 from benzoredux.dates import *  # noqa: F403
+from benzoredux.errors import *  # noqa: F403
 from benzoredux.engine import *  # noqa: F403
 from benzoredux.tables import *  # noqa: F403
 from benzoredux.consult.records import *  # noqa: F403
@@ -127,6 +128,7 @@ from benzoredux.letters.compose import *  # noqa: F403
 from benzoredux.letters.default_style import *  # noqa: F403
 from benzoredux.output import *  # noqa: F403
 from benzoredux.gp_lists import *  # noqa: F403
+from benzoredux.spreadsheets import *  # noqa: F403
 from benzoredux.demo import *  # noqa: F403
 
 pd.set_option("display.width", 100)

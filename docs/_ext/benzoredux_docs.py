@@ -1,9 +1,10 @@
 """Sphinx directives that render benzoredux's own objects, so the docs cannot drift from the code.
 
 ``.. schema-table:: benzoredux.tables.DISPENSINGS``
-    The columns of a canonical table (name, kind, required, sensitive, description), read from
-    the :class:`~benzoredux.tables.TableSchema` object itself. With the ``:rules-only:`` flag it
-    lists instead the row rules that validation applies to the table, in the order they run.
+    The columns of a canonical table (name, kind, required, sensitive, what of its values a
+    message may quote, description), read from the :class:`~benzoredux.tables.TableSchema`
+    object itself. With the ``:rules-only:`` flag it lists instead the row rules that
+    validation applies to the table, in the order they run.
 
 ``.. data-csv-table:: Title``
     The ``csv-table`` directive for the package data files, which open with ``#`` comment lines
@@ -14,6 +15,16 @@
 ``.. public-api::``
     A table of every name in ``benzoredux.__all__`` with its kind and the first line of its
     docstring, linked to where it is documented (the module that defines it).
+
+``.. spreadsheet-columns:: chronic_users.xlsx``
+    The columns of one workbook the command line writes, per sheet: the Dutch header, the CSV
+    column it shows, how its values are shown and what it holds, read from
+    :data:`benzoredux.spreadsheets.WORKBOOKS` and :data:`benzoredux.spreadsheets.COLUMNS`, the
+    mapping the writer itself uses.
+
+``.. spreadsheet-words::``
+    The codes the spreadsheets show as Dutch words (decisions, statuses, criteria, ...), from
+    the same columns.
 
 Each public name is documented once, in its defining module (``benzoredux.selection.
 select_chronic_users``); a reference to the top-level name (``benzoredux.select_chronic_users``,
@@ -66,6 +77,10 @@ def _row(cells: list[nodes.Node]) -> nodes.row:
     return row
 
 
+_IN_MESSAGES = {"never": "never", "code": "codes", "number": "short numbers"}
+"""What of a column's values a message may quote (:class:`benzoredux.tables.Shown`)."""
+
+
 class SchemaTable(SphinxDirective):
     """Render a :class:`benzoredux.tables.TableSchema` as a table of its columns."""
 
@@ -94,11 +109,12 @@ class SchemaTable(SphinxDirective):
                     nodes.paragraph(text=column.kind.value),
                     nodes.paragraph(text="required" if column.required else "optional"),
                     nodes.paragraph(text="yes" if column.sensitive else ""),
+                    nodes.paragraph(text=_IN_MESSAGES[column.shown.value]),
                     nodes.paragraph(text=column.description),
                 ]
             )
-        headers = ["Column", "Kind", "Required", "Sensitive", "Description"]
-        return [_table(headers, rows, [14, 8, 10, 9, 59])]
+        headers = ["Column", "Kind", "Required", "Sensitive", "In messages", "Description"]
+        return [_table(headers, rows, [14, 8, 10, 9, 12, 47])]
 
     @staticmethod
     def _rules(schema: Any) -> nodes.bullet_list:
@@ -253,6 +269,103 @@ class PublicAPI(SphinxDirective):
         return [_table(["Name", "Kind", "Summary"], rows, [28, 10, 62]), *messages]
 
 
+_SHOWN_AS = {
+    "text": "text",
+    "code": "a Dutch word",
+    "codes": "Dutch words",
+    "reasons": "in Dutch",
+    "count": "a whole number",
+    "decimal": "two decimals",
+    "days": "whole days",
+    "date": "a date, DD-MM-JJJJ",
+    "flag": "ja / nee",
+}
+"""How each :class:`benzoredux.spreadsheets.Display` is described in the tables."""
+
+
+def _note_spreadsheets(env: BuildEnvironment) -> Any:
+    from benzoredux import spreadsheets
+
+    source = inspect.getsourcefile(spreadsheets)
+    if source:
+        env.note_dependency(source)
+    return spreadsheets
+
+
+class SpreadsheetColumns(SphinxDirective):
+    """Render one workbook's columns: Dutch header, CSV column, shown as, meaning."""
+
+    required_arguments = 1
+
+    def run(self) -> list[nodes.Node]:
+        spreadsheets = _note_spreadsheets(self.env)
+        workbook = self.arguments[0]
+        if workbook not in spreadsheets.WORKBOOKS:
+            known = ", ".join(spreadsheets.WORKBOOKS)
+            raise self.error(f"{workbook} is not a workbook benzoredux writes ({known})")
+        by_name = {column.name: column for column in spreadsheets.COLUMNS}
+        result: list[nodes.Node] = []
+        sheets = spreadsheets.WORKBOOKS[workbook]
+        for sheet, names in sheets.items():
+            csv_file = spreadsheets.CSV_FILES[workbook][sheet]
+            title = nodes.paragraph()
+            if len(sheets) > 1:
+                title += nodes.Text("Sheet ")
+                title += nodes.literal(text=sheet)
+                title += nodes.Text(", ")
+            if csv_file is None:
+                title += nodes.Text("made from the schedule; it has no CSV file of its own:")
+            else:
+                title += nodes.Text("the same list for programs: ")
+                title += nodes.literal(text=csv_file)
+            result.append(title)
+            rows = []
+            for name in names:
+                column = by_name[name]
+                csv_name = nodes.paragraph()
+                if csv_file is None or name in spreadsheets.FROM_PATIENTS:
+                    csv_name += nodes.Text("none (")
+                    csv_name += nodes.literal(text=name)
+                    csv_name += nodes.Text(")")
+                else:
+                    csv_name += nodes.literal(text=name)
+                rows.append(
+                    [
+                        nodes.paragraph(text=column.header),
+                        csv_name,
+                        nodes.paragraph(text=_SHOWN_AS[column.display.value]),
+                        nodes.paragraph(text=column.meaning),
+                    ]
+                )
+            headers = ["In the spreadsheet", "In the CSV file", "Shown as", "What it holds"]
+            result.append(_table(headers, rows, [24, 22, 16, 38]))
+        return result
+
+
+class SpreadsheetWords(SphinxDirective):
+    """Render the codes that the spreadsheets show as Dutch words."""
+
+    def run(self) -> list[nodes.Node]:
+        spreadsheets = _note_spreadsheets(self.env)
+        groups: dict[tuple[tuple[str, str], ...], list[str]] = {}
+        for column in spreadsheets.COLUMNS:
+            if column.words:
+                groups.setdefault(tuple(column.words.items()), []).append(column.name)
+        rows = []
+        for words, names in groups.items():
+            for code, word in words:
+                where = nodes.paragraph()
+                for i, name in enumerate(names):
+                    if i:
+                        where += nodes.Text(", ")
+                    where += nodes.literal(text=name)
+                code_cell = nodes.paragraph()
+                code_cell += nodes.literal(text=code)
+                rows.append([where, code_cell, nodes.paragraph(text=word)])
+        headers = ["Column", "Code in the CSV file", "Word in the spreadsheet"]
+        return [_table(headers, rows, [30, 30, 40])]
+
+
 def resolve_public_alias(
     app: Sphinx, env: BuildEnvironment, node: addnodes.pending_xref, contnode: nodes.Element
 ) -> nodes.Element | None:
@@ -278,5 +391,7 @@ def setup(app: Sphinx) -> ExtensionMetadata:
     app.add_directive("schema-table", SchemaTable)
     app.add_directive("data-csv-table", DataCSVTable)
     app.add_directive("public-api", PublicAPI)
+    app.add_directive("spreadsheet-columns", SpreadsheetColumns)
+    app.add_directive("spreadsheet-words", SpreadsheetWords)
     app.connect("missing-reference", resolve_public_alias)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -15,9 +15,41 @@ import narwhals as nw
 from attrs import frozen
 from dateutil.relativedelta import relativedelta
 
-__all__ = ["Window", "days_from_civil", "epoch_days", "parse_reference_date", "window_before"]
+__all__ = [
+    "Window",
+    "days_from_civil",
+    "dutch_date",
+    "epoch_days",
+    "parse_reference_date",
+    "window_before",
+]
 
 DateLike = dt.date | dt.datetime | str
+
+_MONTHS = (
+    "januari", "februari", "maart", "april", "mei", "juni",
+    "juli", "augustus", "september", "oktober", "november", "december",
+)  # fmt: skip
+_WEEKDAYS = ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag")
+
+
+def dutch_date(value: dt.date | None, *, weekday: bool = False) -> str:
+    """A date as a Dutch practice writes it, independent of the machine's locale: every text a
+    practice or patient reads (letters, handouts, the report, task texts) uses it.
+
+    >>> dutch_date(dt.date(2027, 3, 1))
+    '1 maart 2027'
+    >>> dutch_date(dt.date(2027, 3, 1), weekday=True)
+    'maandag 1 maart 2027'
+    >>> dutch_date(None)
+    ''
+    """
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    text = f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
+    return f"{_WEEKDAYS[value.weekday()]} {text}" if weekday else text
 
 
 def parse_reference_date(value: DateLike, *, name: str = "reference_date") -> dt.date:

@@ -21,6 +21,7 @@ __all__ = [
     "DemoPractice",
     "FollowUp",
     "demo_practice",
+    "simulate_calls",
     "simulate_consults",
     "simulate_follow_up",
 ]
@@ -667,5 +668,26 @@ def simulate_consults(
             "contact": contact,
             "clinician_id": np.where(held_by == "gp", table["gp_id"].astype(str), "poh-1"),
             "outcome": pd.Series(outcome).where(came),
+        }
+    )
+
+
+def simulate_calls(consults: pd.DataFrame, *, seed: int = 2025) -> pd.DataFrame:
+    """Simulated phone calls (step 4) to the invited patients who did not come: the practice
+    calls each of them three days after the missed consult (bijlage 2: "patiënten die niet
+    reageren worden nagebeld"). About a third makes a new appointment, some decline, some have
+    stopped already, and some do not answer. Returns ``patient_id``, ``called_on`` and
+    ``outcome`` (a :class:`~benzoredux.models.CallOutcome` value), one row per call.
+    """
+    rng = np.random.default_rng([seed, 6])
+    missed = consults[consults["contact"] == "did_not_attend"].sort_values(
+        "patient_id", ignore_index=True
+    )
+    outcomes = ["appointment_made", "declined", "already_stopped", "no_answer"]
+    return pd.DataFrame(
+        {
+            "patient_id": missed["patient_id"].astype(str),
+            "called_on": (pd.to_datetime(missed["date"]) + pd.Timedelta(days=3)).dt.date,
+            "outcome": rng.choice(outcomes, len(missed), p=[0.35, 0.3, 0.15, 0.2]),
         }
     )

@@ -5,7 +5,9 @@ Each GP gets a sheet of their own (the FTO module: each GP screens their own pat
 with the patient's name and address in front when a patients table has them, so the assistant
 can work from the list without looking everybody up. The files are written by
 :func:`benzoredux.output.write_xlsx`: private, atomic, and formula-safe (a name like
-``=HYPERLINK(...)`` stays text). openpyxl is needed (the ``schedule`` extra, a dependency).
+``=HYPERLINK(...)`` stays text), and for people: Dutch headers and words, rounded numbers, dates
+as dates (:mod:`benzoredux.spreadsheets`; the CSV files keep the canonical columns). openpyxl is
+needed (the ``schedule`` extra, a dependency).
 """
 
 from __future__ import annotations

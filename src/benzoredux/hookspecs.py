@@ -95,7 +95,9 @@ class Reader(Protocol):
         rows in it rather than raising for them: :func:`benzoredux.reading.sources.read_source`
         raises in strict mode. ``options`` carry the caller's choices: ``mapping`` (a
         :class:`~benzoredux.reading.mapping.SourceMapping` or ``None``), ``strict``,
-        ``duplicates`` (``"reject"`` or ``"keep"``), ``code_map`` (``"system|code"`` -> ATC)
+        ``duplicates`` (``"reject"`` or ``"keep"``), ``code_map`` (``"system|code"`` -> ATC),
+        ``extra_forms`` and ``max_quantity`` (pass both on to ``build_result``: the most units
+        one benzodiazepine dispensing may hold, :class:`~benzoredux.tables.Plausibility`)
         and whatever else the caller passed; a reader ignores options it does not know.
         """
         ...

@@ -4,9 +4,16 @@
   chmod-ed afterwards, so no other user of a shared practice server can read a half-written list.
 * **Atomic**: written to a temporary file in the same folder and renamed into place, so an
   interrupted run never leaves a truncated list that looks complete.
-* **Formula-safe**: a text cell starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return
-  is prefixed with ``'`` (OWASP ASVS 1.2.10), in CSV too: a name like ``=HYPERLINK(...)`` must
-  not become a formula when the assistant opens the list in Excel. Numeric cells are left alone.
+* **Formula-safe**: a name like ``=HYPERLINK(...)`` must not become a formula when the assistant
+  opens the list in Excel (OWASP ASVS 1.2.10). In a spreadsheet (:func:`write_xlsx`) every text
+  cell is stored as text, which a spreadsheet never runs, so it shows the value as it is
+  (``+31 Kerkweg 124``, no quote). A CSV file has no cell types: there a text cell starting with
+  ``=``, ``+``, ``-``, ``@``, tab or carriage return is prefixed with ``'``
+  (:func:`neutralise_formulas`). Numeric cells are left alone.
+
+The spreadsheets are for people, the CSV files for programs: :func:`write_xlsx` shows Dutch
+headers, Dutch words for codes, rounded numbers and real dates (:mod:`benzoredux.spreadsheets`),
+while :func:`write_csv` keeps the canonical column names, codes, exact numbers and ISO dates.
 
 A step's CSV is read back, by the next step or the report, with :func:`read_step_csv`: one
 definition of its column types, so every reader sees the same table.
@@ -33,6 +40,7 @@ __all__ = [
     "private_file",
     "read_step_csv",
     "sheet_title",
+    "style_cell",
     "write_csv",
     "write_xlsx",
 ]
@@ -113,11 +121,10 @@ def sheet_title(name: object, taken: set[str] | None = None) -> str:
 
 
 def _cell(value: Any) -> Any:
-    """A value openpyxl writes as it should: text never a formula, missing values empty."""
-    if value is None:
+    """A value openpyxl can write: missing values and empty text empty, numpy and pandas
+    scalars as Python values, anything else it does not know as text."""
+    if value is None or (isinstance(value, str) and not value):
         return None
-    if isinstance(value, str):
-        return f"'{value}" if value.startswith(FORMULA_PREFIXES) else value
     if isinstance(value, float) and math.isnan(value):
         return None
     if hasattr(value, "to_pydatetime"):  # pandas Timestamp (NaT is caught by isna below)
@@ -125,23 +132,55 @@ def _cell(value: Any) -> Any:
     if hasattr(value, "item") and not isinstance(value, dt.date):  # numpy scalar
         value = value.item()
         return None if isinstance(value, float) and math.isnan(value) else value
-    if isinstance(value, bool | int | float | dt.date | dt.time | dt.timedelta):
+    if isinstance(value, str | bool | int | float | dt.date | dt.time | dt.timedelta):
         return value
     return str(value)
 
 
-def write_xlsx(sheets: Mapping[str, IntoFrame], path: str | os.PathLike[str]) -> Path:
-    """Write frames as the sheets of one workbook: private, atomic and formula-safe.
+def style_cell(cell: Any, number_format: str | None = None) -> None:
+    """Show an openpyxl cell's value as a person expects it.
 
-    The one spreadsheet writer for patient lists (needs ``openpyxl``). Each text cell that a
-    spreadsheet would read as a formula is prefixed with ``'`` and every text cell is stored as
-    text, whatever the frame's column type; dates are shown day-first (``dd-mm-yyyy``), the
-    header is bold and stays in view. Titles are made valid (:func:`sheet_title`).
+    Text is stored as a text cell (``data_type "s"``) in the text format ``@``, so a
+    spreadsheet never runs it as a formula, not even after the cell is edited; text that
+    starts like a formula also gets Excel's own quote prefix style, which shows no quote
+    (``+31 Kerkweg 124``, not ``'+31 Kerkweg 124``). Dates are shown day-first
+    (``dd-mm-yyyy``, with ``hh:mm`` when there is a time of day); ``number_format``, when
+    given, sets the format of a cell that is not text.
+    """
+    value = cell.value
+    if isinstance(value, str):
+        cell.data_type = "s"  # never a formula, whatever the text
+        cell.number_format = "@"
+        if value.startswith(FORMULA_PREFIXES):
+            cell.quotePrefix = True
+    elif number_format is not None and value is not None:
+        cell.number_format = number_format
+    elif isinstance(value, dt.datetime):
+        cell.number_format = "dd-mm-yyyy" if value.time() == dt.time() else "dd-mm-yyyy hh:mm"
+    elif isinstance(value, dt.date):
+        cell.number_format = "dd-mm-yyyy"
+
+
+def write_xlsx(
+    sheets: Mapping[str, IntoFrame], path: str | os.PathLike[str], *, dutch: bool = True
+) -> Path:
+    """Write frames as the sheets of one workbook for people: private, atomic, formula-safe.
+
+    The one spreadsheet writer for patient lists (needs ``openpyxl``). With ``dutch`` (the
+    default) each column of :data:`benzoredux.spreadsheets.COLUMNS` is shown as a practice reads
+    it (:func:`benzoredux.spreadsheets.spreadsheet_view`): a Dutch header, Dutch words for codes,
+    numbers rounded (DDD per day to two decimals, counts whole), dates as date cells shown
+    ``dd-mm-yyyy`` (also a date column held as ISO text); other columns keep their name and
+    values. ``dutch=False`` keeps every column's name and value. Either way every text cell is
+    a text cell (:func:`style_cell`: never a formula, and no visible quote), the header is
+    bold and stays in view, and titles are made valid (:func:`sheet_title`).
 
     :param sheets: sheet title to frame (pandas, polars, ... eager), in the order wanted.
     """
     from openpyxl import Workbook
     from openpyxl.styles import Font
+
+    from benzoredux.spreadsheets import number_format, spreadsheet_view
 
     if not sheets:
         raise ValueError(f"{Path(path).name}: a workbook needs at least one sheet")
@@ -149,10 +188,13 @@ def write_xlsx(sheets: Mapping[str, IntoFrame], path: str | os.PathLike[str]) ->
     taken: set[str] = set()
     for number, (title, frame) in enumerate(sheets.items()):
         native = nw.from_native(cast(Any, frame), eager_only=True).to_pandas()
+        if dutch:
+            native = spreadsheet_view(native)
+        headers = [str(c) for c in native.columns]
         sheet = workbook.active if number == 0 else workbook.create_sheet()
         sheet.title = sheet_title(title, taken)
-        sheet.append([_cell(str(c)) for c in native.columns])
-        widths = [len(str(c)) for c in native.columns]
+        sheet.append(headers)
+        widths = [len(h) for h in headers]
         for record in native.itertuples(index=False, name=None):
             values = [_cell(v) for v in record]
             sheet.append(values)
@@ -161,17 +203,10 @@ def write_xlsx(sheets: Mapping[str, IntoFrame], path: str | os.PathLike[str]) ->
                     widths[i] = max(widths[i], len(value))
         for cell in sheet[1]:
             cell.font = Font(bold=True)
-            cell.data_type = "s"
+            style_cell(cell)
         for row in sheet.iter_rows(min_row=2):
-            for cell in row:
-                if isinstance(cell.value, dt.datetime):
-                    cell.number_format = (
-                        "dd-mm-yyyy" if cell.value.time() == dt.time() else "dd-mm-yyyy hh:mm"
-                    )
-                elif isinstance(cell.value, dt.date):
-                    cell.number_format = "dd-mm-yyyy"
-                elif isinstance(cell.value, str):
-                    cell.data_type = "s"  # never a formula, whatever the text
+            for i, cell in enumerate(row):
+                style_cell(cell, number_format(headers[i], cell.value) if dutch else None)
         for i, width in enumerate(widths):
             sheet.column_dimensions[sheet.cell(1, i + 1).column_letter].width = min(
                 max(10, width + 2), 50

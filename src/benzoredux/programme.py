@@ -332,6 +332,16 @@ class Programme:
         current = None if register is None else register.programme()
         return None if current is None else programme_practice(current)
 
+    def _trusted(self) -> None:
+        """Check a register that is there before a step relies on it or writes its files: a
+        damaged register is refused (:class:`~benzoredux.register.RegisterDamagedError`)
+        before anything is computed or written, not after the step's files exist. The SQLite
+        register runs its integrity check once per opening, so this costs nothing more."""
+        register = self._existing()
+        if register is not None:
+            with register.transaction():
+                pass
+
     def _programme(self) -> Any:
         register = self._existing()
         return None if register is None else register.programme()
@@ -379,6 +389,7 @@ class Programme:
         )
         from benzoredux.tables import DISPENSINGS, EPISODES, PATIENTS
 
+        self._trusted()
         reference = self._reference_date(reference_date)
         table_in = _canonical(dispensings, DISPENSINGS)
         people = _canonical(patients, PATIENTS)
@@ -396,7 +407,12 @@ class Programme:
         result = SelectionResult(
             table=table,
             chronic_users=chosen,
-            new_users=select_new_users(table_in, reference, patients=people),
+            new_users=select_new_users(
+                table_in,
+                reference,
+                patients=people,
+                **{k: options[k] for k in ("extra_forms", "max_quantity") if k in options},
+            ),
             per_gp=count_per_gp(chosen, people),
             unknown_codes=unknown_code_rows(
                 table_in, reference, window_months=options.get("window_months", 12)
@@ -436,9 +452,10 @@ class Programme:
         decisions (a table or its CSV). Returns the :class:`benzoredux.Screening`; afterwards
         :attr:`recorded` is ``(proposals added, GP decisions added)``."""
         from benzoredux.register.steps import record_screening_step
-        from benzoredux.screening import screen
+        from benzoredux.screening import read_overrides, screen
         from benzoredux.tables import EPISODES, PATIENTS
 
+        self._trusted()
         chosen = self._selection if selection is None else selection
         if chosen is None:
             raise StepInputError("selection", "give the selection to screen (or run select first)")
@@ -447,7 +464,11 @@ class Programme:
             self._reference_date(reference_date),
             patients=_canonical(patients, PATIENTS),
             episodes=_canonical(episodes, EPISODES),
-            overrides=None if overrides is None else _step_table(overrides, ("decided_at",)),
+            overrides=(
+                read_overrides(overrides)  # file, line and column in its messages
+                if isinstance(overrides, str | os.PathLike)
+                else _step_table(overrides)
+            ),
             **options,
         )
         if write is not None:
@@ -502,6 +523,7 @@ class Programme:
         from benzoredux.register.steps import record_schedule_tasks
         from benzoredux.schedule import plan_schedule
 
+        self._trusted()
         if first_letter_date is None:
             raise StepInputError("first_letter_date", "give the first_letter_date")
         chosen = self._screening if screening is None else screening
@@ -560,6 +582,7 @@ class Programme:
         )
         from benzoredux.tables import PATIENTS
 
+        self._trusted()
         chosen = self._schedule if source is None else source
         if chosen is None:
             raise StepInputError("source", "give the source of the letters (or run schedule first)")
@@ -668,12 +691,14 @@ class Programme:
         a plan read back after editing (a :class:`~benzoredux.evaluation.plan.PlanOfAction`,
         or its ``plan.xlsx``/``plan.csv``): its statuses win. ``previous`` is an earlier plan
         continued: what the register holds since wins. Then the register's progress is
-        applied and the tasks in ``done`` are ticked off (an unknown task id raises
-        :class:`KeyError`). Returns the :class:`~benzoredux.evaluation.plan.PlanOfAction`;
+        applied and the tasks in ``done`` are ticked off: the plan's own, and the schedule's
+        tasks per batch the register holds (``batch-2-calls``); an id that is neither raises
+        :class:`KeyError`. Returns the :class:`~benzoredux.evaluation.plan.PlanOfAction`;
         afterwards :attr:`recorded` is what the register's progress moved along
         (``{task_id: (status, why)}``).
         """
         from benzoredux.evaluation.plan import (
+            close_recorded_tasks,
             dated_example,
             month_one,
             read_plan,
@@ -683,6 +708,7 @@ class Programme:
 
         letters = parse_reference_date(letter_date, name="letter_date") if letter_date else None
         start = parse_reference_date(start_date, name="start_date") if start_date else None
+        self._trusted()
         existing_register = self._existing()
         existing = {} if existing_register is None else recorded_tasks(existing_register)
         progress = {} if existing_register is None else recorded_progress(existing_register)
@@ -710,7 +736,11 @@ class Programme:
                 plan = dated_example(start, letter_date=letters, gp_names=names, recorded=existing)
             except ValueError as error:  # the letters before the start
                 raise StepInputError("letter_date", str(error)) from None
-        ticked = tuple(done)
+        # A task id of the plan is ticked off in the plan; one of the schedule's tasks per batch
+        # (which live only in the register, e.g. batch-2-calls) in the register itself.
+        in_plan = {t.task_id for t in plan.tasks}
+        ticked = tuple(t for t in done if t in in_plan or t not in existing)
+        batch_tasks = tuple(t for t in done if t not in in_plan and t in existing)
         plan, progressed = plan.moved_along(progress, ticked)
         if write is not None:
             write(plan)
@@ -718,6 +748,13 @@ class Programme:
         with register.transaction():
             plan = plan.with_concurrent_changes(existing, register, ticked)
             plan.record(register, by=self.by)
+            for task_id in batch_tasks:
+                status = existing[task_id]["status"]
+                if str(getattr(status, "value", status)) != "done":
+                    register.set_task_status(task_id, "done", by=self.by, remark="ticked off")
+                    progressed[task_id] = ("done", "afgevinkt")
+            # The schedule's tasks per batch live only in the register: the same evidence.
+            progressed.update(close_recorded_tasks(register, by=self.by))
         self.recorded = progressed
         return plan
 
@@ -751,6 +788,7 @@ class Programme:
         from benzoredux.register.steps import record_evaluation_run
         from benzoredux.tables import DISPENSINGS, PATIENTS
 
+        self._trusted()
         day = parse_reference_date(evaluation_date, name="evaluation_date")
         consult_table = _canonical(consults, CONSULTS)
         consults_source = _source_name(consults, "dataframe") if consults is not None else None

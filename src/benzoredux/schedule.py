@@ -19,14 +19,17 @@ day). :func:`plan_schedule` makes that plan for a list of patients:
 * every date falls on a working day: Saturdays, Sundays and the ``holidays`` given move to the
   next working day (the library does not guess the practice's holidays).
 
-The plan exports as a spreadsheet (:func:`write_schedule_xlsx`, formula-safe) and as an
-iCalendar file for the practice agenda (:func:`write_schedule_ics`, without patient data unless
-asked). openpyxl and icalendar are optional (the ``schedule`` extra).
+The plan exports as a spreadsheet (:func:`write_schedule_xlsx`, in Dutch and formula-safe) and
+as an iCalendar file for the practice agenda (:func:`write_schedule_ics`, without patient data
+unless asked; its event UIDs carry the programme, :func:`calendar_programme`, so that two
+programmes in one agenda never replace each other's events). openpyxl and icalendar are optional
+(the ``schedule`` extra).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -38,7 +41,7 @@ from dateutil.relativedelta import relativedelta
 from narwhals.typing import IntoFrame
 
 from benzoredux.dates import DateLike, parse_reference_date
-from benzoredux.errors import BenzoreduxError
+from benzoredux.errors import BenzoreduxError, describe_columns
 from benzoredux.output import private_file, write_xlsx
 
 __all__ = [
@@ -46,6 +49,9 @@ __all__ = [
     "ScheduleError",
     "ScheduleOptions",
     "add_months",
+    "calendar_programme",
+    "calendar_programme_of",
+    "calendar_uid",
     "invitation_fields",
     "next_working_day",
     "plan_schedule",
@@ -153,7 +159,7 @@ def _patients(patients: IntoFrame | Iterable[str]) -> list[tuple[str, str | None
     eager = frame.collect() if isinstance(frame, nw.LazyFrame) else frame
     if "patient_id" not in eager.columns:
         raise ScheduleError(
-            f"schedule: no column 'patient_id'; columns found: {', '.join(eager.columns)}"
+            f"schedule: no column 'patient_id'; columns found: {describe_columns(eager.columns)}"
         )
     if "eligible" in eager.columns:
         eager = eager.filter(nw.col("eligible"))
@@ -279,20 +285,27 @@ def invitation_fields(
 ) -> dict[str, dict[str, Any]]:
     """Per patient, the invitation's fields for :func:`~benzoredux.letters.compose.render_letters`.
 
-    ``stop_letter_date`` and ``call_date`` always; ``appointment`` (the reserved consult as
-    Dutch text) only with ``appointments=True``, otherwise the invitation asks the patient to
-    phone; ``consult_with`` (``"de praktijkondersteuner"``, or per ``gp_id`` a mapping).
+    ``stop_letter_date`` always; ``consult_with`` (``"de praktijkondersteuner"``, or per
+    ``gp_id`` a mapping). Without ``appointments`` the invitation asks the patient to phone for
+    an appointment and ``call_date`` says when the practice phones if the patient has not
+    (the seed's call to non-responders, about two weeks after the invitation). With
+    ``appointments=True``, ``appointment`` is the reserved consult as Dutch text and
+    ``call_date`` is empty: the practice then phones those who do not come, after the
+    appointment, and a call date of the sending schedule (which may fall before or after the
+    reserved consult) would tell the patient something the letter contradicts.
     """
     from benzoredux.letters.rendering import dutch_date
 
     fields: dict[str, dict[str, Any]] = {}
     for row in schedule.table.to_dict("records"):
         appointment = None
+        call_date = row["call_date"]
         if appointments:
             appointment = dutch_date(row["consult_date"], weekday=True)
             at = row["consult_at"]
             if at is not None and not _missing(at):
                 appointment += f" om {at.hour}.{at.minute:02d} uur"
+            call_date = None
         with_whom = (
             consult_with.get(str(row["gp_id"]))
             if isinstance(consult_with, Mapping)
@@ -300,7 +313,7 @@ def invitation_fields(
         )
         fields[str(row["patient_id"])] = {
             "stop_letter_date": row["letter_date"],
-            "call_date": row["call_date"],
+            "call_date": call_date,
             "appointment": appointment,
             "consult_with": with_whom,
         }
@@ -319,11 +332,13 @@ def write_schedule_xlsx(
     *,
     patients: IntoFrame | None = None,
 ) -> Path:
-    """Write the schedule as a spreadsheet: planning, batches and the call list per date.
+    """Write the schedule as a spreadsheet for the assistant: sheets ``Planning`` (per
+    patient), ``Groepen`` (per batch) and ``Nabellen`` (the call list by date).
 
     With ``patients``, the planning and call list also show the patient's name (for the
-    assistant who phones). Text cells a spreadsheet would read as a formula are neutralised
-    (``'=...``); the file is private and written atomically.
+    assistant who phones). :func:`benzoredux.output.write_xlsx` writes it: Dutch headers, dates
+    as date cells shown ``dd-mm-jjjj``, text as text cells (never a formula); the file is
+    private and written atomically. ``schedule.csv`` keeps the canonical columns.
     """
     import pandas as pd
 
@@ -342,13 +357,74 @@ def write_schedule_xlsx(
     batches = schedule.batches.copy()
     for column in ("letter_date", "invitation_date", "call_date", "first_consult", "last_consult"):
         batches[column] = pd.to_datetime(batches[column])
-    return write_xlsx({"Planning": planning, "Batches": batches, "Nabellen": calls}, path)
+    return write_xlsx({"Planning": planning, "Groepen": batches, "Nabellen": calls}, path)
+
+
+def calendar_programme(practice_id: str, reference_date: DateLike) -> str:
+    """The programme's identity in calendar UIDs: the practice (or FTO group) and the reference
+    date of its selection.
+
+    Every event of :func:`write_schedule_ics` and
+    :func:`~benzoredux.evaluation.plan.write_plan_ics` carries it in its UID. An agenda replaces
+    an event whose UID it already holds, so events must keep their UID when the same programme
+    writes its calendar again (an update replaces them) and must differ between programmes
+    (otherwise the second programme's "letters of group 1" replaces the first's). A programme is
+    one practice's (or FTO group's) selection on one reference date; a new selection with a new
+    reference date is a new round of letters and gets new events.
+
+    >>> calendar_programme("de-linde", "2025-12-31")
+    'de-linde 2025-12-31'
+    """
+    if not practice_id.strip():
+        raise ValueError("calendar_programme: practice_id must not be empty")
+    day = parse_reference_date(reference_date, name="reference_date")
+    return f"{practice_id.strip()} {day.isoformat()}"
+
+
+def calendar_programme_of(programme: Any) -> str | None:
+    """:func:`calendar_programme` of a :class:`benzoredux.Programme` (or a
+    :class:`benzoredux.Register`) from the programme its register holds, or ``None`` while it
+    holds none (``--no-register``, or no selection yet). Reading never makes a register."""
+    from benzoredux.programme import Programme
+
+    if isinstance(programme, Programme):
+        if programme.practice is None:  # reads the register only if there is one
+            return None
+        programme = programme.register
+    entry = programme.programme()
+    if entry is None:
+        return None
+    return calendar_programme(str(entry["practice_id"]), entry["reference_date"])
+
+
+def calendar_uid(event: str, programme: str) -> str:
+    """The UID of one calendar event (``letters-1``, ``plan-select``) of a programme.
+
+    The programme's identity is hashed (SHA-256, 16 hex digits): a UID is unique and stable,
+    holds only safe characters, and does not spell out the practice in agendas synchronised to
+    outside services.
+
+    >>> calendar_uid("letters-1", "de-linde 2025-12-31")
+    'letters-1.711ab77a8f4eb720@benzoredux'
+    """
+    digest = hashlib.sha256(programme.encode("utf-8")).hexdigest()[:16]
+    return f"{event}.{digest}@benzoredux"
+
+
+def _schedule_identity(schedule: Schedule) -> str:
+    """A programme identity from the schedule itself, when none is given: its patients and
+    first letter date (stable while the same patients are scheduled again)."""
+    table = schedule.table
+    ids = sorted(str(p) for p in table["patient_id"]) if len(table) else []
+    first = min(table["letter_date"]).isoformat() if len(table) else ""
+    return "schedule " + first + " " + "\x1f".join(ids)
 
 
 def write_schedule_ics(
     schedule: Schedule,
     path: str | os.PathLike[str],
     *,
+    programme: str | None = None,
     include_patient_ids: bool = False,
     stamp: dt.datetime | None = None,
     consult_minutes: int = 20,
@@ -360,10 +436,18 @@ def write_schedule_ics(
     times). Agendas are often synchronised to outside services, so events carry no patient data;
     ``include_patient_ids=True`` adds the (pseudonymous) ids to the consult events. ``stamp``
     fixes the DTSTAMP (default: now, in UTC) for reproducible files.
+
+    ``programme`` (:func:`calendar_programme`: the practice and reference date) goes into every
+    UID (:func:`calendar_uid`), so the events of two programmes in one agenda stay apart and a
+    new file of the same programme replaces its events. Without it the UIDs are derived from
+    the schedule itself (its patients and first letter date): programmes still stay apart, but a
+    schedule made again for other patients (after a changed screening) no longer replaces the
+    events of the earlier one; give ``programme`` whenever it is known.
     """
     from icalendar import Calendar, Event
 
     when = stamp or dt.datetime.now(dt.UTC)
+    identity = programme if programme is not None else _schedule_identity(schedule)
     calendar = Calendar()
     calendar.add("prodid", "-//benzoredux//sending schedule//NL")
     calendar.add("version", "2.0")
@@ -371,7 +455,7 @@ def write_schedule_ics(
 
     def add(uid: str, summary: str, start: dt.date | dt.datetime, description: str = "") -> None:
         event = Event()
-        event.add("uid", f"{uid}@benzoredux")
+        event.add("uid", calendar_uid(uid, identity))
         event.add("dtstamp", when)
         event.add("summary", summary)
         event.add("dtstart", start)
@@ -387,19 +471,20 @@ def write_schedule_ics(
         batch, count = int(row["batch"]), int(row["patients"])
         add(
             f"letters-{batch}",
-            f"Stopbrieven versturen: batch {batch} ({count})",
+            f"Stopbrieven versturen: groep {batch} ({count})",
             row["letter_date"],
         )
         add(
             f"invitations-{batch}",
-            f"Uitnodigingen evaluatieconsult versturen: batch {batch} ({count})",
+            f"Uitnodigingen evaluatieconsult versturen: groep {batch} ({count})",
             row["invitation_date"],
         )
         add(
             f"calls-{batch}",
-            f"Nabellen wie niet reageerde: batch {batch}",
+            f"Nabellen wie niet reageerde: groep {batch}",
             row["call_date"],
-            "Bel de patiënten van deze batch die nog geen afspraak hebben gemaakt.",
+            "Bel de patiënten van deze groep die nog geen afspraak hebben gemaakt. Kregen zij "
+            "een afspraak in de uitnodiging, bel dan wie niet kwam en niet afbelde.",
         )
     for row in schedule.table.to_dict("records"):
         at = row["consult_at"]

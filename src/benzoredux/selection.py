@@ -45,7 +45,16 @@ from benzoredux.engine import Engine, Execution, PathSource
 from benzoredux.errors import DataCoverageWarning, UnknownCodesWarning
 from benzoredux.models import LEFT_PRACTICE
 from benzoredux.supply import counted_expr, supply_ends, use_rate
-from benzoredux.tables import DISPENSINGS, EPISODES, PATIENTS, DistinctValues, check_rows
+from benzoredux.tables import (
+    DISPENSINGS,
+    EPISODES,
+    MAX_QUANTITY,
+    PATIENTS,
+    DistinctValues,
+    Plausibility,
+    check_max_quantity,
+    check_rows,
+)
 
 __all__ = [
     "ChronicUseCriteria",
@@ -141,6 +150,9 @@ class ChronicUseCriteria:
     """Use rate for the supply estimate when it cannot be observed (one dispensing date)."""
     extra_forms: Mapping[str, bool] = field(factory=dict, converter=codes.normalise_forms)
     """Dosage-form names to add to the shipped list, each marked solid oral (True) or not."""
+    max_quantity: float = field(default=MAX_QUANTITY, validator=check_max_quantity)
+    """The most units one dispensing (or return) of a benzodiazepine may hold; a row beyond
+    it is refused as implausible (:data:`~benzoredux.tables.MAX_QUANTITY`, with its reasons)."""
     nhg_months: int = field(default=3, validator=validators.gt(0))
     """NHG definition: the period, in calendar months up to the reference date."""
     nhg_min_days: float = field(default=60, validator=validators.ge(0))
@@ -176,6 +188,8 @@ class NewUseCriteria:
     """A first dispensing of more units than this is flagged ``large_first`` (the guideline
     allows 5 to 10 tablets for short-term insomnia)."""
     extra_forms: Mapping[str, bool] = field(factory=dict, converter=codes.normalise_forms)
+    """As in :class:`ChronicUseCriteria`."""
+    max_quantity: float = field(default=MAX_QUANTITY, validator=check_max_quantity)
     """As in :class:`ChronicUseCriteria`."""
     engine: Engine = field(default="auto", validator=validators.in_(("auto", "native")))
     """Where the query runs: see :mod:`benzoredux.engine`."""
@@ -232,9 +246,13 @@ def _report_unknown_codes(
 
 
 def _prepare_dispensings(
-    execution: Execution, dispensings: IntoFrame | PathSource, extra_forms: Mapping[str, bool]
+    execution: Execution,
+    dispensings: IntoFrame | PathSource,
+    extra_forms: Mapping[str, bool],
+    plausibility: Plausibility,
 ) -> tuple[nw.LazyFrame[Any], Mapping[str, Any], DistinctValues]:
-    """The dispensings as a lazy frame on the chosen engine, checked row by row.
+    """The dispensings as a lazy frame on the chosen engine, checked row by row (implausible
+    values with the bounds of ``plausibility``: the run's reference date).
 
     The distinct ATC codes found by the check are kept: the queries match rows to code groups
     by ``is_in`` on the few codes present instead of by prefix on every row.
@@ -252,6 +270,7 @@ def _prepare_dispensings(
         forms=extra_forms,
         used=_USED_DISPENSINGS,
         distinct=distinct,
+        plausibility=plausibility,
     )
     return lazy, schema, distinct
 
@@ -308,7 +327,12 @@ def select_chronic_users(
     window = window_before(reference, months=criteria.window_months)
     recent = window_before(reference, months=criteria.recent_months)
     execution = Execution.for_input(dispensings, criteria.engine, name="dispensings")
-    lazy, schema, distinct = _prepare_dispensings(execution, dispensings, criteria.extra_forms)
+    lazy, schema, distinct = _prepare_dispensings(
+        execution,
+        dispensings,
+        criteria.extra_forms,
+        Plausibility(as_of=reference, max_quantity=criteria.max_quantity),
+    )
 
     per_patient, rows = _aggregate_window(
         lazy,
@@ -662,7 +686,14 @@ def _attach_patients(
     PATIENTS.check_present(execution.columns(patients, "patients"))
     table = execution.lazy(patients, "patients", columns=_USED_PATIENTS)
     columns = table.collect_schema()
-    check_rows(patients, table, PATIENTS, execution, used=_USED_PATIENTS)
+    check_rows(
+        patients,
+        table,
+        PATIENTS,
+        execution,
+        used=_USED_PATIENTS,
+        plausibility=Plausibility(as_of=reference),
+    )
     listed = (
         nw.col("gp_id").cast(nw.String).alias("_listed_gp")
         if "gp_id" in columns
@@ -767,7 +798,12 @@ def select_new_users(
     window = window_before(reference, months=criteria.window_months)
     lookback = window_before(window.start, months=criteria.lookback_months)
     execution = Execution.for_input(dispensings, criteria.engine, name="dispensings")
-    lazy, schema, distinct = _prepare_dispensings(execution, dispensings, criteria.extra_forms)
+    lazy, schema, distinct = _prepare_dispensings(
+        execution,
+        dispensings,
+        criteria.extra_forms,
+        Plausibility(as_of=reference, max_quantity=criteria.max_quantity),
+    )
 
     earliest = lazy.select(nw.col("date").cast(nw.Date).min()).collect().item()
     if earliest is None or earliest > lookback.start + dt.timedelta(days=1):

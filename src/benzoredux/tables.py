@@ -11,40 +11,63 @@ the column names live here and nowhere else. Validation happens in two layers:
    silently: :func:`validate` returns the usable rows *and* the rejected rows with every reason
    that applies, and the counts reconcile (``rows_in == rows_valid + rows_rejected``).
 
-Values of columns marked *sensitive* (names, address, BSN, birth date) never appear in messages.
+Values of columns marked *sensitive* (names, address, BSN, birth date) never appear in messages,
+and a value of any other column only when it has the column's harmless shape (:class:`Shown`):
+a swapped column can put a name into any column.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
 import enum
+import math
+import numbers
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import narwhals as nw
-from attrs import field, frozen
+from attrs import Factory, field, frozen, validators
 from narwhals.typing import IntoFrame
 
 from benzoredux import codes
 from benzoredux.engine import Engine, Execution, PathSource, is_path_source
-from benzoredux.errors import ColumnTypeError, InvalidRowsError, MissingColumnsError
-from benzoredux.models import PatientStatus
+from benzoredux.errors import (
+    BenzoreduxError,
+    ColumnTypeError,
+    InvalidRowsError,
+    MissingColumnsError,
+    describe_value,
+    shorten,
+)
+from benzoredux.models import LEFT_PRACTICE, PatientStatus
 from benzoredux.parquet_statistics import ColumnStatistics, DatasetStatistics, read_statistics
 
 __all__ = [
     "CHANNELS",
     "DISPENSINGS",
     "EPISODES",
+    "FUTURE_MARGIN_DAYS",
+    "MAX_AGE_YEARS",
+    "MAX_QUANTITY",
     "PATIENTS",
     "PATIENT_STATUSES",
     "SEXES",
     "Column",
     "Kind",
+    "Plausibility",
+    "PlausibilityError",
     "RowRule",
+    "Shown",
     "TableSchema",
     "Validation",
+    "check_max_quantity",
     "check_rows",
     "count_column",
     "form_rule",
+    "plausibility_rules",
+    "shown_value",
     "unique_rule",
     "validate",
     "validate_dispensings",
@@ -76,6 +99,44 @@ class Kind(enum.Enum):
     BOOLEAN = "boolean"
 
 
+class Shown(enum.Enum):
+    """Which values of a column a message may quote (:doc:`/privacy`).
+
+    A value is quoted only when it has a shape no personal data has, and then at most
+    :data:`~benzoredux.errors.SHOWN_LENGTH` characters of it; every other value is described
+    by its kind (:func:`~benzoredux.errors.describe_value`: "a date", "a word"). The shape, not
+    the column, decides: a swapped column puts a name into ``sex`` or a birth date into
+    ``quantity``, so the closed set of a coded column (``M, F, X``) says nothing about the value
+    that broke it.
+    """
+
+    NEVER = "never"
+    """Never quoted: identifiers (a patient number may be a BSN), dates (a birth date is one),
+    free text, and all personal data."""
+    CODE = "code"
+    """For coded columns: quoted when shaped like a code, that is a single letter (``V``,
+    ``Q``; also the first level of an ATC code), or a letter and two digits followed by a dot
+    and up to three digits or by up to two letters and three digits (``N05BA1``, ``P06.1``).
+    No name, BSN, date or postcode has this shape, and a patient number such as ``A1001`` does
+    not either. A word (``Gepensioneerd``, or a name in a swapped column) is not quoted."""
+    NUMBER = "number"
+    """Quoted when a number of at most four digits before the decimal separator and three
+    after it (``1.5``, ``-30``, ``1.500``), or not finite (``nan``, ``inf``): too short for a
+    BSN, a phone number or a date with its year."""
+
+
+def _default_shown(column: Column) -> Shown:
+    """Numbers may be quoted (short ones), everything else not, unless the schema says so."""
+    if not column.sensitive and column.kind is Kind.NUMBER:
+        return Shown.NUMBER
+    return Shown.NEVER
+
+
+def _not_shown_if_sensitive(column: Column, _: object, shown: Shown) -> None:
+    if column.sensitive and shown is not Shown.NEVER:
+        raise ValueError(f"column {column.name!r} holds personal data: its values are never shown")
+
+
 @frozen
 class Column:
     """One column of a canonical table."""
@@ -86,6 +147,11 @@ class Column:
     description: str
     sensitive: bool = False
     """Personal data: its values are never written into messages."""
+    shown: Shown = field(
+        default=Factory(_default_shown, takes_self=True), validator=_not_shown_if_sensitive
+    )
+    """Which of its values a message may quote (default: short numbers of a number column,
+    nothing of any other column)."""
 
 
 @frozen
@@ -112,10 +178,17 @@ class RowRule:
     which sorts outside the usual letters and digits, so plain ids need no stripping of ten
     million strings). ``invalid`` stays the definition (and is tested against this shortcut)."""
     by_statistics: Callable[[ColumnStatistics], bool] | None = None
-    """For a rule on one column: whether the column's Parquet footer statistics (missing
-    values, bounds) prove that no row breaks the rule. A Parquet path's rules that are proven
-    are not run over the rows (:mod:`benzoredux.parquet_statistics`); it must answer ``False``
-    whenever the statistics leave any doubt."""
+    """Whether the Parquet footer statistics (missing values, bounds) of the rule's first
+    column prove that no row breaks the rule. A Parquet path's rules that are proven are not
+    run over the rows (:mod:`benzoredux.parquet_statistics`); it must answer ``False`` whenever
+    the statistics leave any doubt. A rule on several columns may have one when its first
+    column alone can prove it (no quantity beyond the maximum: no benzodiazepine one either)."""
+    by_distinct: Callable[[Any], nw.Expr] | None = None
+    """For a rule that concerns some drugs only (the ATC code is one of its columns): given the
+    table's ``DistinctValues``, the expression of ``invalid`` built with them
+    (``DistinctValues.atc_in``: ``is_in`` on the few codes present instead of prefix tests on
+    every row; on a Parquet scan, the prefix tests). ``invalid`` stays the definition (and
+    is tested against this shortcut)."""
     counted_by: str | None = None
     """For a rule on how often a value occurs (a duplicated patient_id): the column whose
     per-value row count ``invalid`` reads, as the column named by :func:`count_column`. The
@@ -448,7 +521,13 @@ DISPENSINGS = TableSchema(
     columns=(
         Column("patient_id", Kind.TEXT, True, "Pseudonymous patient identifier."),
         Column("date", Kind.DATE, True, "Date of dispensing (a return: the date of the return)."),
-        Column("atc", Kind.TEXT, True, "Substance-level ATC code, 7 characters, upper case."),
+        Column(
+            "atc",
+            Kind.TEXT,
+            True,
+            "Substance-level ATC code, 7 characters, upper case.",
+            shown=Shown.CODE,
+        ),
         Column(
             "quantity",
             Kind.NUMBER,
@@ -461,11 +540,16 @@ DISPENSINGS = TableSchema(
             Kind.TEXT,
             False,
             "Dosage form; units count as tablets only for solid oral forms.",
+            shown=Shown.CODE,
         ),
         Column("prescriber_id", Kind.TEXT, False, "The prescribing GP (AGB code or local id)."),
         Column("pharmacy_id", Kind.TEXT, False, "The dispensing pharmacy."),
         Column(
-            "channel", Kind.TEXT, False, f"How it was prescribed: one of {', '.join(CHANNELS)}."
+            "channel",
+            Kind.TEXT,
+            False,
+            f"How it was prescribed: one of {', '.join(CHANNELS)}.",
+            shown=Shown.CODE,
         ),
     ),
     rules=(
@@ -499,7 +583,7 @@ PATIENTS = TableSchema(
         Column("patient_id", Kind.TEXT, True, "Pseudonymous patient identifier."),
         Column("gp_id", Kind.TEXT, False, "The GP the patient is listed with (ingeschreven bij)."),
         Column("birth_date", Kind.DATE, False, "Date of birth.", sensitive=True),
-        Column("sex", Kind.TEXT, False, f"One of {', '.join(SEXES)}."),
+        Column("sex", Kind.TEXT, False, f"One of {', '.join(SEXES)}.", shown=Shown.CODE),
         Column("initials", Kind.TEXT, False, "Initials (voorletters).", sensitive=True),
         Column("first_name", Kind.TEXT, False, "Given name (roepnaam).", sensitive=True),
         Column("name_prefix", Kind.TEXT, False, "Tussenvoegsel (van, de, ...).", sensitive=True),
@@ -516,7 +600,11 @@ PATIENTS = TableSchema(
             sensitive=True,
         ),
         Column(
-            "status", Kind.TEXT, False, f"One of {', '.join(PATIENT_STATUSES)}; empty is active."
+            "status",
+            Kind.TEXT,
+            False,
+            f"One of {', '.join(PATIENT_STATUSES)}; empty is active.",
+            shown=Shown.CODE,
         ),
         Column("status_date", Kind.DATE, False, "Since when the status holds."),
         Column(
@@ -579,7 +667,13 @@ EPISODES = TableSchema(
     name="episodes",
     columns=(
         Column("patient_id", Kind.TEXT, True, "Pseudonymous patient identifier."),
-        Column("icpc", Kind.TEXT, True, "ICPC-1 code (P06) or Dutch subcode (P74.01)."),
+        Column(
+            "icpc",
+            Kind.TEXT,
+            True,
+            "ICPC-1 code (P06) or Dutch subcode (P74.01).",
+            shown=Shown.CODE,
+        ),
         Column("start", Kind.DATE, False, "Start of the episode; empty if unknown."),
         Column("end", Kind.DATE, False, "End of the episode; empty while it is open."),
     ),
@@ -624,7 +718,11 @@ class Validation:
     reasons: Mapping[str, int] = field(factory=dict)
     """How many rows break each rule (a row may break several)."""
     examples: tuple[str, ...] = ()
-    """Up to ten one-line descriptions of rejected rows, without sensitive values."""
+    """Up to ten one-line descriptions of rejected rows. They quote a value only where it
+    cannot be personal data (:func:`shown_value`) and describe any other value by its kind."""
+    rule_columns: Mapping[str, tuple[str, ...]] = field(factory=dict)
+    """The columns each rule that ran reads, by its reason (a reader reports a problem on the
+    column its reason starts with)."""
 
     @property
     def rows_valid(self) -> int:
@@ -635,6 +733,300 @@ class Validation:
         """Raise :class:`~benzoredux.errors.InvalidRowsError` if any row was rejected."""
         if self.rows_rejected:
             raise InvalidRowsError(self.table, self.rows_in, self.rows_rejected, self.examples)
+
+
+# --- implausible values ------------------------------------------------------------------------
+
+FUTURE_MARGIN_DAYS = 31
+"""How many days a dispensing date may lie after the later of today and the run's own date
+(the reference or evaluation date). A pharmacy may register a delivery ahead (a prepared
+repeat prescription, the next weeks of a medication-dispensing system's rolls); a month
+covers that (this project's choice). Beyond it a date is a typing error (``2052`` for
+``2025``) or a placeholder (``31-12-9999``), and the row is rejected rather than left to
+count later."""
+
+MAX_AGE_YEARS = 120
+"""A birth date more than this many calendar years before the year of the run's date (for a
+patient who left the practice: of the status date, if earlier) is refused: nobody reaches
+that age (the oldest verified age is 122), while a placeholder such as ``01-01-1900`` or
+``01-01-0001`` would make a patient "high age" in screening."""
+
+MAX_QUANTITY = 10_000.0
+"""The default largest plausible number of units in one dispensing (or return) of a
+benzodiazepine. Dutch pharmacies hand out psychotropic drugs for at most 30 days and any drug
+for chronic use for at most three months at a time (the 2017 agreement on dispensing periods
+that the NHG, LHV, KNMP and others signed); even 15 tablets a day for 92 days is 1,380 units,
+and three months of an oral solution of 1 mg/ml at 30 mg a day is 2,760 ml. A larger number is
+a misread field (an article number in the quantity column, ``99999999999999999999``), and
+would make a chronic user of anybody, or net a real year's use away as a return. Change it with
+``max_quantity``."""
+
+
+def _day(value: dt.date | None) -> dt.date | None:
+    """A ``datetime`` as its calendar date; ``date`` and ``None`` as they are."""
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+class PlausibilityError(BenzoreduxError, ValueError):
+    """An option of the rules on implausible values cannot be used (``max_quantity``)."""
+
+
+def check_max_quantity(_instance: object, attribute: Any, value: object) -> None:
+    """The attrs validator of every ``max_quantity`` option: a finite number above 0.
+
+    Raises :class:`PlausibilityError`, which readers pass on as it is (not as a reader's
+    failure)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise PlausibilityError(
+            f"{attribute.name} must be a finite number above 0 (the most units one "
+            f"dispensing may hold), got {value!r}"
+        )
+
+
+@frozen(kw_only=True)
+class Plausibility:
+    """The bounds beyond which a value cannot be real: dispensing dates too far ahead,
+    birth dates in the future or too long ago, quantities too large for one dispensing.
+
+    The bounds are relative to :meth:`basis`: the later of today and :attr:`as_of` (the
+    reference or evaluation date of the run). Today, because no dispensing is registered much
+    later than the export holding it was made, and an export is read after it was made;
+    a retrospective run (a reference date in the past) reads an export that legitimately holds
+    dispensings after its reference date. The run's date, because a run that looks ahead (a
+    planned reference date, or synthetic data) must not lose the dispensings up to it.
+    Readers have no reference date: their bound is the day they read.
+
+    >>> import datetime as dt
+    >>> looking_back = Plausibility(as_of=dt.date(2025, 6, 30), today=dt.date(2026, 3, 2))
+    >>> looking_back.basis(), looking_back.latest_date()
+    (datetime.date(2026, 3, 2), datetime.date(2026, 4, 2))
+    >>> looking_ahead = Plausibility(as_of=dt.date(2026, 6, 30), today=dt.date(2026, 3, 2))
+    >>> looking_ahead.basis(), looking_ahead.latest_date()
+    (datetime.date(2026, 6, 30), datetime.date(2026, 7, 31))
+    """
+
+    as_of: dt.date | None = field(
+        default=None,
+        converter=_day,
+        validator=validators.optional(validators.instance_of(dt.date)),
+    )
+    """The run's own date (reference or evaluation date); ``None``: today only."""
+    max_quantity: float = field(default=MAX_QUANTITY, validator=check_max_quantity)
+    """The most units one dispensing (or return) of a benzodiazepine may hold
+    (:data:`MAX_QUANTITY` by default)."""
+    today: dt.date | None = field(
+        default=None,
+        converter=_day,
+        validator=validators.optional(validators.instance_of(dt.date)),
+    )
+    """The day of the run (``None``: the real today; tests fix it)."""
+
+    def basis(self) -> dt.date:
+        """The later of today and :attr:`as_of`: the day the bounds are counted from."""
+        today = self.today or dt.date.today()  # noqa: DTZ011 - a local calendar date
+        return max(today, self.as_of) if self.as_of is not None else today
+
+    def latest_date(self) -> dt.date:
+        """The last plausible dispensing date: :data:`FUTURE_MARGIN_DAYS` after the basis."""
+        return self.basis() + dt.timedelta(days=FUTURE_MARGIN_DAYS)
+
+
+def _midnight_after(day: dt.date) -> dt.datetime:
+    """The first moment after ``day``: where a naive datetime column passes ``day``."""
+    after = day + dt.timedelta(days=1)
+    return dt.datetime(after.year, after.month, after.day)  # noqa: DTZ001 - local dates
+
+
+def _after(name: str, dtype: nw.dtypes.DType, day: dt.date) -> nw.Expr:
+    """True where the date or datetime column ``name`` lies after the calendar day ``day``."""
+    if isinstance(dtype, nw.Datetime):
+        return nw.col(name) >= _midnight_after(day)
+    return nw.col(name) > day
+
+
+def _before(name: str, dtype: nw.dtypes.DType, day: dt.date) -> nw.Expr:
+    """True where the date or datetime column ``name`` lies before the calendar day ``day``."""
+    if isinstance(dtype, nw.Datetime):
+        return nw.col(name) < dt.datetime(day.year, day.month, day.day)  # noqa: DTZ001
+    return nw.col(name) < day
+
+
+def _as_day(value: Any) -> dt.date | None:
+    """A footer bound as a calendar date (``None`` when it is no date, or carries a zone)."""
+    if isinstance(value, dt.datetime):
+        return value.date() if value.tzinfo is None else None
+    return value if isinstance(value, dt.date) else None
+
+
+def _no_later_than(day: dt.date) -> Callable[[ColumnStatistics], bool]:
+    """Footer proof that every value of a date column lies on or before ``day``."""
+
+    def proven(statistics: ColumnStatistics) -> bool:
+        if not statistics.bounded:
+            return False
+        if statistics.high is None:
+            return True
+        high = _as_day(statistics.high)
+        return high is not None and high <= day
+
+    return proven
+
+
+def _no_earlier_than(day: dt.date) -> Callable[[ColumnStatistics], bool]:
+    """Footer proof that every value of a date column lies on or after ``day``."""
+
+    def proven(statistics: ColumnStatistics) -> bool:
+        if not statistics.bounded:
+            return False
+        if statistics.low is None:
+            return True
+        low = _as_day(statistics.low)
+        return low is not None and low >= day
+
+    return proven
+
+
+def _within(limit: float) -> Callable[[ColumnStatistics], bool]:
+    """Footer proof that every value of a number column lies in ``[-limit, limit]``.
+
+    NaN is left out of float statistics, but NaN breaks no quantity rule but the finite one;
+    an infinite value is in the bounds and leaves the rule to the rows.
+    """
+
+    def proven(statistics: ColumnStatistics) -> bool:
+        if not statistics.bounded:
+            return False
+        low, high = statistics.low, statistics.high
+        if low is None or high is None:
+            return low is None and high is None
+        numbers = (int, float, decimal.Decimal)
+        if not (isinstance(low, numbers) and isinstance(high, numbers)):
+            return False
+        return bool(-limit <= low and high <= limit)
+
+    return proven
+
+
+def _benzodiazepine(atc: nw.Expr) -> nw.Expr:
+    """True on the rows whose ATC code is a benzodiazepine's, by the groups' own tests."""
+    return nw.any_horizontal(
+        *(g.expression(atc) for g in codes.benzodiazepine_groups()), ignore_nulls=True
+    )
+
+
+def plausibility_rules(
+    schema: TableSchema,
+    columns: Mapping[str, nw.dtypes.DType],
+    plausibility: Plausibility | None = None,
+) -> list[RowRule]:
+    """The rules on implausible values of ``schema`` for a table with ``columns`` (name to
+    type), with the bounds of ``plausibility`` (by default: today's).
+
+    Dispensings: a ``date`` more than :data:`FUTURE_MARGIN_DAYS` after the basis
+    (:meth:`Plausibility.basis`), and a benzodiazepine's ``quantity`` beyond
+    ``max_quantity`` either way (a return of more units than that is no real return either).
+    Patients: a ``birth_date`` after the basis, or more than :data:`MAX_AGE_YEARS` calendar
+    years before it (for a patient who left the practice: before the year of the
+    ``status_date``, when that is earlier). The bounds are computed once, so every row of one
+    run is held to the same day. Other drugs' quantities are not checked: no rule counts their
+    units (co-medication counts as a prescription), and refusing such a row could tempt a user
+    to drop co-medication that must exclude a patient.
+    """
+    bounds = plausibility or Plausibility()
+    basis = bounds.basis()
+    rules: list[RowRule] = []
+    if schema is DISPENSINGS:
+        if "date" in columns:
+            latest = bounds.latest_date()
+            date_type = columns["date"]
+            rules.append(
+                RowRule(
+                    ("date",),
+                    f"date is after {latest.isoformat()}, more than {FUTURE_MARGIN_DAYS} days "
+                    f"after {basis.isoformat()}: not a plausible dispensing date",
+                    lambda: ~nw.col("date").is_null() & _after("date", date_type, latest),
+                    by_statistics=_no_later_than(latest),
+                )
+            )
+        if "quantity" in columns and "atc" in columns:
+            limit = bounds.max_quantity
+
+            def too_many(benzodiazepine: nw.Expr) -> nw.Expr:
+                quantity = nw.col("quantity")
+                return (
+                    ~quantity.is_null()
+                    & quantity.is_finite()
+                    & ((quantity > limit) | (quantity < -limit))
+                    & benzodiazepine
+                )
+
+            rules.append(
+                RowRule(
+                    ("quantity", "atc"),
+                    f"quantity is beyond {limit:g} units, implausible for one dispensing or "
+                    "return of a benzodiazepine (a real one: raise the maximum with max_quantity, "
+                    "on the command line --max-quantity)",
+                    lambda: too_many(_benzodiazepine(nw.col("atc").cast(nw.String))),
+                    by_statistics=_within(limit),
+                    by_distinct=lambda distinct: too_many(
+                        distinct.atc_in(codes.benzodiazepine_groups())
+                    ),
+                )
+            )
+    if schema is PATIENTS and "birth_date" in columns:
+        birth_type = columns["birth_date"]
+        rules.append(
+            RowRule(
+                ("birth_date",),
+                f"birth_date is after {basis.isoformat()}: in the future",
+                lambda: ~nw.col("birth_date").is_null() & _after("birth_date", birth_type, basis),
+                by_statistics=_no_later_than(basis),
+            )
+        )
+        first_year = basis.year - MAX_AGE_YEARS
+        if "status" in columns and "status_date" in columns:
+
+            def too_old() -> nw.Expr:
+                # Years are not cast: pandas and Dask give a missing date's year as NaN, which
+                # no integer type holds; the comparisons are false on it.
+                status_year = nw.col("status_date").dt.year()
+                left = (
+                    nw.col("status").cast(nw.String).is_in(list(LEFT_PRACTICE))
+                    & ~nw.col("status_date").is_null()
+                    & (status_year < basis.year)
+                )
+                last_year = nw.when(left).then(status_year).otherwise(nw.lit(basis.year))
+                born = nw.col("birth_date").dt.year()
+                return ~nw.col("birth_date").is_null() & (born < last_year - MAX_AGE_YEARS)
+
+            rules.append(
+                RowRule(
+                    ("birth_date", "status", "status_date"),
+                    f"birth_date is more than {MAX_AGE_YEARS} years before {basis.year} (for "
+                    "a patient who left: before the year of the status_date): implausibly old",
+                    too_old,
+                    by_statistics=_no_earlier_than(dt.date(first_year, 1, 1)),
+                )
+            )
+        else:
+            rules.append(
+                RowRule(
+                    ("birth_date",),
+                    f"birth_date is more than {MAX_AGE_YEARS} years before {basis.year}: "
+                    "implausibly old",
+                    lambda: (
+                        ~nw.col("birth_date").is_null()
+                        & _before("birth_date", birth_type, dt.date(first_year, 1, 1))
+                    ),
+                    by_statistics=_no_earlier_than(dt.date(first_year, 1, 1)),
+                )
+            )
+    return rules
 
 
 def form_rule(extra_forms: Mapping[str, bool] | None = None) -> RowRule:
@@ -686,11 +1078,15 @@ def form_rule(extra_forms: Mapping[str, bool] | None = None) -> RowRule:
 
 
 def _rules(
-    schema: TableSchema, columns: Mapping[str, Any], forms: Mapping[str, bool] | None
+    schema: TableSchema,
+    columns: Mapping[str, Any],
+    forms: Mapping[str, bool] | None,
+    plausibility: Plausibility | None = None,
 ) -> list[RowRule]:
     rules = list(schema.rules)
     if schema is DISPENSINGS:
         rules.append(form_rule(forms))
+    rules += plausibility_rules(schema, columns, plausibility)
     return [r for r in rules if all(c in columns for c in r.columns)]
 
 
@@ -700,6 +1096,9 @@ def _invalid_expressions(rules: Iterable[RowRule], distinct: DistinctValues) -> 
     their definition)."""
     expressions: dict[str, nw.Expr] = {}
     for rule in rules:
+        if rule.by_distinct is not None:
+            expressions[rule.reason] = rule.by_distinct(distinct)
+            continue
         if rule.by_bounds is not None:
             expressions[rule.reason] = rule.by_bounds(*distinct.bounds(rule.columns[0]))
             continue
@@ -732,6 +1131,7 @@ def validate(
     engine: Engine = "auto",
     forms: Mapping[str, bool] | None = None,
     examples: int = 10,
+    plausibility: Plausibility | None = None,
 ) -> Validation:
     """Split ``frame`` into usable and rejected rows under ``schema``.
 
@@ -739,13 +1139,15 @@ def validate(
     :class:`~benzoredux.errors.ColumnTypeError`); row problems never raise here: they come back
     in :attr:`Validation.rejected`, and the counts reconcile. ``forms`` adds dosage-form names
     (name -> solid oral) to the shipped list, for the dispensings' ``form`` column.
+    ``plausibility`` sets the bounds of the rules on implausible values
+    (:func:`plausibility_rules`; by default today's, and :data:`MAX_QUANTITY`).
     """
     execution = Execution.for_input(frame, engine)
     lazy = execution.lazy(_with_row_numbers(frame), schema.name)
     columns = {k: v for k, v in lazy.collect_schema().items() if k != _POSITION}
     schema.check_columns(columns)
     numbered = _POSITION in lazy.collect_schema()
-    rules = _rules(schema, columns, forms)
+    rules = _rules(schema, columns, forms, plausibility)
     invalid = _invalid_expressions(rules, DistinctValues(lazy))
     if any(r.counted_by for r in rules):
         lazy = with_counts(lazy, rules)
@@ -789,6 +1191,7 @@ def validate(
             if counts[f"__rule{i}"]
         },
         examples=_describe(rejected, schema, rules, examples, position) if n_rejected else (),
+        rule_columns={rule.reason: rule.columns for rule in rules},
     )
 
 
@@ -801,6 +1204,7 @@ def check_rows(
     forms: Mapping[str, bool] | None = None,
     used: Iterable[str] | None = None,
     distinct: DistinctValues | None = None,
+    plausibility: Plausibility | None = None,
 ) -> None:
     """Raise unless every row of ``lazy`` (prepared from ``frame``) is usable.
 
@@ -808,10 +1212,16 @@ def check_rows(
     something is wrong is the input looked at again, with row numbers, to say where. ``used``
     limits the row rules to those reading only these columns (what the algorithm reads).
     ``distinct`` shares distinct values with the caller, which needs the same ones.
+    ``plausibility`` gives the bounds of the rules on implausible values, usually with the
+    run's reference date (:class:`Plausibility`).
     """
     columns = lazy.collect_schema()
     schema.check_columns(columns)
-    rules = _rules(schema, columns, forms)
+    # The bounds are fixed here, once, so that the re-check below holds the rows to the same.
+    bounds = plausibility or Plausibility()
+    basis = bounds.basis()
+    bounds = Plausibility(as_of=basis, today=basis, max_quantity=bounds.max_quantity)
+    rules = _rules(schema, columns, forms, bounds)
     if used is not None:
         keep = set(used)
         rules = [r for r in rules if set(r.columns) <= keep]
@@ -839,7 +1249,9 @@ def check_rows(
         wanted = set(schema.required) | (set(used) if used is not None else set(columns))
         subset = [c for c in columns if c in wanted]
         native: Any = Execution.as_frame(frame, "input")
-        validate(native.select(subset), schema, engine="native", forms=forms).raise_if_rejected()
+        validate(
+            native.select(subset), schema, engine="native", forms=forms, plausibility=bounds
+        ).raise_if_rejected()
 
 
 def _breaks_any(lazy: nw.LazyFrame[Any], invalid: Iterable[nw.Expr]) -> bool:
@@ -869,8 +1281,9 @@ def _footer_statistics(source: PathSource, lazy: nw.LazyFrame[Any]) -> DatasetSt
 
 
 def _proven(rule: RowRule, footers: DatasetStatistics) -> bool:
-    """Whether the footer statistics prove that no row breaks ``rule``."""
-    if rule.by_statistics is None or len(rule.columns) != 1:
+    """Whether the footer statistics (of the rule's first column) prove that no row breaks
+    ``rule``."""
+    if rule.by_statistics is None:
         return False
     column = footers.columns.get(rule.columns[0])
     return column is not None and rule.by_statistics(column)
@@ -883,7 +1296,8 @@ def _describe(
     limit: int,
     position: str | None,
 ) -> tuple[str, ...]:
-    """One line per rejected row: where it is, what is wrong, and the (non-sensitive) values."""
+    """One line per rejected row: where it is, what is wrong, and the values of the columns the
+    rule reads, each quoted or described as :func:`_shown` decides (never personal data)."""
     by_reason = {rule.reason: rule.columns for rule in rules}
     lines = []
     for row in rejected.head(limit).collect().rows(named=True):
@@ -900,23 +1314,71 @@ def _describe(
 
 
 def _shown(schema: TableSchema, name: str, value: object) -> str:
+    """A value in a rejected row's description: quoted only if :func:`shown_value` allows it."""
     if value is None:
         return "empty"
-    if schema.column(name).sensitive:
+    column = schema.column(name)
+    if column.sensitive:
         return "<hidden>"
-    return repr(value)
+    shown = shown_value(column, value)
+    return shown if shown is not None else f"<hidden: {describe_value(value)}>"
+
+
+_CODE = re.compile(r"^[A-Z](?:[0-9]{2}(?:\.[0-9]{1,3}|[A-Z]{1,2}[0-9]{0,3})?)?$", re.IGNORECASE)
+_SHORT_NUMBER = re.compile(r"^[+-]?(?:[0-9]{1,4}(?:[.,][0-9]{1,3})?|[.,][0-9]{1,3})$")
+
+
+def shown_value(column: Column, value: object) -> str | None:
+    """``value`` as a message may quote it, or ``None`` when it must not be quoted.
+
+    Quoted only when ``column`` allows it (:attr:`Column.shown`) and the value has that shape
+    (:class:`Shown`); text comes quoted and cut to
+    :data:`~benzoredux.errors.SHOWN_LENGTH` characters, numbers as numbers. A caller describes
+    a value it may not quote with :func:`~benzoredux.errors.describe_value`.
+
+    >>> atc = DISPENSINGS.column("atc")
+    >>> shown_value(atc, "N05BA1"), shown_value(atc, "Vermeulen")
+    ("'N05BA1'", None)
+    >>> quantity = DISPENSINGS.column("quantity")
+    >>> shown_value(quantity, "1.5"), shown_value(quantity, 2.5), shown_value(quantity, "123456782")
+    ("'1.5'", '2.5', None)
+    """
+    if value is None or column.sensitive or column.shown is Shown.NEVER:
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        pattern = _CODE if column.shown is Shown.CODE else _SHORT_NUMBER
+        return repr(shorten(text)) if pattern.match(text) else None
+    if column.shown is not Shown.NUMBER or isinstance(value, bool):
+        return None
+    if isinstance(value, numbers.Integral):  # numpy's integers too
+        return str(int(value)) if abs(int(value)) < 10_000 else None
+    if isinstance(value, numbers.Real):
+        number = float(value)
+        if not math.isfinite(number):
+            return repr(number)
+        return repr(number) if _SHORT_NUMBER.match(repr(number)) else None
+    return None
 
 
 def validate_dispensings(
-    frame: IntoFrame, *, engine: Engine = "auto", extra_forms: Mapping[str, bool] | None = None
+    frame: IntoFrame,
+    *,
+    engine: Engine = "auto",
+    extra_forms: Mapping[str, bool] | None = None,
+    plausibility: Plausibility | None = None,
 ) -> Validation:
-    """:func:`validate` with the :data:`DISPENSINGS` schema (and extra dosage-form names)."""
-    return validate(frame, DISPENSINGS, engine=engine, forms=extra_forms)
+    """:func:`validate` with the :data:`DISPENSINGS` schema (and extra dosage-form names, and
+    the bounds of implausible values)."""
+    return validate(frame, DISPENSINGS, engine=engine, forms=extra_forms, plausibility=plausibility)
 
 
-def validate_patients(frame: IntoFrame, *, engine: Engine = "auto") -> Validation:
-    """:func:`validate` with the :data:`PATIENTS` schema."""
-    return validate(frame, PATIENTS, engine=engine)
+def validate_patients(
+    frame: IntoFrame, *, engine: Engine = "auto", plausibility: Plausibility | None = None
+) -> Validation:
+    """:func:`validate` with the :data:`PATIENTS` schema (and the bounds of implausible
+    values)."""
+    return validate(frame, PATIENTS, engine=engine, plausibility=plausibility)
 
 
 def validate_episodes(frame: IntoFrame, *, engine: Engine = "auto") -> Validation:

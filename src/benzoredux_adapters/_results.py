@@ -1,6 +1,7 @@
 """The reader's last step: raw tables to a :class:`~benzoredux.reading.ReadResult`.
 
-Every reader passes the same caller options (``duplicates``, ``extra_forms``) on to
+Every reader passes the same caller options (``duplicates``, ``extra_forms``,
+``max_quantity``) on to
 :func:`benzoredux.reading.build_result`; doing it here keeps their defaults in one place.
 """
 
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from benzoredux.reading import RawTable, ReadResult, build_result
+from benzoredux.tables import MAX_QUANTITY
 
 __all__ = ["reader_result"]
 
@@ -26,7 +28,8 @@ def reader_result(
 ) -> ReadResult:
     """:func:`~benzoredux.reading.build_result` with the reader ``options`` the caller gave.
 
-    ``duplicates`` defaults to ``"reject"`` and ``extra_forms`` to none.
+    ``duplicates`` defaults to ``"reject"``, ``extra_forms`` to none and ``max_quantity`` to
+    :data:`~benzoredux.tables.MAX_QUANTITY`.
     """
     return build_result(
         format,
@@ -34,6 +37,7 @@ def reader_result(
         raws,
         duplicates=options.get("duplicates", "reject"),
         extra_forms=options.get("extra_forms"),
+        max_quantity=options.get("max_quantity", MAX_QUANTITY),
         ignored=ignored,
         notes=notes,
     )

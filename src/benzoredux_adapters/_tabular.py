@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +21,14 @@ from attrs import evolve
 
 from benzoredux.reading import (
     EXCEL_SUFFIXES,
+    SEPARATORS,
+    MappingFileError,
     ParseSettings,
     RawTable,
     SourceMapping,
     TextTable,
+    guess_separator,
     read_text_table,
-    sniff_separator,
 )
 
 TEXT_SUFFIXES = frozenset({".csv", ".txt", ".tsv"})
@@ -38,23 +40,46 @@ def normal(name: str) -> str:
     return re.sub(r"\s+", " ", name.strip()).casefold()
 
 
-def first_records(path: Path, limit: int = 20) -> list[list[str]]:
-    """The first records of a CSV or Excel file, cheaply and without raising (for detection)."""
+def _head_lines(path: Path, limit: int) -> list[str]:
+    """The first ``limit`` lines of a text file, decoded as the reader would (UTF-8, else
+    Windows-1252), without raising."""
+    with path.open("rb") as handle:
+        data = handle.read(64 * 1024)
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        text = data.decode("utf-8-sig", errors="replace")
+    return text.splitlines()[: limit * 2]
+
+
+def first_records(
+    path: Path, limit: int = 20, separators: Sequence[str] | None = None
+) -> list[list[str]]:
+    """The first records of a CSV or Excel file, cheaply and without raising (for detection).
+
+    A text file is split with the separator guessed from its first lines
+    (:func:`~benzoredux.reading.guess_separator`), or with each of ``separators`` in turn
+    (the records of every split, one after the other).
+    """
     try:
         if path.suffix.lower() in EXCEL_SUFFIXES:
             return _first_excel_rows(path, limit)
-        with path.open("rb") as handle:
-            data = handle.read(64 * 1024)
-        text = data.decode("utf-8-sig", errors="replace")
-        lines = text.splitlines()[:limit]
-        first = next((line for line in lines if line.strip()), "")
-        reader = csv.reader(io.StringIO("\n".join(lines)), delimiter=sniff_separator(first))
-        return [r for r in reader if r]
+        lines = [line for line in _head_lines(path, limit) if line.strip()][:limit]
+        records: list[list[str]] = []
+        for separator in separators or (guess_separator(lines),):
+            reader = csv.reader(io.StringIO("\n".join(lines)), delimiter=separator)
+            records.extend(r for r in reader if r)
+        return records
     except (OSError, csv.Error, ValueError):
         return []
 
 
 def _first_excel_rows(path: Path, limit: int) -> list[list[str]]:
+    """The first rows of the first sheet that hold a value (the declared size not trusted)."""
     try:
         import openpyxl
     except ImportError:  # pragma: no cover - depends on the installation
@@ -64,8 +89,18 @@ def _first_excel_rows(path: Path, limit: int) -> list[list[str]]:
     except Exception:  # any unreadable workbook is simply not this format
         return []
     try:
-        rows = workbook.worksheets[0].iter_rows(max_row=limit, values_only=True)
-        return [["" if v is None else str(v) for v in row] for row in rows]
+        sheet = workbook.worksheets[0]
+        sheet.reset_dimensions()
+        records = []
+        for row in sheet.iter_rows(min_row=1, max_row=limit, min_col=1, values_only=True):
+            cells = ["" if v is None else str(v) for v in row]
+            while cells and not cells[-1].strip():
+                cells.pop()
+            if cells:
+                records.append(cells)
+        return records
+    except Exception:  # a sheet openpyxl cannot read is not this format either
+        return []
     finally:
         workbook.close()
 
@@ -77,11 +112,50 @@ def header_score(header: Sequence[str], layout: Layout, signature: Sequence[str]
     return hits / len(signature) if signature else 0.0
 
 
+def missing_signature(header: Sequence[str], layout: Layout, signature: Sequence[str]) -> list[str]:
+    """The ``signature`` columns (canonical names) the header lacks under ``layout``."""
+    names = {normal(h) for h in header}
+    return [c for c in signature if not any(normal(a) in names for a in layout.get(c, (c,)))]
+
+
+def best_header(
+    path: Path, layout: Layout, signature: Sequence[str]
+) -> tuple[float, list[str] | None]:
+    """``(score, record)``: the best :func:`header_score` among the file's first records, split
+    with every separator (a title may come first, and may mislead a guess), and the record that
+    has it (``None`` when no record has any signature column)."""
+    if not path.is_file() or path.suffix.lower() not in TEXT_SUFFIXES | EXCEL_SUFFIXES:
+        return 0.0, None
+    best: tuple[float, list[str] | None] = (0.0, None)
+    for record in first_records(path, separators=SEPARATORS):
+        score = header_score(record, layout, signature)
+        if score > best[0]:
+            best = (score, record)
+    return best
+
+
 def best_header_score(path: Path, layout: Layout, signature: Sequence[str]) -> float:
     """The best :func:`header_score` among the file's first records (a title may come first)."""
-    if not path.is_file() or path.suffix.lower() not in TEXT_SUFFIXES | EXCEL_SUFFIXES:
-        return 0.0
-    return max((header_score(r, layout, signature) for r in first_records(path)), default=0.0)
+    return best_header(path, layout, signature)[0]
+
+
+def mapped_layout(layout: Layout, mapping: SourceMapping | None, table: str | None) -> Layout:
+    """``layout`` with the mapping file's names added: ``[columns]``, and ``[columns.<table>]``
+    (every table's when ``table`` is ``None``). A mapping file that names a column is then
+    also how its header is recognised."""
+    if mapping is None:
+        return layout
+    if table is not None:
+        renames = mapping.renames(table)
+    else:
+        renames = dict(mapping.columns)
+        for per_table in mapping.table_columns.values():
+            renames.update(per_table)
+    extended = {canonical: tuple(names) for canonical, names in layout.items()}
+    for export_name, canonical in renames.items():
+        if canonical in extended:
+            extended[canonical] = (*extended[canonical], export_name)
+    return extended
 
 
 def is_header_for(layout: Layout, signature: Sequence[str]) -> Any:
@@ -101,23 +175,50 @@ def read_table_file(
     layout: Layout | None = None,
     signature: Sequence[str] = (),
     decimal: str = ",",
+    table: str | None = None,
+    is_header: Callable[[Sequence[str]], bool] | None = None,
 ) -> TextTable:
-    """The file's text cells, with the mapping file's encoding, separator, sheet and header."""
+    """The file's text cells, with the mapping file's encoding, separator, sheet and header.
+
+    The header is the first record that ``is_header`` accepts, by default the first with half
+    the ``signature`` columns under ``layout`` and the mapping file's names for ``table``
+    (:func:`mapped_layout`).
+    """
+    if is_header is None and layout and signature:
+        is_header = is_header_for(mapped_layout(layout, mapping, table), signature)
     return read_text_table(
         path,
         encoding=mapping.encoding if mapping else "auto",
         separator=mapping.separator if mapping else None,
         sheet=mapping.sheet if mapping else None,
         header_line=mapping.header_line if mapping else None,
-        is_header=is_header_for(layout, signature) if layout and signature else None,
+        is_header=is_header,
         decimal=(mapping.decimal if mapping and mapping.decimal else decimal),
     )
 
 
-def settings_for(mapping: SourceMapping | None, options: Mapping[str, Any]) -> ParseSettings:
-    """Dutch defaults, the mapping file's choices, and ``today`` from the options (tests)."""
+def settings_for(
+    mapping: SourceMapping | None, options: Mapping[str, Any], *, decimal: str = ","
+) -> ParseSettings:
+    """Dutch defaults (``decimal``: the reader's default notation), the mapping file's choices,
+    and ``today`` from the options (tests).
+
+    A mapping file's thousands separator that is also the decimal separator (``thousands =
+    ","`` for an export with decimal commas) is a
+    :class:`~benzoredux.reading.mapping.MappingFileError`: no number could be read.
+    """
     today = options.get("today")
-    return ParseSettings.dutch(mapping, **({"today": today} if today is not None else {}))
+    defaults: dict[str, Any] = {"decimal": decimal}
+    if today is not None:
+        defaults["today"] = today
+    settings = ParseSettings.dutch(mapping, **defaults)
+    if settings.thousands is not None and settings.thousands == settings.decimal:
+        where = mapping.path.name if mapping is not None and mapping.path else "mapping"
+        raise MappingFileError(
+            f"{where}: file.thousands = {settings.thousands!r} is also the decimal separator of "
+            f"this export; set file.decimal, or another thousands separator"
+        )
+    return settings
 
 
 def mapping_of(options: Mapping[str, Any]) -> SourceMapping | None:

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from benzoredux.hookspecs import Reader, hookimpl
-from benzoredux.reading import ReadResult, raw_table
+from benzoredux.reading import ReadResult, raw_table, unused_columns_note
 from benzoredux_adapters._column_names import DUTCH_NAMES
 from benzoredux_adapters._results import reader_result
 from benzoredux_adapters._tabular import (
@@ -84,7 +84,9 @@ class AisReader:
     def read(self, source: Path, *, options: Mapping[str, Any]) -> ReadResult:
         """Read the export into dispensings (and patients, when it has their details)."""
         mapping = mapping_of(options)
-        text = read_table_file(source, mapping, layout=DISPENSINGS_LAYOUT, signature=SIGNATURE)
+        text = read_table_file(
+            source, mapping, layout=DISPENSINGS_LAYOUT, signature=SIGNATURE, table="dispensings"
+        )
         settings = settings_for(mapping, options)
         dispensings, notes = raw_table(
             text, "dispensings", DISPENSINGS_LAYOUT, mapping=mapping, settings=settings
@@ -103,9 +105,7 @@ class AisReader:
             raws.append(distinct_rows(patients))
             used = set(dispensings.source_columns.values()) | set(patients.source_columns.values())
             notes = [n for n in notes if "not used" not in n]
-            unused = [n for n in text.header if n not in used]
-            if unused:
-                notes.append(f"{source.name}: column(s) not used: {', '.join(unused)}")
+            notes.extend(unused_columns_note(text, used))
         return reader_result(
             self.name,
             source,
@@ -131,8 +131,9 @@ def _apply_return_flag(raw: Any) -> Any:
         quantity=quantity.where(~negate, "-" + quantity)
     )
     source_name = raw.source_columns.get("return", "Retour")
-    reasons = (f"column {source_name!r}: {v!r} is not J or N" for v in raw.frame["return"][unknown])
-    return drop_rows(evolve(raw, frame=frame), np.asarray(unknown), list(reasons))
+    # The reason names the column, not the value: a swapped column puts names here.
+    reason = f"column {source_name!r} (return): return is not J or N (also ja/nee, 1/0)"
+    return drop_rows(evolve(raw, frame=frame), np.asarray(unknown), [reason] * int(unknown.sum()))
 
 
 @hookimpl

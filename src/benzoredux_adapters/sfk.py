@@ -27,7 +27,13 @@ from typing import Any
 from attrs import evolve
 
 from benzoredux.hookspecs import Reader, hookimpl
-from benzoredux.reading import ReadError, ReadResult, raw_table
+from benzoredux.reading import (
+    ReadError,
+    ReadResult,
+    describe_columns,
+    raw_table,
+    unused_columns_note,
+)
 from benzoredux_adapters._results import reader_result
 from benzoredux_adapters._tabular import (
     best_header_score,
@@ -83,7 +89,9 @@ class SfkReader:
     def read(self, source: Path, *, options: Mapping[str, Any]) -> ReadResult:
         """Read the lists into dispensings (one row per patient and substance) and patients."""
         mapping = mapping_of(options)
-        text = read_table_file(source, mapping, layout=LAYOUT, signature=SIGNATURE)
+        text = read_table_file(
+            source, mapping, layout=LAYOUT, signature=SIGNATURE, table="dispensings"
+        )
         settings = settings_for(mapping, options)
         rows, notes = raw_table(
             text,
@@ -110,7 +118,7 @@ class SfkReader:
         if absent:
             raise ReadError(
                 f"{source.name} (sfk): missing column(s) {', '.join(map(repr, absent))}; "
-                f"columns found: {', '.join(map(repr, text.header))}"
+                f"columns found: {describe_columns(text.header)}"
             )
         kind = frame["sfk_list"].astype("string").str.strip().str.casefold().map(LISTS)
         unknown = kind.isna().to_numpy(dtype=bool)
@@ -126,12 +134,15 @@ class SfkReader:
         names = rows.source_columns
         source_columns = {("prescriber_id" if k == "gp_id" else k): v for k, v in names.items()}
         source_columns["date"] = f"{names['last_dispensing']} / {names['first_dispensing']}"
-        reasons = [
-            f"column {names['sfk_list']!r}: {value!r} is not a list this reader knows"
-            for value in frame["sfk_list"][unknown]
-        ]
+        # The reason names the column, not the value: a swapped column puts names here.
+        reason = (
+            f"column {names['sfk_list']!r} (sfk_list): not a list this reader knows "
+            "(Langdurig gebruik or Nieuw gebruik)"
+        )
         dispensing_rows = drop_rows(
-            evolve(rows, frame=dispensings, source_columns=source_columns), unknown, reasons
+            evolve(rows, frame=dispensings, source_columns=source_columns),
+            unknown,
+            [reason] * int(unknown.sum()),
         )
         patients, _ = raw_table(
             text,
@@ -141,6 +152,10 @@ class SfkReader:
             settings=settings,
             keep=("patient_id", "gp_id", "birth_date", "sex"),
         )
+        # A column is unused only when neither table took it (the patients' birth date and
+        # sex are not dispensings columns).
+        used = {*rows.source_columns.values(), *patients.source_columns.values()}
+        notes = [n for n in notes if "not used" not in n] + unused_columns_note(text, used)
         return reader_result(
             self.name,
             source,

@@ -123,3 +123,150 @@ def test_openpyxl_is_not_imported_for_csv(tmp_path: Path) -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_canonical_csv_with_a_trailing_separator(tmp_path: Path) -> None:
+    """Issue 16: a canonical CSV with a trailing separator failed with "can only concatenate
+    str (not "int") to str"; it is read as if the separator were not there."""
+    from benzoredux.reading import read_canonical
+    from benzoredux.tables import DISPENSINGS
+
+    path = tmp_path / "dispensings.csv"
+    path.write_text(
+        "patient_id,date,atc,quantity\np1,2025-03-01,N05BA04,60,\np2,2025-04-01,N05BA04,30,\n"
+    )
+    frame = read_canonical(path, DISPENSINGS)
+    assert list(frame.columns) == ["patient_id", "date", "atc", "quantity"]
+    assert frame["patient_id"].tolist() == ["p1", "p2"]
+    assert frame["quantity"].tolist() == [60, 30]
+    result = read_source(path)
+    assert result.dispensings is not None
+    assert result.dispensings["patient_id"].tolist() == ["p1", "p2"]
+    # On the header too: the empty unnamed column is dropped.
+    path.write_text("patient_id,date,atc,quantity,\np1,2025-03-01,N05BA04,60,\n")
+    assert list(read_canonical(path, DISPENSINGS).columns) == [
+        "patient_id",
+        "date",
+        "atc",
+        "quantity",
+    ]
+
+
+def test_an_episodes_file_with_a_trailing_separator_keeps_its_columns(tmp_path: Path) -> None:
+    """Issue 16: the trailing separator shifted the columns, so a date landed in icpc."""
+    from benzoredux.reading import read_canonical
+    from benzoredux.tables import EPISODES
+
+    path = tmp_path / "episodes.csv"
+    path.write_text(
+        "patient_id,icpc,start,end\np1,P06,2020-01-01,,\np2,P74,2021-05-01,2022-01-01,\n"
+    )
+    frame = read_canonical(path, EPISODES)
+    assert frame["patient_id"].tolist() == ["p1", "p2"]
+    assert frame["icpc"].tolist() == ["P06", "P74"]
+    assert frame["start"].tolist() == [pd.Timestamp("2020-01-01"), pd.Timestamp("2021-05-01")]
+    episodes = read_source(path).episodes
+    assert episodes is not None
+    assert episodes["icpc"].tolist() == ["P06", "P74"]
+
+
+def test_a_canonical_csv_line_with_an_extra_value_is_an_error_naming_the_line(
+    tmp_path: Path,
+) -> None:
+    from benzoredux.reading import FileFormatError, read_canonical
+    from benzoredux.tables import EPISODES
+
+    path = tmp_path / "episodes.csv"
+    path.write_text("patient_id,icpc,start\np1,P06,2020-01-01\np2,P74,2021-05-01,P01\n")
+    with pytest.raises(FileFormatError, match=r"episodes\.csv, line 3: the line has 4 fields"):
+        read_canonical(path, EPISODES)
+
+
+def test_a_mapping_without_table_does_not_read_episodes_as_patients(tmp_path: Path) -> None:
+    """Issue 16: a mapping file without ``table =`` read an episodes file as patients and
+    dropped its mapped date columns without a note. Its columns say episodes: it is read as
+    episodes, and the ICPC column the mapping forgot is named."""
+    path = tmp_path / "episodes.csv"
+    path.write_text("Pat;Code;Begin;Eind\np1;P06;01-01-2020;\n")
+    mapping = {"columns": {"Pat": "patient_id", "Begin": "start", "Eind": "end"}}
+    with pytest.raises(ReadError, match=r"episodes.csv \(episodes\): missing required.*'icpc'"):
+        read_source(path, mapping=mapping)
+    mapping["columns"]["Code"] = "icpc"
+    episodes = read_source(path, mapping=mapping).episodes
+    assert episodes is not None
+    assert episodes["start"].tolist() == [pd.Timestamp("2020-01-01")]
+
+
+def test_columns_of_two_tables_need_the_table_named(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.csv"
+    path.write_text("Pat;Begin;Geb\np1;01-01-2020;01-01-1950\n")
+    mapping = {"columns": {"Pat": "patient_id", "Begin": "start", "Geb": "birth_date"}}
+    with pytest.raises(
+        ReadError,
+        match=r"its columns belong to more than one \(episodes: start; patients: birth_date\)",
+    ):
+        read_source(path, mapping=mapping)
+
+
+def test_a_mapped_column_of_another_table_is_noted_not_dropped_silently(tmp_path: Path) -> None:
+    path = tmp_path / "p.csv"
+    path.write_text("Pat;Geb;Begin\np1;01-01-1950;01-01-2020\n")
+    mapping = {
+        "table": "patients",
+        "columns": {"Pat": "patient_id", "Geb": "birth_date", "Begin": "start"},
+    }
+    result = read_source(path, mapping=mapping)
+    assert list(result.tables) == ["patients"]
+    assert result.notes == ("p.csv: column(s) not used: Begin",)
+
+
+def test_a_title_line_above_a_canonical_header(tmp_path: Path) -> None:
+    """The separator and the header are found under a title line with commas in it."""
+    path = tmp_path / "d.csv"
+    path.write_text(
+        "Export, De Linde, 2025\npatient_id;date;atc;quantity\np1;01-02-2025;N05BA04;2,5\n"
+    )
+    result = read_source(path)
+    assert result.dispensings is not None
+    assert result.dispensings["quantity"].tolist() == [2.5]
+    assert result.notes == ("d.csv: 1 line(s) before the header skipped",)
+
+
+def test_blank_rows_are_counted_in_the_result(tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    path.write_text("patient_id;date;atc;quantity\np1;01-02-2025;N05BA04;30\n;;;\n\n")
+    result = read_source(path)
+    assert result.counts["dispensings"].rows_read == 1
+    assert result.ignored == {"blank rows": 2}
+    assert result.notes == ("d.csv: 2 blank row(s) skipped (lines 3, 4)",)
+
+
+def test_true_false_columns_are_read_not_a_crash(tmp_path: Path) -> None:
+    """The screening columns of a patients file (``palliative``, ...) are true/false: they
+    raised a raw ColumnTypeError, found by the reader fuzzer."""
+    path = tmp_path / "p.csv"
+    path.write_text("patient_id;palliative;immobile\np1;ja;0\np2;nee;TRUE\np3;misschien;\n")
+    result = read_source(path, strict=False)
+    assert result.patients is not None
+    assert result.patients["palliative"].tolist() == [True, False]
+    assert result.patients["immobile"].tolist() == [False, True]
+    assert result.rejected["reason"].tolist() == [
+        "palliative is not true or false (also 1/0, ja/nee, J/N)"
+    ]
+
+
+def test_a_workbook_declaring_the_whole_sheet_is_read_fast(tmp_path: Path) -> None:
+    """Issue 16: one cell at XFD1048576 (a 5 KB file) kept the reader busy for minutes."""
+    openpyxl = pytest.importorskip("openpyxl")
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["patient_id", "date", "atc", "quantity"])
+    sheet.append(["p1", dt.datetime(2025, 2, 1), "N05BA04", 30])
+    sheet["XFD1048576"] = "x"
+    path = tmp_path / "far.xlsx"
+    workbook.save(path)
+    result = read_source(path, strict=False)
+    assert result.dispensings is not None
+    assert result.dispensings["patient_id"].tolist() == ["p1"]
+    assert result.rejected["line"].tolist() == [1048576]
+    assert result.ignored == {"blank rows": 1048576 - 3}

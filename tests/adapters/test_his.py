@@ -159,3 +159,72 @@ def test_round_trip_of_all_three_tables(tmp_path: Path) -> None:
     same_table(result.tables["dispensings"], prescriptions)
     same_table(result.tables["episodes"], episodes)
     same_table(result.tables["patients"], patients)
+
+
+def _without_columns(source: Path, folder: Path, dropped: set[str]) -> None:
+    """The example export with columns of the patient register left out."""
+    shutil.copytree(source, folder)
+    path = folder / "patienten.csv"
+    lines = path.read_bytes().decode("cp1252").splitlines()
+    header = lines[0].split(";")
+    keep = [i for i, name in enumerate(header) if name not in dropped]
+    path.write_bytes(
+        "\r\n".join(";".join(line.split(";")[i] for i in keep) for line in lines).encode("cp1252")
+    )
+
+
+def test_a_register_lacking_columns_is_an_error_in_strict_mode(
+    tmp_path: Path, examples: Path
+) -> None:
+    """Issue 16: patienten.csv without three columns was skipped with only a note, even in
+    strict mode: its patients were neither accepted nor rejected."""
+    folder = tmp_path / "his"
+    _without_columns(examples / "his", folder, {"Huisarts", "Geslacht", "Inschrijfstatus"})
+    with pytest.raises(ReadError) as caught:
+        read_source(folder)
+    message = str(caught.value)
+    assert "patienten.csv: looks like the HIS patient register but lacks the column(s) " in message
+    assert "'Huisarts' (gp_id), 'Geslacht' (sex), 'Inschrijfstatus' (status)" in message
+    assert "Müller" not in message
+    assert "987825707" not in message
+
+
+def test_a_register_lacking_columns_is_counted_unread_in_lenient_mode(
+    tmp_path: Path, examples: Path
+) -> None:
+    folder = tmp_path / "his"
+    _without_columns(examples / "his", folder, {"Huisarts", "Geslacht", "Inschrijfstatus"})
+    result = read_source(folder, strict=False)
+    assert result.ignored == {"unread files": 1}
+    assert set(result.tables) == {"dispensings", "episodes"}
+    assert any(
+        note.startswith("patienten.csv: looks like the HIS patient register but lacks")
+        and note.endswith("; not read")
+        for note in result.notes
+    )
+
+
+def test_a_mapping_file_naming_the_columns_makes_the_register_readable(
+    tmp_path: Path, examples: Path
+) -> None:
+    """The way out the error names: the mapping file's names also recognise the file."""
+    folder = tmp_path / "his"
+    _without_columns(examples / "his", folder, {"Inschrijfstatus"})
+    register = folder / "patienten.csv"
+    text = register.read_bytes().decode("cp1252").replace("Huisarts;", "Arts;", 1)
+    register.write_bytes(text.encode("cp1252"))
+    result = read_source(folder, mapping={"format": "his", "columns": {"Arts": "gp_id"}})
+    assert result.patients is not None
+    assert result.patients["gp_id"].tolist() == ["HA01", "HA01", "HA02", "HA02"]
+
+
+def test_blank_rows_are_counted_per_file(tmp_path: Path, examples: Path) -> None:
+    folder = tmp_path / "his"
+    shutil.copytree(examples / "his", folder)
+    episodes = folder / "episodes.csv"
+    lines = episodes.read_bytes().decode("utf-8").splitlines()
+    episodes.write_text("\n".join([lines[0], ";;;;", *lines[1:3], "", *lines[3:]]) + "\n")
+    result = read_source(folder)
+    assert result.ignored == {"blank rows": 2}
+    assert "episodes.csv: 2 blank row(s) skipped (lines 2, 5)" in result.notes
+    assert result.counts["episodes"].rows_read == 4

@@ -140,7 +140,7 @@ def test_the_per_gp_lists_have_a_sheet_per_gp_with_names(demo: tuple[Path, Resul
     for name in book.sheetnames:
         sheet = book[name]
         header = [c.value for c in sheet[1]]
-        assert header[:3] == ["patient_id", "name", "address"]
+        assert header[:3] == ["Patiëntnummer", "Naam", "Adres"]
         assert sheet.max_row - 1 == sum(r["gp_id"] == name for r in selection)
 
 

@@ -138,9 +138,9 @@ def test_plan_takes_the_programme_and_progress_from_the_register(
 def test_plan_reads_an_edited_spreadsheet_back(tmp_path: Path) -> None:
     out = tmp_path / "results"
     assert run(["plan", "--start-date", "2026-01-05", "--out", out]).exit_code == 0
-    edited = pd.read_excel(out / "plan.xlsx", dtype={"task_id": str, "note": str})
-    edited.loc[edited["task_id"] == "inform-public", "status"] = "skipped"
-    edited.loc[edited["task_id"] == "inform-public", "note"] = "geen krant dit jaar"
+    edited = pd.read_excel(out / "plan.xlsx", dtype={"Taakcode": str, "Toelichting": str})
+    edited.loc[edited["Taakcode"] == "inform-public", "Status"] = "overgeslagen"
+    edited.loc[edited["Taakcode"] == "inform-public", "Toelichting"] = "geen krant dit jaar"
     edited.to_excel(tmp_path / "edited.xlsx", index=False)
     done = run(["plan", "--edited", tmp_path / "edited.xlsx", "--out", out])
     assert done.exit_code == 0, done.output

@@ -145,7 +145,7 @@ def test_select_complex_comedication_flags(tmp_path: Path) -> None:
     assert chosen("--gabapentinoids-not-complex") == ["ibuprofen", "paracetamol", "pregabalin"]
 
 
-def test_bad_value_names_file_line_column_and_value(tmp_path: Path) -> None:
+def test_bad_value_names_file_line_column_and_kind_of_value(tmp_path: Path) -> None:
     source = tmp_path / "dispensings.csv"
     source.write_text(
         "patient_id,date,atc,quantity\np1,2025-03-01,N05BA04,60\np1,01-09-2025,N05BA04,60\n"
@@ -155,8 +155,10 @@ def test_bad_value_names_file_line_column_and_value(tmp_path: Path) -> None:
     )
     assert result.exit_code == EXIT_DATA_ERROR
     assert (
-        "dispensings.csv, line 3, column 'date': '01-09-2025' is not an ISO date" in result.output
-    )
+        "dispensings.csv, line 3, column 'date': the value (a date written like 99-99-9999) is "
+        "not an ISO date (YYYY-MM-DD)"
+    ) in result.output
+    assert "01-09-2025" not in result.output  # a date may be a birth date: docs/privacy.rst
     assert "Traceback" not in result.output
 
 
@@ -220,3 +222,21 @@ def test_select_without_prescriber_reports_no_gp_rather_than_nan(tmp_path: Path)
     assert result.exit_code == 0, result.output
     assert "(no GP): 1" in result.output
     assert "nan" not in result.output
+
+
+def test_max_quantity_raises_the_plausible_maximum(tmp_path: Path) -> None:
+    """A dispensing beyond the plausible maximum stops the run and names the option that
+    raises it; with the option the run goes on."""
+    source = tmp_path / "d.csv"
+    source.write_text(
+        "patient_id,date,atc,quantity\np1,2025-03-01,N05BA04,20000\np2,2025-03-01,N05BA04,60\n"
+    )
+    base = ["select", str(source), "--reference-date", "2025-12-31"]
+    refused = CliRunner().invoke(main, [*base, "--out", str(tmp_path / "a")])
+    assert refused.exit_code == EXIT_DATA_ERROR, refused.output
+    assert "--max-quantity" in refused.output
+    raised = CliRunner().invoke(
+        main, [*base, "--max-quantity", "30000", "--out", str(tmp_path / "b")]
+    )
+    assert raised.exit_code == 0, raised.output
+    assert "1 chronic users selected" in raised.output

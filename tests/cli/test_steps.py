@@ -123,4 +123,5 @@ def test_bad_practice_file_is_named(tmp_path: Path) -> None:
         ],
     )  # fmt: skip
     assert done.exit_code == 3
-    assert "practice.toml: missing field 'name'" in done.output
+    assert "practice.toml: 2 problems: (1) key 'name' is missing" in done.output
+    assert "(2) no [[gps]]" in done.output

@@ -55,7 +55,7 @@ def test_taper_handout_lists_every_step_with_dates(tmp_path: Path) -> None:
         "(factor 10)." in paragraphs.splitlines()
     )
     assert rows == [
-        ["Periode", "Wat neemt u per dag?", "Samen per dag"],
+        ["Periode", "Wat neemt u per dag?", "Totaal per dag"],
         ["3 maart 2025 tot en met 9 maart 2025",
          "2 tabletten van 10 mg en 1 tablet van 5 mg per dag", "25 mg"],
         ["10 maart 2025 tot en met 16 maart 2025",

@@ -97,10 +97,15 @@ def test_xlsx_is_private_and_formula_safe(tmp_path: Path) -> None:
     sheet = load_workbook(path).active
     assert sheet is not None
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0][0] == "task_id"
+    assert rows[0] == (
+        "Taakcode", "Stap", "Wat", "Hoe", "Wie", "Vanaf", "Uiterlijk", "Status", "Toelichting",
+    )  # fmt: skip
     assert len(rows) == 15
-    assert rows[1][8] == "'=HYPERLINK(1)"
+    assert rows[1][8] == "=HYPERLINK(1)"  # a text cell, never a formula: no quote shown
+    assert sheet["I2"].data_type == "s"
+    assert rows[1][7] == "klaar"
     assert rows[1][6] == dt.datetime(2026, 2, 4)
+    assert sheet["G2"].number_format == "dd-mm-yyyy"
 
 
 def test_ics_has_one_event_per_open_task(tmp_path: Path) -> None:

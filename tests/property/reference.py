@@ -14,6 +14,7 @@ It is slow and obvious on purpose: the property tests hold the vectorised librar
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -85,6 +86,37 @@ def as_day(value: dt.date | dt.datetime) -> dt.date:
     if isinstance(value, dt.datetime):
         return value.date()
     return value
+
+
+# docs/domain/tables.rst, "Implausible values" (issue 16): retyped here, not imported.
+FUTURE_MARGIN_DAYS = 31
+MAX_QUANTITY = 10_000.0
+
+
+def implausible_rows(
+    rows: Iterable[Mapping[str, Any]],
+    reference_date: dt.date,
+    *,
+    today: dt.date,
+    max_quantity: float = MAX_QUANTITY,
+) -> list[int]:
+    """The positions of the rows the library must refuse as implausible, over the whole table
+    (not only the window): a date more than 31 days after the later of today and the
+    reference date, or a benzodiazepine quantity beyond ``max_quantity`` either way (a return
+    too). Other drugs' quantities, NaN and missing values are not this rule's business."""
+    latest = max(today, reference_date) + dt.timedelta(days=FUTURE_MARGIN_DAYS)
+    bad = []
+    for position, row in enumerate(rows):
+        quantity = row["quantity"]
+        too_many = (
+            quantity is not None
+            and math.isfinite(float(quantity))
+            and abs(float(quantity)) > max_quantity
+            and is_benzo(str(row["atc"]))
+        )
+        if as_day(row["date"]) > latest or too_many:
+            bad.append(position)
+    return bad
 
 
 def reference_select_chronic_users(

@@ -121,8 +121,14 @@ def boundary_days(reference: dt.date, window_months: int, recent_months: int = 3
 
 
 @st.composite
-def datasets(draw: st.DrawFn) -> dict[str, Any]:
-    """Random dispensings of 1-8 patients around a reference date, and the call's options."""
+def datasets(draw: st.DrawFn, *, implausible: bool = False) -> dict[str, Any]:
+    """Random dispensings of 1-8 patients around a reference date, and the call's options.
+
+    With ``implausible``, a third of the datasets get one row at or beyond the bounds of the
+    rules on implausible values (issue 16): a date just within or past the margin after the
+    later of today and the reference date, or far in the future; a benzodiazepine quantity at
+    or beyond the maximum, dispensed or returned; a huge quantity of another drug (allowed).
+    """
     reference = draw(reference_dates)
     options: dict[str, Any] = draw(option_values)
     if draw(st.booleans()):  # the current dose's window: any length up to the window's
@@ -140,14 +146,18 @@ def datasets(draw: st.DrawFn) -> dict[str, Any]:
     with_times = draw(st.booleans())  # datetime column with a time of day instead of dates
     n_patients = draw(st.integers(1, 8))
     patient_ids = [f"p{i}" for i in draw(st.permutations(range(1, 11)))[:n_patients]]
+    # Up to the margin after the reference date: later dates are implausible when the
+    # reference date is today or later (``implausible`` below draws those on purpose).
+    last = reference + dt.timedelta(days=REFERENCE.FUTURE_MARGIN_DAYS)
+    edges = boundary_days(
+        reference, options.get("window_months", 12), options.get("recent_months", 3)
+    )
     days = st.one_of(
-        st.sampled_from(
-            boundary_days(
-                reference, options.get("window_months", 12), options.get("recent_months", 3)
-            )
-        ),
+        st.sampled_from([day for day in edges if day <= last]),
         st.integers(-400, 10).map(lambda n: reference + dt.timedelta(days=n)),
-        st.integers(-800, 40).map(lambda n: reference + dt.timedelta(days=n)),
+        st.integers(-800, REFERENCE.FUTURE_MARGIN_DAYS).map(
+            lambda n: reference + dt.timedelta(days=n)
+        ),
     )
     minutes = st.integers(0, 24 * 60 - 1)
 
@@ -201,6 +211,37 @@ def datasets(draw: st.DrawFn) -> dict[str, Any]:
         if has_prescriber:
             top_up["prescriber_id"] = draw(prescribers)
         rows.append(top_up)
+    if implausible and draw(st.integers(0, 2)) == 0:
+        basis = max(dt.date.today(), reference)
+        margin = REFERENCE.FUTURE_MARGIN_DAYS
+        limit = REFERENCE.MAX_QUANTITY
+        day, atc, quantity = draw(
+            st.sampled_from(
+                [
+                    (basis + dt.timedelta(days=margin), "N05BA04", 30.0),  # the last day allowed
+                    (basis + dt.timedelta(days=margin + 1), "N05BA04", 30.0),
+                    (dt.date(2199, 12, 31), "N05CF02", 30.0),  # within datetime64[ns]
+                    (reference, "N05BA04", limit),  # the most allowed
+                    (reference, "N05BA04", limit + 0.25),
+                    (reference, "N05CD07", 1e20),
+                    (reference - dt.timedelta(days=30), "N05BA04", -1e20),  # a return
+                    (reference, "N03AE01", 1e20),  # not a benzodiazepine: allowed
+                ]
+            )
+        )
+        odd: dict[str, Any] = {
+            "patient_id": draw(st.sampled_from(patient_ids)),
+            "date": when(day, draw(minutes)),
+            "atc": atc,
+            "quantity": quantity,
+        }
+        if has_form:
+            odd["form"] = "tablet"
+        if has_strength:
+            odd["strength_mg"] = 10.0
+        if has_prescriber:
+            odd["prescriber_id"] = draw(prescribers)
+        rows.append(odd)
     rows = draw(st.permutations(rows))  # the input order must not matter
     columns = ["patient_id", "date", "atc", "quantity"]
     columns += [

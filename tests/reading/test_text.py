@@ -55,7 +55,7 @@ def test_ragged_lines_are_reported_and_trailing_empty_fields_are_fine(tmp_path: 
 def test_duplicate_or_empty_column_names_are_errors(tmp_path: Path) -> None:
     path = tmp_path / "p.csv"
     path.write_text("a;A\n1;2\n")
-    with pytest.raises(TextFileError, match="'A' occurs twice"):
+    with pytest.raises(TextFileError, match=r"columns 1 and 2 have the same name \('A'\)"):
         read_text_table(path)
     path.write_text("a;;b\n1;2;3\n")
     with pytest.raises(TextFileError, match="column 2 has no name"):
@@ -79,3 +79,89 @@ def test_separator_is_guessed_from_the_header(tmp_path: Path) -> None:
     assert read_text_table(path).rows["b"].tolist() == ["2"]
     path.write_text("a\tb\n1\t2\n")
     assert read_text_table(path).rows["b"].tolist() == ["2"]
+
+
+def test_a_title_line_with_commas_does_not_choose_the_separator(tmp_path: Path) -> None:
+    """Issue 16: the separator was guessed from the first line even when it was a title."""
+    path = tmp_path / "p.csv"
+    path.write_text(
+        "Apotheek De Linde, Delft, alle afleveringen\n"
+        "Patientnummer;Afleverdatum;ATC;Aantal\n"
+        "1;01-02-2025;N05BA04;2,5\n"
+        "2;01-03-2025;N05BA04;30\n"
+    )
+    table = read_text_table(path, is_header=lambda fields: "ATC" in fields)
+    assert table.separator == ";"
+    assert table.header == ("Patientnummer", "Afleverdatum", "ATC", "Aantal")
+    assert table.rows["Aantal"].tolist() == ["2,5", "30"]
+    assert table.preamble == ("Apotheek De Linde, Delft, alle afleveringen",)
+    # Without a header test, the lines that agree on their width decide.
+    assert read_text_table(path, header_line=2).separator == ";"
+
+
+def test_blank_rows_are_counted_not_dropped(tmp_path: Path) -> None:
+    """Issue 16: rows whose fields are all blank were skipped without a trace."""
+    path = tmp_path / "p.csv"
+    path.write_text("\na;b\n1;2\n;\n   ;  \n\n3;4\n")
+    table = read_text_table(path)
+    assert table.rows["a"].tolist() == ["1", "3"]
+    assert (table.blank_rows, table.blank_lines) == (3, (4, 5, 6))  # not the one above the header
+
+
+def test_a_workbook_declaring_the_whole_sheet_is_read_by_its_cells(tmp_path: Path) -> None:
+    """Issue 16: a 5 KB workbook with one cell at XFD1048576 kept the reader busy for minutes,
+    because the declared range was trusted. Only the cells that exist are read now."""
+    openpyxl = pytest.importorskip("openpyxl")
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["patient_id", "date", "atc", "quantity"])
+    sheet.append(["p1", "01-02-2025", "N05BA04", 30])
+    sheet["XFD1048576"] = "x"
+    path = tmp_path / "far.xlsx"
+    workbook.save(path)
+    assert path.stat().st_size < 10_000
+    table = read_text_table(path)
+    assert table.header == ("patient_id", "date", "atc", "quantity")
+    assert table.rows["patient_id"].tolist() == ["p1"]
+    # The far cell's row is one record (16384 fields), the rows between it and the data blank.
+    assert table.bad_lines == ((1048576, "has 16384 fields where the header has 4"),)
+    assert table.blank_rows == 1048576 - 3
+    assert table.blank_lines[:2] == (3, 4)
+
+
+def test_a_sheet_row_ending_before_the_last_column_is_not_ragged(tmp_path: Path) -> None:
+    openpyxl = pytest.importorskip("openpyxl")
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["a", "b", "c"])
+    sheet.append(["1", None, None])
+    sheet.append([None, None, None])
+    sheet.append(["2", "3", "4"])
+    path = tmp_path / "w.xlsx"
+    workbook.save(path)
+    table = read_text_table(path)
+    assert table.rows["a"].tolist() == ["1", "2"]
+    assert table.rows["c"].tolist() == [None, "4"]
+    assert (table.bad_lines, table.blank_rows, table.blank_lines) == ((), 1, (3,))
+
+
+def test_messages_about_the_header_do_not_quote_a_record(tmp_path: Path) -> None:
+    """A file without its header line: its first record is someone's data."""
+    path = tmp_path / "p.csv"
+    path.write_text("123456782;14-03-1948;14-03-1948;2601 DC\n")
+    with pytest.raises(TextFileError) as caught:
+        read_text_table(path)
+    assert str(caught.value) == (
+        "p.csv, line 1: columns 2 and 3 have the same name; every column needs a name of its own"
+    )
+
+
+def test_a_record_with_a_stray_quote_costs_one_row_not_the_file(tmp_path: Path) -> None:
+    """Issue 16 ("one bad record sinks a whole file"): a quote the csv module cannot split
+    stopped the whole file; now that record is a bad line and the rest is read."""
+    path = tmp_path / "p.csv"
+    path.write_text('a;b\n1;2\n"Bakker" Jansen;3\n4;5\n6;"never closed\n7;8\n')
+    table = read_text_table(path)
+    assert table.rows["a"].tolist() == ["1", "4", "7"]
+    assert [line for line, _ in table.bad_lines] == [3, 5]
+    assert all("Bakker" not in reason for _, reason in table.bad_lines)

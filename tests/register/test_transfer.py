@@ -122,7 +122,15 @@ def test_workbook_export(
     rows = list(book["letters"].iter_rows(values_only=True))
     assert len(rows) == 1 + len(register.history("letters"))
     forced = [r for r in rows[1:] if r[rows[0].index("forced")]]
-    assert forced[0][rows[0].index("force_reason")] == "'-retour, verhuisd"
+    # A text cell, never a formula: shown as the register holds it, without a quote (issue 17).
+    assert forced[0][rows[0].index("force_reason")] == "-retour, verhuisd"
+    assert {c.data_type for c in book["letters"]["P"][1:] if c.value is not None} <= {"s"}
+    when = forced[0][rows[0].index("recorded_at")]
+    assert isinstance(when, dt.datetime)  # a date cell (UTC), not ISO text
+    assert book["letters"].cell(2, 3).number_format == "dd-mm-yyyy hh:mm:ss"
+    day = forced[0][rows[0].index("letter_date")]
+    assert isinstance(day, dt.datetime)
+    assert book["letters"].cell(2, rows[0].index("letter_date") + 1).number_format == "dd-mm-yyyy"
 
 
 def test_import_refuses_a_register_that_is_not_empty(

@@ -42,6 +42,11 @@ def patient(number: int) -> str:
     return f"PX{number:05d}"
 
 
+SCREENED = [patient(i) for i in range(7)] + [patient(10 + i) for i in range(4)]
+"""The selection's chronic users (not the one it excluded), in the order the screening
+decides them: 6 eligible, 3 excluded, 2 to review."""
+
+
 def _selection() -> pd.DataFrame:
     rows = [
         {"patient_id": patient(i), "gp_id": "gp-a", "probably_stopped": i == 0} for i in range(7)
@@ -118,7 +123,7 @@ def folder(tmp_path: Path, evaluation: tuple[Any, Any]) -> Path:
     write_csv(
         pd.DataFrame(
             {
-                "patient_id": [patient(i) for i in range(11)],
+                "patient_id": SCREENED,
                 "decision": ["eligible"] * 6 + ["excluded"] * 3 + ["review"] * 2,
             }
         ),
@@ -144,17 +149,17 @@ def fill_register(register: Register, evaluation: tuple[Any, Any]) -> None:
     )
     register.set_programme(practice, reference_date=dt.date(2025, 12, 31), by=by)
     register.snapshot_selection(_selection(), reference_date=dt.date(2025, 12, 31), by=by)
-    proposals = [ScreeningDecision(patient_id=patient(i), excluded=False) for i in range(6)]
+    proposals = [ScreeningDecision(patient_id=p, excluded=False) for p in SCREENED[:6]]
     proposals += [
-        ScreeningDecision(patient_id=patient(i), excluded=True, reasons=["palliative"])
-        for i in range(6, 9)
+        ScreeningDecision(patient_id=p, excluded=True, reasons=["palliative"])
+        for p in SCREENED[6:9]
     ]
     proposals += [
-        ScreeningDecision(patient_id=patient(i), excluded=True, reasons=["review"]) for i in (9, 10)
+        ScreeningDecision(patient_id=p, excluded=True, reasons=["review"]) for p in SCREENED[9:]
     ]
     register.record_screening(proposals, source="proposal", by=by)
     register.record_screening(
-        [ScreeningDecision(patient_id=patient(9), excluded=False)], source="gp", by="dr. Vries"
+        [ScreeningDecision(patient_id=SCREENED[9], excluded=False)], source="gp", by="dr. Vries"
     )
     sent = dt.date(2026, 2, 2)
     register.record_letters(
@@ -205,3 +210,17 @@ def register_path(folder: Path, evaluation: tuple[Any, Any]) -> Path:
     with open_register(path, create=True) as register:
         fill_register(register, evaluation)
     return path
+
+
+@pytest.fixture(scope="session")
+def demo_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo's folder (``benzoredux demo``: the whole programme on an invented practice,
+    with its report.html), run once for the report's tests."""
+    from click.testing import CliRunner
+
+    from benzoredux.cli import main
+
+    out = tmp_path_factory.mktemp("report-demo") / "demo"
+    result = CliRunner().invoke(main, ["demo", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out

@@ -21,6 +21,7 @@ import pytest
 from benzoredux.report import write_report
 
 from .conftest import AS_OF, GP_A_NAME, PER_GP
+from .pages import ISO_DATE, NUMERIC_DATE, english_words
 
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
@@ -86,8 +87,8 @@ def test_the_browser_shows_the_headings_figures_and_charts(
             "Chronische gebruikers per huisarts",
             "Dosis: DDD per dag",
             "Van selectie tot stoppen",
-            "Plan van aanpak",
             "Evaluatie",
+            "Plan van aanpak",
         ]
         assert page.locator("h1").inner_text().startswith("Stoppen met benzodiazepinen")
         rows = page.locator("#per-gp-table tbody tr")
@@ -158,3 +159,29 @@ def test_a_missing_browser_skips_unless_it_is_required(monkeypatch: pytest.Monke
     monkeypatch.setenv("BENZOREDUX_REQUIRE_BROWSER", "1")
     with pytest.raises(pytest.fail.Exception, match="BENZOREDUX_REQUIRE_BROWSER=1 but"):
         _chromium()
+
+
+def test_the_demo_report_in_the_browser_is_dutch_with_the_plan_folded(
+    browser: Any, demo_folder: Path
+) -> None:
+    """Issue 17: what a reader sees of the demo's report has Dutch words and dates only; the
+    plan shows its overdue tasks and keeps the full list folded until it is opened."""
+    path = demo_folder / "report.html"
+    page, requests, errors = _open(browser, path)
+    try:
+        shown = page.locator("body").inner_text()
+        assert ISO_DATE.findall(shown) == []
+        assert NUMERIC_DATE.findall(shown) == []
+        assert english_words(shown) == []
+        assert page.locator("h2").all_inner_texts()[-1] == "Plan van aanpak"
+        if page.locator("#overdue-table").count():
+            assert page.locator("#overdue-table").is_visible()
+        else:
+            assert "0 over tijd" in shown
+        assert not page.locator("#plan-table").is_visible()
+        page.locator("details > summary").click()
+        assert page.locator("#plan-table").is_visible()
+        assert [url for url in requests if not url.startswith("data:")] == [path.resolve().as_uri()]
+        assert errors == []
+    finally:
+        page.close()

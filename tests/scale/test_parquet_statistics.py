@@ -40,13 +40,22 @@ SCHEMA = {
 }
 
 patient_ids = st.sampled_from(["p1", "p2", "P3", "ß9", "~x", " p4", "", "\tp5", "\x85p", None])
-dates = st.one_of(st.none(), st.dates(dt.date(2024, 6, 1), dt.date(2026, 2, 1)))
+# Implausible values (issue 16) too: a date past the margin after today, or far ahead; a
+# benzodiazepine quantity beyond the maximum, either way. The last plausible ones as well.
+_LATEST = dt.date.today() + dt.timedelta(days=tables.FUTURE_MARGIN_DAYS)
+dates = st.one_of(
+    st.none(),
+    st.dates(dt.date(2024, 6, 1), dt.date(2026, 2, 1)),
+    st.sampled_from([_LATEST, _LATEST + dt.timedelta(days=1), dt.date(9999, 12, 31)]),
+)
 atcs = st.sampled_from(["N05BA04", "N05CF02", "N03AE01", "A02BC01", "N05BA4", None])
 floats = st.one_of(
     st.none(),
     st.sampled_from([math.nan, math.inf, -math.inf, 0.0, -30.0]),
     st.floats(1, 200, allow_nan=False),
+    st.sampled_from([tables.MAX_QUANTITY, tables.MAX_QUANTITY + 0.5, 1e20, -1e20]),
 )
+big_integers = st.sampled_from([10_000, 10_001, -10_001, 10**18])
 forms = st.sampled_from(["tablet", " Tablet ", "capsule", "drank", "onbekend", None])
 
 
@@ -69,7 +78,11 @@ def datasets(draw: st.DrawFn) -> dict[str, Any]:
         "date": column("date", dates, st.dates(dt.date(2024, 6, 1), dt.date(2026, 2, 1))),
         "atc": column("atc", atcs, st.sampled_from(["N05BA04", "N05CF02", "A02BC01"])),
         "quantity": (
-            column("quantity", st.one_of(st.none(), st.integers(-60, 200)), st.integers(-60, 200))
+            column(
+                "quantity",
+                st.one_of(st.none(), st.integers(-60, 200), big_integers),
+                st.integers(-60, 200),
+            )
             if integer_quantity
             else column("quantity", floats, st.floats(-60, 200, allow_nan=False))
         ),

@@ -1,6 +1,7 @@
 """Per-GP spreadsheets (chronic users, new users, screening): a sheet per GP, names and
-addresses in front, private files, and text from patient data never a formula (OWASP ASVS
-1.2.10; pandas issue #29095: openpyxl turns a string starting with ``=`` into a formula)."""
+addresses in front, private files, Dutch headers (issue 17), and text from patient data never a
+formula (OWASP ASVS 1.2.10; pandas issue #29095: openpyxl turns a string starting with ``=``
+into a formula) nor shown with a quote in front."""
 
 from __future__ import annotations
 
@@ -58,12 +59,12 @@ def test_one_sheet_per_gp_with_names_and_addresses_in_front(tmp_path: Path) -> N
     book = openpyxl.load_workbook(path)
     assert book.sheetnames == ["G1", "G2", NO_GP]
     g1 = values(book["G1"])
-    assert g1[0][:6] == ["patient_id", "name", "address", "postcode", "city", "gp_id"]
+    assert g1[0][:6] == ["Patiëntnummer", "Naam", "Adres", "Postcode", "Woonplaats", "Huisarts"]
     assert [row[0] for row in g1[1:]] == ["p2", "p3"]
     assert g1[1][1] == "B. van der Meer"
     assert g1[1][2] == "Molenlaan 2a"
     # Dates stay dates, shown day-first.
-    first = book["G1"].cell(2, g1[0].index("first_date") + 1)
+    first = book["G1"].cell(2, g1[0].index("Eerste verstrekking") + 1)
     assert first.value.year == 2025
     assert first.number_format == "dd-mm-yyyy"
     assert len(values(book[NO_GP])) == 2
@@ -79,19 +80,21 @@ def test_text_from_patient_data_is_never_a_formula(tmp_path: Path) -> None:
     assert f"'A. {EVIL}" not in text  # the name is "A. =HYPERLINK..." and starts with "A."
     assert "A. " + EVIL in text
     assert "C. @SUM(A1)" in text
-    assert "'-complex co-medication" in text
-    # A cell that starts with "=" itself gets the quote.
+    assert "-complex co-medication" in text  # a text cell: no quote needed, none shown
+    # A cell that starts with "=" itself is a text cell too, shown as it is.
     alone = write_xlsx({"x": pd.DataFrame({"name": [EVIL, "+31", "gewoon"]})}, tmp_path / "x.xlsx")
     sheet = openpyxl.load_workbook(alone)["x"]
-    assert [c.value for c in sheet["A"]][1:] == [f"'{EVIL}", "'+31", "gewoon"]
+    assert [c.value for c in sheet["A"]][1:] == [EVIL, "+31", "gewoon"]
     assert {c.data_type for c in sheet["A"]} == {"s"}
+    assert [c.quotePrefix for c in sheet["A"]][1:] == [True, True, False]
 
 
 def test_mixed_object_columns_and_numbers(tmp_path: Path) -> None:
-    # An object column mixing numbers and text: the text is neutralised, the numbers stay.
+    # An object column mixing numbers and text: the text is a text cell, the numbers stay.
     frame = pd.DataFrame({"v": pd.Series([1, "=1+1", 2.5, None], dtype=object), "n": [-1] * 4})
     sheet = openpyxl.load_workbook(write_xlsx({"s": frame}, tmp_path / "m.xlsx"))["s"]
-    assert values(sheet)[1:] == [[1, -1], ["'=1+1", -1], [2.5, -1], [None, -1]]
+    assert values(sheet)[1:] == [[1, -1], ["=1+1", -1], [2.5, -1], [None, -1]]
+    assert sheet["A3"].data_type == "s"
 
 
 def test_polars_frames_are_accepted(tmp_path: Path) -> None:
@@ -111,7 +114,7 @@ def test_an_empty_list_still_shows_its_columns(tmp_path: Path) -> None:
     sheets = per_gp_sheets(selection().iloc[:0])
     assert list(sheets) == ["Geen patiënten"]
     path = write_per_gp_xlsx(selection().iloc[:0], tmp_path / "empty.xlsx")
-    assert values(openpyxl.load_workbook(path).active)[0][0] == "patient_id"
+    assert values(openpyxl.load_workbook(path).active)[0][0] == "Patiëntnummer"
 
 
 def test_a_workbook_needs_a_sheet(tmp_path: Path) -> None:
@@ -133,16 +136,20 @@ def test_screening_puts_decision_and_reasons_first_eligible_first(tmp_path: Path
     )
     path = write_screening_xlsx(table, tmp_path / "screening.xlsx", patients=patients())
     rows = values(openpyxl.load_workbook(path)["G1"])
-    assert rows[0][:3] == ["patient_id", "name", "address"]
-    assert rows[0][rows[0].index("decision") :][:5] == [
-        "decision",
-        "eligible",
-        "reasons",
-        "excluded_by",
-        "gp_id",
+    assert rows[0][:3] == ["Patiëntnummer", "Naam", "Adres"]
+    assert rows[0][rows[0].index("Besluit") :][:5] == [
+        "Besluit",
+        "In aanmerking",
+        "Redenen",
+        "Uitgesloten door",
+        "Huisarts",
     ]
     assert [r[0] for r in rows[1:]] == ["p2", "p3", "p1"]
-    assert rows[3][rows[0].index("reasons")] == "cannot come to the practice (immobile)"
+    p1 = dict(zip(rows[0], rows[3], strict=True))
+    assert p1["Redenen"] == "kan niet naar de praktijk komen (immobiel)"
+    assert p1["Besluit"] == "uitgesloten"
+    assert p1["In aanmerking"] == "nee"
+    assert p1["Uitgesloten door"] == "kan niet naar het spreekuur komen (immobiel)"
 
 
 def test_screening_shows_both_doses_side_by_side_in_front(tmp_path: Path) -> None:
@@ -164,14 +171,14 @@ def test_screening_shows_both_doses_side_by_side_in_front(tmp_path: Path) -> Non
     path = write_screening_xlsx(table, tmp_path / "screening.xlsx")
     rows = values(openpyxl.load_workbook(path)["G1"])
     header = rows[0]
-    at = header.index("ddd_per_day")
+    at = header.index("DDD per dag (gemiddeld)")
     assert header[at - 1 : at + 3] == [
-        "override_note",
-        "ddd_per_day",
-        "ddd_per_day_recent",
-        "gp_id",
+        "Toelichting huisarts",
+        "DDD per dag (gemiddeld)",
+        "DDD per dag (recent)",
+        "Huisarts",
     ]
-    assert rows[2][at : at + 2] == [pytest.approx(609 / 365), 3.0]  # p1, after eligible p2
+    assert rows[2][at : at + 2] == [1.67, 3.0]  # p1, after eligible p2: rounded for display
 
 
 def _files(tmp_path: Path) -> tuple[Path, Path]:
@@ -225,9 +232,9 @@ def test_select_and_screen_write_the_spreadsheets(tmp_path: Path) -> None:
     screening = openpyxl.load_workbook(out / "screening.xlsx")
     assert screening.sheetnames == ["G1", "G2"]
     header = values(screening["G1"])[0]
-    assert header[:4] == ["patient_id", "name", "address", "postcode"]
-    assert "reasons" in header
-    assert header[header.index("ddd_per_day") + 1] == "ddd_per_day_recent"
+    assert header[:4] == ["Patiëntnummer", "Naam", "Adres", "Postcode"]
+    assert "Redenen" in header
+    assert header[header.index("DDD per dag (gemiddeld)") + 1] == "DDD per dag (recent)"
     csv_columns = pd.read_csv(out / "screening.csv", encoding="utf-8-sig").columns
     assert {"ddd_per_day", "ddd_per_day_recent"} <= set(csv_columns)
     for name in ("chronic_users.xlsx", "new_users.xlsx", "screening.xlsx"):

@@ -37,7 +37,7 @@ PRACTICE = Practice(
     address="Kerkpad 1, 3431 AA Nieuwegein",
     phone="030-1234567",
     gps=[
-        GeneralPractitioner(gp_id="g1", name="J. 't Hooft, huisarts"),
+        GeneralPractitioner(gp_id="g1", name="J. 't Hooft"),
         GeneralPractitioner(gp_id="g2", name='A. "Ank" de Graaf'),
     ],
     pharmacists=[
@@ -178,7 +178,8 @@ def test_stop_letters_for_hostile_names_and_addresses(tmp_path: Path) -> None:
     assert first[:3] == ["Mevrouw A. van 't Hof & Zn", "Lange Gracht 1 & 3", "1234 AB  EDE"]
     assert "Nieuwegein, 12 januari 2026" in first
     assert "Geachte mevrouw Van 't Hof & Zn," in first
-    assert "J. 't Hooft, huisarts" in first  # the patient's own GP signs
+    # The patient's own GP signs: the name, and the role on the line under it.
+    assert first[first.index("J. 't Hooft") + 1] == "huisarts"
     assert "apotheker, Apotheek <De Brug>" in first
     assert 'A. "Ank" de Graaf' not in first
     second = texts(made["p2"])
@@ -229,13 +230,25 @@ def test_invitations_with_the_schedule(tmp_path: Path) -> None:
         "praktijkondersteuner" in t
         for t in text
     )
-    assert "Horen wij niets van u, dan bellen wij u rond 27 april 2026." in text
-    assert "J. 't Hooft, huisarts" in text
+    # With an appointment the practice phones those who do not come: no call date.
+    assert not any("27 april" in t or "rond" in t for t in text)
+    assert (
+        "Komt u niet en horen wij niets van u? Dan bellen wij u na de afspraak om een "
+        "nieuw moment te zoeken." in text
+    )
+    assert "J. 't Hooft" in text
     assert 'A. "Ank" de Graaf' in text
     plain = render_letters(letters, table, PRACTICE, tmp_path / "plain")
     text = texts(plain.letters[0][1])
-    assert "Wilt u een afspraak maken? Bel dan de praktijk op 030-1234567." in text
+    assert "Wij vragen u een afspraak te maken. Bel daarvoor de praktijk op 030-1234567." in text
     assert not any("bellen wij u" in t for t in text)
+    asked = invitation_fields(plan)  # no appointment: the call for those who do not phone
+    called = render_letters(letters, table, PRACTICE, tmp_path / "called", extra=asked)
+    text = texts(called.letters[0][1])
+    assert (
+        "Horen wij niets van u? Dan bellen wij u rond 27 april 2026 om een afspraak te "
+        "maken." in text
+    )
 
 
 def test_own_gp_must_belong_to_the_practice() -> None:

@@ -19,8 +19,9 @@ from click.testing import CliRunner
 
 from benzoredux import Programme
 from benzoredux.cli import main
-from benzoredux.cli.demo import DEMO_FIRST_LETTER
+from benzoredux.cli.demo import DEMO_FIRST_LETTER, DEMO_TICKED
 from benzoredux.cli.steps import read_practice
+from benzoredux.demo import simulate_calls
 from benzoredux.register import LetterRefusedError, open_register
 
 CLI_SELECT_OPTIONS: dict[str, Any] = {
@@ -112,12 +113,21 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         with open_register(demo / "programme.sqlite") as cli_register:
             run = cli_register.current("evaluations")[-1]
         results["evaluation_date"] = run["run_date"]
+        # As the demo's practice: the consults and the calls to who did not come are recorded.
+        consults = pd.read_csv(follow_up / "consults.csv", dtype={"patient_id": str})
+        programme.record_consult(follow_up / "consults.csv")
+        for call in simulate_calls(consults).to_dict("records"):
+            programme.record_call(
+                call["patient_id"], called_on=call["called_on"], outcome=call["outcome"]
+            )
         results["evaluate"] = programme.evaluate(
             follow_up / "dispensings.csv",
             run["run_date"],
             patients=follow_up / "patients.csv",
             consults=follow_up / "consults.csv",
         )
+        # Before the meeting the practice ticks off the tasks no step records.
+        programme.plan(letter_date=DEMO_FIRST_LETTER, done=DEMO_TICKED)
         results["report"] = programme.report(folder, as_of=DEMO_FIRST_LETTER)
     return results
 
@@ -193,9 +203,11 @@ def test_running_the_steps_again_adds_nothing(runs: dict[str, Any], again: Path)
     with Programme.open(again, by="someone else") as programme:
         steps(programme)
         # The copy's register has another path (the evaluation's letters source) and the
-        # evaluation now moves the plan's "evaluate" task along: a few entries, once.
+        # evaluation now moves the plan's "evaluate" task along, and (issue 17) closes the
+        # consult tasks it counted consults for (7 batches and the example's): a few entries,
+        # once.
         once = entries(again)
-        assert once - before <= 2
+        assert once - before <= 2 + 8
         steps(programme)
     assert entries(again) == once
 
@@ -249,6 +261,7 @@ def test_overrides_calls_and_consults_are_recorded(runs: dict[str, Any], again: 
         )
         with pytest.raises(ValueError, match="eligible"):
             programme.override(excluded, "maybe")  # type: ignore[arg-type]
+        calls_before = programme.register.summary()["phone_calls"]
         call = programme.record_call(
             excluded, called_on="2026-02-02", outcome="no_answer", invitation_batch=1
         )
@@ -261,7 +274,7 @@ def test_overrides_calls_and_consults_are_recorded(runs: dict[str, Any], again: 
         assert len(recorded) == len(pd.read_csv(consults))
         assert programme.register.summary()["consults"] == len(recorded)
         assert programme.register.summary()["gp_overrides"] == 1
-        assert programme.register.summary()["phone_calls"] == 1
+        assert programme.register.summary()["phone_calls"] == calls_before + 1
         again_recorded = programme.record_consult(consults)
         assert [e.entry_id for e in again_recorded] == [e.entry_id for e in recorded]
 
@@ -349,9 +362,9 @@ def test_an_edited_plan_is_read_back(runs: dict[str, Any], tmp_path: Path) -> No
     sheet = book.active
     assert sheet is not None
     header = [cell.value for cell in sheet[1]]
-    for row in sheet.iter_rows(min_row=2):
-        if row[header.index("task_id")].value == "brief-team":
-            row[header.index("status")].value = "done"
+    for row in sheet.iter_rows(min_row=2):  # the spreadsheet's Dutch headers and words
+        if row[header.index("Taakcode")].value == "brief-team":
+            row[header.index("Status")].value = "klaar"
     book.save(path)
     with Programme.open(location, by="assistent") as programme:
         plan = programme.plan(edited=path)
@@ -401,3 +414,52 @@ def test_the_evaluation_gives_the_aggregate_to_share(runs: dict[str, Any]) -> No
     assert set(shared["practice_id"]) == {"demo"}
     assert evaluation.parameters["dispensings"] == "dispensings.csv"
     assert len(evaluation.letters) == len(runs["stop_letters"].letters)
+
+
+def test_a_damaged_register_is_refused_before_the_step_writes_its_files(tmp_path: Path) -> None:
+    """The register is checked before a step computes or writes anything: a step's files never
+    appear next to a register that refuses to record them."""
+    from benzoredux.models import StopLetter
+    from benzoredux.register import RegisterDamagedError
+
+    location = tmp_path / "programme.sqlite"
+    with open_register(location, create=True) as register:
+        register.record_letters(
+            [
+                StopLetter(
+                    patient_id=f"patient-{n:04d}",
+                    gp_ids=("gp1",),
+                    letter_date=dt.date(2026, 1, 12),
+                    batch=1,
+                )
+                for n in range(200)
+            ],
+            by="assistente",
+        )
+    data = bytearray(location.read_bytes())
+    at = data.find(b"patient-0123")
+    data[at + len(b"patient-0123") - 1] ^= 0x01
+    location.write_bytes(bytes(data))
+    written: list[Any] = []
+    table = pd.DataFrame({"patient_id": ["p1", "p2"], "gp_id": ["gp1", "gp1"]})
+    with (
+        Programme.open(location) as programme,
+        pytest.raises(RegisterDamagedError, match="register import"),
+    ):
+        programme.schedule(table, "2026-03-02", write=written.append)
+    assert written == []
+
+
+def test_plan_ticks_off_the_schedules_tasks_per_batch(runs: dict[str, Any]) -> None:
+    """The schedule's tasks per batch live only in the register; ``done`` ticks them off too
+    (``benzoredux plan --done batch-1-calls``), and an id nobody knows is still refused."""
+    with Programme.in_memory(by="assistent") as programme:
+        programme.schedule(runs["screen"], DEMO_FIRST_LETTER, slot_times=("09:00", "09:20"))
+        with pytest.raises(KeyError, match="nope"):
+            programme.plan(letter_date=DEMO_FIRST_LETTER, done=["nope"])
+        programme.plan(letter_date=DEMO_FIRST_LETTER, done=["batch-1-calls"])
+        assert programme.recorded["batch-1-calls"][0] == "done"
+        tasks = {t["task_id"]: t for t in programme.register.current("tasks")}
+    assert _status(tasks["batch-1-calls"]["status"]) == "done"
+    assert _status(tasks["batch-2-calls"]["status"]) != "done"
+    assert "2026-" not in tasks["batch-1-consults"]["what"]  # a Dutch date in the task's text

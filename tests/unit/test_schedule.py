@@ -151,16 +151,18 @@ def test_spreadsheet_is_private_and_formula_safe(tmp_path: Path) -> None:
     path = write_schedule_xlsx(plan, tmp_path / "plan.xlsx", patients=patients)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     workbook = load_workbook(path)
-    assert workbook.sheetnames == ["Planning", "Batches", "Nabellen"]
+    assert workbook.sheetnames == ["Planning", "Groepen", "Nabellen"]
     planning = list(workbook["Planning"].values)
     header = planning[0]
     first = dict(zip(header, planning[1], strict=True))
-    assert first["patient_id"] == "'=HYPERLINK(1)"
-    assert first["letter_date"] == dt.datetime(2026, 2, 2)
+    assert first["Patiëntnummer"] == "=HYPERLINK(1)"  # a text cell: never a formula, no quote
+    assert workbook["Planning"]["A2"].data_type == "s"
+    assert first["Datum stopbrief"] == dt.datetime(2026, 2, 2)
+    assert workbook["Planning"]["D2"].number_format == "dd-mm-yyyy"
     second = dict(zip(header, planning[2], strict=True))
-    assert second["name"] == "'@B. Y"
+    assert second["Naam"] == "@B. Y"
     calls = list(workbook["Nabellen"].values)
-    assert calls[0][:3] == ("call_date", "batch", "patient_id")
+    assert calls[0][:3] == ("Nabellen op", "Groep", "Patiëntnummer")
 
 
 def test_icalendar_has_batches_and_consults_without_patient_data(tmp_path: Path) -> None:

@@ -266,23 +266,35 @@ def _letters_sent(chain: _Chain) -> Any:
         }
     )
     sent["invitation_date"] = sent["patient_id"].map(dates["invitation"])
+    sent["invited"] = sent["invitation_date"].notna()
     return sent
 
 
 def _follow_up(_ctx: click.Context, chain: _Chain) -> None:
-    from benzoredux.demo import simulate_consults, simulate_follow_up
+    from benzoredux.demo import simulate_calls, simulate_consults, simulate_follow_up
     from benzoredux.output import read_step_csv, write_csv
+    from benzoredux.programme import Programme
 
     sent = _letters_sent(chain)
     if sent.empty:
         raise click.ClickException("no stop letters were sent, so there is nothing to follow up")
     chain.follow_up = simulate_follow_up(chain.practice, sent, seed=chain.seed)
     schedule = read_step_csv(chain.out / "schedule.csv", ("consult_date",))
-    invited = schedule[schedule["patient_id"].isin(sent["patient_id"])]
+    # Only who got an invitation can come to the consult (not a recipient who moved before).
+    invited = schedule[schedule["patient_id"].isin(sent["patient_id"][sent["invited"]])]
+    consults = simulate_consults(invited, seed=chain.seed)
+    calls = simulate_calls(consults, seed=chain.seed)
     files = chain.files
     write_csv(chain.follow_up.dispensings, files["follow_up"])
     write_csv(chain.follow_up.patients, files["patients_after"])
-    write_csv(simulate_consults(invited, seed=chain.seed), files["consults"])
+    write_csv(consults, files["consults"])
+    # The practice records the consults and the calls to who did not come as they happen.
+    with Programme.open(chain.out / "programme.sqlite", by=_BY) as programme:
+        programme.record_consult(consults)
+        for call in calls.to_dict("records"):
+            programme.record_call(
+                str(call["patient_id"]), called_on=call["called_on"], outcome=str(call["outcome"])
+            )
     click.echo(
         f"{len(sent)} stop letters followed up until {chain.follow_up.evaluation_date}: "
         f"{len(chain.follow_up.dispensings) - len(chain.practice.dispensings)} new dispensings"
@@ -366,8 +378,30 @@ def _charts(chain: _Chain) -> None:
         )
 
 
-def _report(_ctx: click.Context, chain: _Chain) -> None:
+DEMO_TICKED = (
+    "brief-team",
+    "instruct-team",
+    "inform-public",
+    "monitor-1",
+    "monitor-2",
+    "monitor-3",
+)
+"""The plan's tasks no step records (talking to the team, informing the patients, watching
+progress): the demo's practice ticks them off before the meeting, as a practice does with
+``benzoredux plan --done TASK``. Every other task is closed by what the register holds."""
+
+
+def _report(ctx: click.Context, chain: _Chain) -> None:
     from benzoredux.programme import Programme
+
+    if chain.follow_up is not None:
+        ctx.invoke(
+            plan_command,
+            done=DEMO_TICKED,
+            as_of=chain.follow_up.evaluation_date,
+            out=chain.out,
+            by=_BY,
+        )
 
     with Programme.open(chain.out / "programme.sqlite", by=_BY) as programme:
         path = programme.report(

@@ -118,7 +118,7 @@ def plan_command(
                 done=done,
                 edited=edited,
                 previous=previous if continued and previous.is_file() else None,
-                write=lambda plan: paths.extend(_write_plan(plan, out)),
+                write=lambda plan: paths.extend(_write_plan(plan, out, programme)),
             )
         except KeyError as error:
             raise click.BadParameter(str(error.args[0]), param_hint="--done") from None
@@ -148,15 +148,20 @@ def plan_command(
     choice.echo(f"{len(plan.tasks)} plan task(s) recorded")
 
 
-def _write_plan(plan: Any, out: Path) -> list[Path]:
-    """plan.csv, and the spreadsheet to edit and the calendar with the schedule extra."""
+def _write_plan(plan: Any, out: Path, programme: Any) -> list[Path]:
+    """plan.csv, and the spreadsheet to edit and the calendar with the schedule extra (the
+    calendar's UIDs carry the register's programme, so two programmes in one agenda stay
+    apart)."""
     from benzoredux.evaluation.plan import write_plan_ics, write_plan_xlsx
     from benzoredux.output import write_csv
+    from benzoredux.schedule import calendar_programme_of
 
     paths = [write_csv(plan.table(), out / "plan.csv")]
     try:
         paths.append(write_plan_xlsx(plan, out / "plan.xlsx"))
-        paths.append(write_plan_ics(plan, out / "plan.ics"))
+        paths.append(
+            write_plan_ics(plan, out / "plan.ics", programme=calendar_programme_of(programme))
+        )
     except ImportError as error:
         click.echo(f"note: {error.name} is not installed: pip install 'benzoredux[schedule]'")
     return paths

@@ -111,6 +111,12 @@ def _echo_selection(result: Any, reference_date: dt.date) -> None:
     "co-medication N03), as today's ATC index classes them.",
 )
 @click.option(
+    "--max-quantity",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Units of a benzodiazepine above which one dispensing is refused as implausible "
+    "(default 10,000; see the tables page). Raise it only for a dispensing you have checked.",
+)
+@click.option(
     "--include-excluded", is_flag=True, help="List excluded patients too, with the reason."
 )
 @click.option(
@@ -152,6 +158,7 @@ def select(
     keep_complex: bool,
     codeine_combinations_complex: bool,
     gabapentinoids_not_complex: bool,
+    max_quantity: float | None,
     include_excluded: bool,
     definition: str,
     min_units: float,
@@ -187,7 +194,9 @@ def select(
     choice = RegisterChoice.from_options(register_file, no_register, by, out)
     the_practice = read_practice(practice)[0] if practice else None
     if source_format is not None or mapping is not None:
-        tables = _read_sources(dispensings, patients, episodes, source_format, mapping)
+        tables = _read_sources(
+            dispensings, patients, episodes, source_format, mapping, max_quantity
+        )
     else:
         if dispensings.is_dir():
             raise click.UsageError("a folder needs --format (for example --format his)")
@@ -207,6 +216,8 @@ def select(
         "definition": definition,
         "min_units": min_units,
     }
+    if max_quantity is not None:
+        options["max_quantity"] = max_quantity
     paths: list[Path] = []
     with choice.programme() as programme, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -234,13 +245,15 @@ def _read_sources(
     episodes: Path | None,
     source_format: str | None,
     mapping: Path | None,
+    max_quantity: float | None = None,
 ) -> dict[str, Any]:
     """The tables of ``source`` read by a reader (strict: any rejected row stops the run);
     --patients/--episodes, when given, replace the source's own and are detected."""
     from benzoredux.reading import read_source
 
     chosen = None if source_format in (None, "auto") else source_format
-    result = read_source(source, format=chosen, mapping=mapping)
+    limit: dict[str, Any] = {} if max_quantity is None else {"max_quantity": max_quantity}
+    result = read_source(source, format=chosen, mapping=mapping, **limit)
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
     tables: dict[str, Any] = {
@@ -253,7 +266,7 @@ def _read_sources(
         tables["patients"] = None
     for name, path in (("patients", patients), ("episodes", episodes)):
         if path is not None:
-            tables[name] = read_source(path).tables.get(name)
+            tables[name] = read_source(path, **limit).tables.get(name)
             if tables[name] is None:
                 raise click.UsageError(f"{path.name} holds no {name} table")
     return tables

@@ -224,7 +224,7 @@ def schedule_command(
             per_gp=per_gp,
             slot_times=slot_time,
             holidays=list(holiday),
-            write=lambda plan: paths.extend(_write_schedule(plan, out)),
+            write=lambda plan: paths.extend(_write_schedule(plan, out, programme)),
         )
     summary = plan.summary()
     click.echo(
@@ -241,16 +241,21 @@ def schedule_command(
         choice.echo(f"{changed} task(s) of {planned} recorded")
 
 
-def _write_schedule(plan: Any, out: Path) -> list[Path]:
-    """schedule.csv, and the spreadsheet and calendar with the schedule extra."""
+def _write_schedule(plan: Any, out: Path, programme: Any) -> list[Path]:
+    """schedule.csv, and the spreadsheet and calendar with the schedule extra (the calendar's
+    UIDs carry the register's programme, so two programmes in one agenda stay apart)."""
     from benzoredux.output import write_csv
     from benzoredux.plugins import get_plugins
-    from benzoredux.schedule import write_schedule_ics, write_schedule_xlsx
+    from benzoredux.schedule import calendar_programme_of, write_schedule_ics, write_schedule_xlsx
 
     paths = [write_csv(plan.table, out / "schedule.csv")]
     try:
         paths.append(write_schedule_xlsx(plan, out / "schedule.xlsx"))
-        paths.append(write_schedule_ics(plan, out / "schedule.ics"))
+        paths.append(
+            write_schedule_ics(
+                plan, out / "schedule.ics", programme=calendar_programme_of(programme)
+            )
+        )
     except ImportError as error:
         click.echo(f"note: {error.name} is not installed: pip install 'benzoredux[schedule]'")
     get_plugins().outputs_written("schedule", paths, plan.summary())

@@ -4,7 +4,8 @@
   bijlage 1), the number of chronic users per GP, with the standard practice's 35-65 band when
   the counts are scaled to a standard practice
   (:func:`~benzoredux.evaluation.indicators.chronic_users_indicator`);
-* :func:`chart_funnel`: chronic users -> eligible -> letters -> consults -> stoppers;
+* :func:`chart_funnel`: selected -> chronic users -> eligible -> letters -> invited ->
+  consults -> stoppers (the steps given);
 * :func:`chart_before_after`: a figure per GP before and after (chronic users, DDD per day).
 
 matplotlib is imported only by these functions, and they draw on an Agg canvas of their own
@@ -38,9 +39,11 @@ __all__ = [
 ]
 
 FUNNEL_STEPS = (
+    ("selected", "Geselecteerd"),
     ("chronic_users", "Chronische gebruikers"),
     ("eligible", "Komen in aanmerking"),
     ("letters", "Stopbrief verstuurd"),
+    ("invited", "Uitgenodigd"),
     ("consults", "Evaluatieconsult"),
     ("stoppers", "Gestopt"),
 )
@@ -133,7 +136,8 @@ def chart_chronic_users_per_gp(
 def chart_funnel(
     counts: Mapping[str, float], path: str | os.PathLike[str], *, title: str | None = None
 ) -> Path:
-    """Horizontal funnel: chronic users, eligible, letters, consults, stoppers.
+    """Horizontal funnel: selected, chronic users, eligible, letters, invited, consults,
+    stoppers.
 
     :param counts: numbers keyed by the keys of :data:`FUNNEL_STEPS`; steps left out are not
         drawn, unknown keys are refused.

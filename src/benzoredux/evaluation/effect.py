@@ -64,7 +64,15 @@ from benzoredux.evaluation.months import month_parts, with_month_offsets
 from benzoredux.evaluation.stats import wilson_expressions
 from benzoredux.models import LEFT_PRACTICE
 from benzoredux.supply import counted_expr, supply_offsets, use_rate
-from benzoredux.tables import DISPENSINGS, PATIENTS, DistinctValues, check_rows
+from benzoredux.tables import (
+    DISPENSINGS,
+    MAX_QUANTITY,
+    PATIENTS,
+    DistinctValues,
+    Plausibility,
+    check_max_quantity,
+    check_rows,
+)
 
 __all__ = [
     "LEFT_REASONS",
@@ -144,6 +152,9 @@ class EffectDefinitions:
     extra_forms: Mapping[str, bool] = field(factory=dict, converter=codes.normalise_forms)
     """Dosage-form names to add to the shipped list, each marked solid oral (True) or not, as
     for the selection; an unknown form of a benzodiazepine is refused."""
+    max_quantity: float = field(default=MAX_QUANTITY, validator=check_max_quantity)
+    """The most units one dispensing (or return) of a benzodiazepine may hold, as for the
+    selection; a row beyond it is refused as implausible."""
     engine: Engine = "auto"
     """Where the computation runs (see :mod:`benzoredux.engine`)."""
 
@@ -257,6 +268,7 @@ def _per_patient(  # noqa: PLR0917 - private, called once
         forms=definitions.extra_forms,
         used=_DISPENSING_COLUMNS,
         distinct=distinct,
+        plausibility=Plausibility(as_of=evaluation, max_quantity=definitions.max_quantity),
     )
     windows = {
         "short_term": definitions.short_term,

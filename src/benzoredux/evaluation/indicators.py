@@ -28,7 +28,7 @@ from benzoredux.dates import DateLike, parse_reference_date, window_before
 from benzoredux.engine import Engine, Execution
 from benzoredux.evaluation.letters import letters_lazy
 from benzoredux.evaluation.stats import wilson_expressions
-from benzoredux.tables import DISPENSINGS, DistinctValues, check_rows
+from benzoredux.tables import DISPENSINGS, MAX_QUANTITY, DistinctValues, Plausibility, check_rows
 
 __all__ = [
     "CONSULT_CHANNELS",
@@ -153,12 +153,15 @@ def prescriptions_outside_consult(
     *,
     months: int = 12,
     engine: Engine = "auto",
+    max_quantity: float = MAX_QUANTITY,
 ) -> Any:
     """Share of benzodiazepine prescriptions per GP not issued through a (telephone) consult.
 
     :param dispensings: a :data:`~benzoredux.tables.DISPENSINGS` table with ``prescriber_id``
         and ``channel``.
     :param reference_date: the window is the ``months`` months up to and including this day.
+    :param max_quantity: the most units one dispensing of a benzodiazepine may hold, as for the
+        selection (:class:`~benzoredux.tables.Plausibility`).
     :returns: ``level``, ``gp_id`` (the prescriber), ``prescriptions`` (with a known channel),
         ``outside_consult``, ``unknown_channel``, ``share_outside``, ``ci_low``, ``ci_high``;
         per GP, then the total.
@@ -177,7 +180,15 @@ def prescriptions_outside_consult(
     lazy = execution.lazy(dispensings, "dispensings", columns=_CHANNEL_COLUMNS)
     schema = lazy.collect_schema()
     distinct = DistinctValues(lazy, scan=execution.scans_parquet(dispensings))
-    check_rows(dispensings, lazy, DISPENSINGS, execution, used=_CHANNEL_COLUMNS, distinct=distinct)
+    check_rows(
+        dispensings,
+        lazy,
+        DISPENSINGS,
+        execution,
+        used=_CHANNEL_COLUMNS,
+        distinct=distinct,
+        plausibility=Plausibility(as_of=reference, max_quantity=max_quantity),
+    )
     channel = nw.col("channel").cast(nw.String)
     rows = (
         lazy.filter(window.expression("date", schema["date"]), nw.col("quantity") > 0)

@@ -18,15 +18,18 @@ over time; :meth:`PlanOfAction.record` writes them there.
 A programme run over a register (:class:`benzoredux.Programme`, the ``plan`` command) dates the
 example with :func:`dated_example` (the GPs named, the stop letters pinned to their date),
 re-applies what the register already holds (:meth:`PlanOfAction.with_recorded`), moves tasks
-along from the steps the register shows (:func:`recorded_progress`,
-:meth:`PlanOfAction.moved_along`) and, while recording, keeps what someone else ticked off in
-the meantime (:meth:`PlanOfAction.with_concurrent_changes`).
+along from the outcomes the register holds (:func:`recorded_evidence`,
+:meth:`PlanOfAction.moved_along`, and :func:`close_recorded_tasks` for the schedule's tasks
+per batch) and, while recording, keeps what someone else ticked off in the meantime
+(:meth:`PlanOfAction.with_concurrent_changes`). The evidence also dates each closed task; the
+report for the FTO meeting shows the plan by the same rule.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -45,12 +48,15 @@ __all__ = [
     "PLAN_COLUMNS",
     "PlanOfAction",
     "PlanTask",
+    "TaskEvidence",
     "TemplateTask",
+    "close_recorded_tasks",
     "dated_example",
     "month_one",
     "name_gps",
     "plan_of_action",
     "read_plan",
+    "recorded_evidence",
     "recorded_progress",
     "recorded_tasks",
     "write_plan_ics",
@@ -492,20 +498,36 @@ def plan_of_action(
 def write_plan_xlsx(plan: PlanOfAction, path: str | os.PathLike[str]) -> Path:
     """Write the plan as a spreadsheet to edit (needs ``openpyxl``).
 
-    :func:`benzoredux.output.write_xlsx` writes it: text cells a spreadsheet would read as a
-    formula are neutralised (``'=...``) and stored as text; the file is private and written
-    atomically.
+    :func:`benzoredux.output.write_xlsx` writes it for people: Dutch headers (``Taakcode``,
+    ``Stap``, ``Wat``, ... ``Status``, ``Toelichting``), the status and step as Dutch words
+    (``klaar``, ``bewaken``), dates as date cells shown ``dd-mm-jjjj``, text as text cells
+    (never a formula, no visible quote); the file is private and written atomically.
+    :func:`read_plan` reads it back, edited or not. ``plan.csv`` keeps :data:`PLAN_COLUMNS`.
     """
     return write_xlsx({"Plan van aanpak": plan.table()}, path)
 
 
 def write_plan_ics(
-    plan: PlanOfAction, path: str | os.PathLike[str], *, stamp: dt.datetime | None = None
+    plan: PlanOfAction,
+    path: str | os.PathLike[str],
+    *,
+    programme: str | None = None,
+    stamp: dt.datetime | None = None,
 ) -> Path:
     """Write the open tasks as all-day iCalendar events from start to due (needs
-    ``icalendar``, the ``schedule`` extra). ``stamp`` fixes DTSTAMP for reproducible files."""
+    ``icalendar``, the ``schedule`` extra). ``stamp`` fixes DTSTAMP for reproducible files.
+
+    ``programme`` (:func:`benzoredux.schedule.calendar_programme`: the practice and reference
+    date) goes into every UID (:func:`benzoredux.schedule.calendar_uid`): the plans of two
+    programmes in one agenda stay apart, and the plan written again (re-dated, or with tasks
+    done) replaces its own events. Without it the UIDs carry the plan's start date only, so two
+    programmes that start on the same day would replace each other's events.
+    """
     from icalendar import Calendar, Event
 
+    from benzoredux.schedule import calendar_uid
+
+    identity = programme if programme is not None else f"plan {plan.start_date.isoformat()}"
     when = stamp or dt.datetime.now(dt.UTC)
     calendar = Calendar()
     calendar.add("prodid", "-//benzoredux//plan of action//NL")
@@ -515,7 +537,7 @@ def write_plan_ics(
         if task.status in {TaskStatus.DONE, TaskStatus.SKIPPED}:
             continue
         event = Event()
-        event.add("uid", f"plan-{task.task_id}-{plan.start_date.isoformat()}@benzoredux")
+        event.add("uid", calendar_uid(f"plan-{task.task_id}", identity))
         event.add("dtstamp", when)
         event.add("summary", f"{task.what} ({task.who})" if task.who else task.what)
         event.add("dtstart", task.start)
@@ -610,42 +632,118 @@ def read_plan(plan: Any, start_date: dt.date | None = None) -> PlanOfAction:
     """A plan written by the ``plan`` step and perhaps edited since (``plan.xlsx`` or
     ``plan.csv``), read back; a :class:`PlanOfAction` is returned as it is.
 
-    The written file neutralises formulas with a leading quote (``'=...``); that quote is taken
-    off again. Month 1 starts on ``start_date``, or on the earliest task's start. A file that
-    cannot be read raises :class:`ValueError` naming the file and the column, never a value.
+    Both the spreadsheet's Dutch headers and words (``Status``: ``open``, ``bezig``,
+    ``klaar``, ``overgeslagen``; :mod:`benzoredux.spreadsheets`) and the CSV file's canonical
+    ones (``status``: ``open``, ``in_progress``, ``done``, ``skipped``) are read, in any case.
+    A date is a date cell, ``YYYY-MM-DD`` or ``DD-MM-YYYY``. The CSV file neutralises formulas
+    with a leading quote (``'=...``), as an earlier version did in the spreadsheet too; that
+    quote is taken off again. Month 1 starts on ``start_date``, or on the earliest task's
+    start. A file that cannot be read raises :class:`ValueError` naming the file, the row (as
+    the spreadsheet numbers it) and the column as the file names it, never a value.
     """
     if isinstance(plan, PlanOfAction):
         return plan
     import pandas as pd
 
+    from benzoredux.spreadsheets import canonical_headers, from_dutch
+
     path = Path(plan)
     if path.suffix.lower() == ".xlsx":
-        table = pd.read_excel(path, dtype={"task_id": str}, keep_default_na=False)
+        table = pd.read_excel(path, dtype=object, keep_default_na=False)
     else:
         table = pd.read_csv(
             path, encoding="utf-8-sig", dtype=str, keep_default_na=False, na_values=[]
         )
+    renames = canonical_headers([str(c) for c in table.columns])
+    named = {renames.get(str(c), str(c)): str(c) for c in table.columns}
+    table = table.rename(columns=renames)
+    for column in ("task_id", "what", "how", "who", "note", "step", "status"):
+        if column in table.columns:
+            table[column] = [
+                "" if value is None or value != value else str(value)  # noqa: PLR0124 - NaN
+                for value in table[column]
+            ]
     for column in ("what", "how", "who", "note", "step"):
         if column in table.columns:
-            table[column] = (
-                table[column].astype(str).str.replace(r"^'(?=[=+\-@\t\r])", "", regex=True)
-            )
-    try:
-        starts = [
-            value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
-            for value in table["start"]
-        ]
-    except KeyError:
-        raise ValueError(f"{path.name}: no column 'start'") from None
-    except ValueError:
-        raise ValueError(f"{path.name}: column 'start' holds a value that is no date") from None
+            table[column] = table[column].str.replace(r"^'(?=[=+\-@\t\r])", "", regex=True)
+    for column in ("step", "status"):
+        if column in table.columns:
+            table[column] = [from_dutch(column, value).strip() for value in table[column]]
+    for column in ("start", "due"):
+        if column not in table.columns:
+            raise ValueError(f"{path.name}: no column {_column_names(column)}")
+    _check_plan_rows(table, path.name, named)
+    for column in ("start", "due"):
+        table[column] = [_plan_day(value) for value in table[column]]
+    starts = list(table["start"])
     if not starts and start_date is None:
         raise ValueError(f"{path.name}: holds no tasks")
-    first = start_date or min(d.date() if isinstance(d, dt.datetime) else d for d in starts)
+    first = start_date or min(starts)
     try:
         return PlanOfAction.from_table(table, start_date=first)
     except ValueError as error:
         raise ValueError(f"{path.name}: {error}") from None
+
+
+def _column_names(column: str) -> str:
+    """``'start' (Vanaf)``: a plan column by both its names, for messages."""
+    from benzoredux.spreadsheets import DUTCH_HEADERS
+
+    return f"{column!r} ({DUTCH_HEADERS[column]})"
+
+
+_DUTCH_DAY = re.compile(r"^(\d{1,2})-(\d{1,2})-(\d{4})$")
+
+
+def _plan_day(value: Any) -> dt.date | None:
+    """A plan date: a date cell, ``YYYY-MM-DD`` (a time after it is ignored, as a spreadsheet
+    program may add one) or ``DD-MM-YYYY`` text; else ``None``. The two text forms cannot be
+    mistaken for one another."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    text = "" if value is None else str(value).strip()
+    try:
+        if dutch := _DUTCH_DAY.match(text):
+            day, month, year = dutch.groups()
+            return dt.date(int(year), int(month), int(day))
+        if len(text) >= 10 and text[4] == "-" and text[7] == "-":
+            return dt.date.fromisoformat(text[:10])
+    except ValueError:  # 31-02-2026
+        return None
+    return None
+
+
+def _check_plan_rows(table: Any, name: str, named: Mapping[str, str]) -> None:
+    """Refuse a plan row that cannot be a task, naming the row as the spreadsheet numbers it
+    (the header is row 1) and the column as the file names it; never the value."""
+    statuses = {s.value for s in TaskStatus}
+    for index, row in enumerate(table.to_dict("records")):
+        where = f"{name}, row {index + 2}"
+        if "task_id" in row and not row["task_id"].strip():
+            raise ValueError(f"{where}: column {named.get('task_id', 'task_id')!r} is empty")
+        days: dict[str, dt.date] = {}
+        for column in ("start", "due"):
+            day = _plan_day(row[column])
+            if day is None:
+                raise ValueError(
+                    f"{where}: column {named[column]!r} holds no date "
+                    "(a date, YYYY-MM-DD or DD-MM-YYYY)"
+                )
+            days[column] = day
+        if days["due"] < days["start"]:
+            raise ValueError(
+                f"{where}: the date in {named['due']!r} is before the date in {named['start']!r}"
+            )
+        status = row.get("status", "")
+        if status and status not in statuses:
+            from benzoredux.spreadsheets import TASK_STATUS_WORDS
+
+            raise ValueError(
+                f"{where}: column {named.get('status', 'status')!r} is not a status: give one "
+                f"of {', '.join(TASK_STATUS_WORDS.values())} (or {', '.join(sorted(statuses))})"
+            )
 
 
 def recorded_tasks(register: Any) -> dict[str, Any]:
@@ -654,32 +752,378 @@ def recorded_tasks(register: Any) -> dict[str, Any]:
     return {t["task_id"]: t for t in register.current("tasks")}
 
 
-def recorded_progress(register: Any) -> dict[str, tuple[str, str]]:
-    """How far the register shows the example plan's steps to be: ``task_id`` -> (status,
-    note), for the tasks of :data:`~benzoredux.evaluation.plan.EXAMPLE_PLAN` that the steps
-    record (selection, screening, stop letters, invitations, evaluation).
+@frozen
+class TaskEvidence:
+    """What the register shows of one task's outcome (:func:`recorded_evidence`)."""
 
-    A step is ``done`` when everyone it concerns has it (every eligible patient a stop letter,
-    every letter recipient an invitation), ``in_progress`` when some have.
+    status: str
+    """``done``, or ``in_progress`` when only part of what the task covers is recorded."""
+    note: str
+    """What the evidence is, in the practice's words (Dutch): counts and dates, no patients."""
+    on: dt.date | None = None
+    """The date of the evidence: the letters' date, the last consult or call, the evaluation
+    date, or the day the selection or screening was recorded."""
+
+
+_CLOSING_CALLS = frozenset({"declined", "already_stopped"})
+"""Call outcomes that settle a patient's consult without one: the patient declined, or has
+already stopped. Other outcomes (no answer, call back later, ...) leave the consult to come."""
+
+
+def _dutch(day: dt.date | None) -> str:
+    from benzoredux.letters.rendering import dutch_date
+
+    return dutch_date(day)
+
+
+def _n(count: int, one: str, many: str) -> str:
+    """``1 stopbrief``, ``2 stopbrieven``."""
+    return f"{count} {one if count == 1 else many}"
+
+
+def _period(days: Iterable[dt.date]) -> str:
+    """``op 12 januari 2026``, or ``van 12 januari 2026 tot en met 23 februari 2026``."""
+    known = sorted(set(days))
+    if not known:
+        return ""
+    if len(known) == 1:
+        return f"op {_dutch(known[0])}"
+    return f"van {_dutch(known[0])} tot en met {_dutch(known[-1])}"
+
+
+def _recorded_on(entry: Any) -> dt.date:
+    """The local calendar day an entry was recorded (the register keeps UTC)."""
+    moment: dt.datetime = entry.recorded_at
+    return moment.astimezone().date()
+
+
+def _letter_day(entry: Any) -> dt.date:
+    day: dt.date = entry["sent_date"] or entry["letter_date"]
+    return day
+
+
+def _iso(value: Any) -> dt.date | None:
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
+
+
+def _batch_tasks(register: Any) -> dict[str, dict[int, Any]]:
+    """The schedule's tasks in the register (``batch-N-<suffix>``, not skipped), by suffix and
+    batch number."""
+    from benzoredux.register.steps import SCHEDULE_TASKS
+
+    suffixes = {suffix for suffix, *_ in SCHEDULE_TASKS}
+    found: dict[str, dict[int, Any]] = {suffix: {} for suffix in suffixes}
+    for task in register.current("tasks"):
+        head, _, rest = str(task["task_id"]).partition("-")
+        number, _, suffix = rest.partition("-")
+        planned = task["status"] != TaskStatus.SKIPPED.value
+        if head == "batch" and number.isdigit() and suffix in suffixes and planned:
+            found[suffix][int(number)] = task
+    return found
+
+
+def _by_batch(entries: Iterable[Any]) -> dict[int, list[Any]]:
+    grouped: dict[int, list[Any]] = {}
+    for entry in entries:
+        grouped.setdefault(int(entry["batch"]), []).append(entry)
+    return grouped
+
+
+def _to_screen(register: Any, decided: Mapping[str, Any]) -> set[str]:
+    """The patients the screening must decide: the latest selection's, without those the
+    selection excluded already; without a selection, those decided."""
+    if not register.current("selections"):
+        return set(decided)
+    selection = register.selection()
+    patients = selection["patient_id"].astype(str)
+    if "excluded_because" in selection.columns:
+        because = selection["excluded_because"]
+        excluded = because.notna() & (because.astype(str).str.strip() != "")
+        patients = patients[~excluded]
+    return set(patients)
+
+
+def _sent_evidence(
+    entries: list[Any],
+    patients_due: set[str],
+    planned: Mapping[int, Any],
+    what: tuple[str, str],
+    gap: tuple[str, str],
+) -> TaskEvidence:
+    """The example's letters tasks: ``done`` when everyone due has the letter, or when every
+    batch the schedule planned has its letters; ``in_progress`` before."""
+    have = {e["patient_id"] for e in entries}
+    batches = {int(e["batch"]) for e in entries}
+    every_batch = bool(planned) and set(planned) <= batches
+    done = patients_due <= have or every_batch
+    note = f"{_n(len(have), *what)} verstuurd, {_period(_letter_day(e) for e in entries)}"
+    missing = len(patients_due - have)
+    if missing:
+        note += "; " + _n(missing, *gap)
+    return TaskEvidence(
+        "done" if done else "in_progress", note, max(_letter_day(e) for e in entries)
+    )
+
+
+def _settled_evidence(
+    patients: set[str],
+    consults: Mapping[str, list[Any]],
+    calls: Mapping[str, list[Any]],
+) -> TaskEvidence | None:
+    """Consults of ``patients`` (the invited of a batch, or all): ``done`` when each has a
+    consult recorded (came or not) or a call that settles it (declined, already stopped)."""
+    settled: dict[str, list[dt.date]] = {}
+    for patient in patients:
+        days = [c["date"] for c in consults.get(patient, [])]
+        days += [c["called_on"] for c in calls.get(patient, []) if c["outcome"] in _CLOSING_CALLS]
+        if days:
+            settled[patient] = days
+    if not settled:
+        return None
+    came = sum(any(c["attended"] for c in consults.get(p, [])) for p in settled)
+    note = (
+        f"consult vastgelegd voor {len(settled)} van {len(patients)} uitgenodigden "
+        f"({came} op het consult geweest)"
+    )
+    last = max(day for days in settled.values() for day in days)
+    return TaskEvidence("done" if len(settled) == len(patients) else "in_progress", note, last)
+
+
+def _called_evidence(
+    patients: set[str],
+    consults: Mapping[str, list[Any]],
+    calls: list[Any],
+) -> TaskEvidence | None:
+    """Calls to the invited who did not respond: ``done`` when each invited patient who did
+    not come to a consult has been called (or, with every consult recorded, when all came);
+    ``in_progress`` when some have been called."""
+    came = {p for p in patients if any(c["attended"] for c in consults.get(p, []))}
+    need = patients - came
+    called = {c["patient_id"] for c in calls}
+    if calls:
+        note = f"{_n(len(called), 'patiënt', 'patiënten')} gebeld, "
+        note += _period(c["called_on"] for c in calls)
+        status = "done" if need <= called else "in_progress"
+        if need - called:
+            note += f"; {len(need - called)} die niet kwamen nog niet gebeld"
+        return TaskEvidence(status, note, max(c["called_on"] for c in calls))
+    if patients and not need:
+        last = max(c["date"] for p in came for c in consults[p] if c["attended"])
+        everyone = "alle uitgenodigden kwamen op het consult: niemand te bellen"
+        return TaskEvidence("done", everyone, last)
+    return None
+
+
+def _evaluated_consults(register: Any) -> tuple[TaskEvidence, dt.date] | None:
+    """The latest evaluation run that counted consults (held or missed): evidence that the
+    consults it counted were held, up to its last consult date."""
+    runs = [e for e in register.current("evaluations") if e["results"].get("process")]
+    for run in sorted(runs, key=lambda e: (e["run_date"], e.recorded_at), reverse=True):
+        totals = [r for r in run["results"]["process"] if r.get("level") == "total"]
+        if not totals:
+            continue
+        total = totals[0]
+        held = int(total.get("consults_held") or 0)
+        missed = int(total.get("consults_missed") or 0)
+        first, last = _iso(total.get("first_consult_date")), _iso(total.get("last_consult_date"))
+        if held + missed == 0 or last is None:
+            continue
+        days = [d for d in (first, last) if d is not None]
+        note = (
+            f"volgens de evaluatie van {_dutch(run['run_date'])}: "
+            f"{_n(held, 'consult', 'consulten')} gehouden en {missed} gemist, {_period(days)}"
+        )
+        return TaskEvidence("done", note, last), last
+    return None
+
+
+def recorded_evidence(register: Any) -> dict[str, TaskEvidence]:
+    """What the register shows of the plan's tasks: ``task_id`` -> :class:`TaskEvidence`.
+
+    It covers bijlage 3's example (:data:`EXAMPLE_PLAN`) and the schedule's tasks per batch
+    (``batch-N-stop-letters``, ``-invitations``, ``-calls``, ``-consults``, recorded by
+    ``benzoredux schedule``). The rules (stated on :doc:`/domain/evaluation`):
+
+    * ``select``: done by a selection snapshot (the day it was recorded);
+    * ``screen``: done when every patient of the latest selection that the selection did not
+      exclude has a screening decision (in progress when some have; the day of the last
+      decision);
+    * ``batch-N-stop-letters``, ``batch-N-invitations``: done by the batch's letters (their
+      date);
+    * ``merge-letters``, ``send-letters``: done when every eligible patient has a stop letter
+      or every planned batch has its stop letters, in progress before (the last letter date);
+      ``send-invitations`` likewise for the letter recipients and the invitations;
+    * ``batch-N-consults`` and ``consults``: done when each patient invited (in the batch) has
+      a consult recorded, came or not, or a call that settles it (declined, already stopped);
+      in progress when some have (the last consult). When the register holds no consult of
+      them, the latest evaluation run that counted consults closes them (its last consult
+      date): ``consults`` always, a batch's when its first slot lies on or before that date;
+    * ``batch-N-calls`` and ``call-non-responders``: done when each invited patient who did not
+      come has a call recorded (or when everyone came), in progress when some have (the last
+      call);
+    * ``evaluate``: done by an evaluation run (its evaluation date).
+
+    Briefing the team, informing patients and monitoring leave nothing in the register: the
+    practice ticks them off (``benzoredux plan --done``).
     """
-    progress: dict[str, tuple[str, str]] = {}
-    snapshots = register.current("selections")
-    if snapshots:
-        progress["select"] = ("done", f"selection snapshot {snapshots[-1]['snapshot_id']}")
-    decided = register.screening()
-    if decided:
-        progress["screen"] = ("done", f"{len(decided)} patients screened")
-    eligible = {p for p, e in decided.items() if not e["excluded"]}
-    stopped = {e["patient_id"] for e in register.letters("stop_letter")}
-    if stopped:
-        status = "done" if eligible <= stopped else "in_progress"
-        note = f"{len(stopped)} stop letters recorded"
-        progress["merge-letters"] = progress["send-letters"] = (status, note)
-    invited = {e["patient_id"] for e in register.letters("invitation")}
-    if invited:
-        status = "done" if stopped <= invited else "in_progress"
-        progress["send-invitations"] = (status, f"{len(invited)} invitations recorded")
+    found: dict[str, TaskEvidence] = {}
+    found.update(_steps_one_and_two(register))
+    found.update(_letters_evidence(register))
+    found.update(_consults_and_calls_evidence(register))
     runs = register.current("evaluations")
     if runs:
-        progress["evaluate"] = ("done", f"evaluation {runs[-1]['run_id']} recorded")
-    return progress
+        run = max(runs, key=lambda e: (e["run_date"], e.recorded_at))
+        found["evaluate"] = TaskEvidence(
+            "done", f"evaluatie van {_dutch(run['run_date'])} vastgelegd", run["run_date"]
+        )
+    return found
+
+
+def _steps_one_and_two(register: Any) -> dict[str, TaskEvidence]:
+    found: dict[str, TaskEvidence] = {}
+    snapshots = register.current("selections")
+    if snapshots:
+        latest = snapshots[-1]
+        found["select"] = TaskEvidence(
+            "done",
+            f"selectie van {latest['rows']} patiënten, "
+            f"peildatum {_dutch(latest['reference_date'])}",
+            _recorded_on(latest),
+        )
+    decided = register.screening()
+    if decided:
+        to_screen = _to_screen(register, decided)
+        done = to_screen & set(decided)
+        review = sum(
+            1
+            for p in done
+            if decided[p]["source"] == "proposal" and list(decided[p]["reasons"]) == ["review"]
+        )
+        note = f"{len(done)} van {_n(len(to_screen), 'patiënt', 'patiënten')} gescreend"
+        if review:
+            note += f", {review} nog te beoordelen door de huisarts"
+        found["screen"] = TaskEvidence(
+            "done" if to_screen <= done else "in_progress",
+            note,
+            max(_recorded_on(e) for e in decided.values()),
+        )
+    return found
+
+
+def _letters_evidence(register: Any) -> dict[str, TaskEvidence]:
+    found: dict[str, TaskEvidence] = {}
+    planned = _batch_tasks(register)
+    eligible = {p for p, e in register.screening().items() if not e["excluded"]}
+    stop_letters = register.letters("stop_letter")
+    invitations = register.letters("invitation")
+    for suffix, entries, what in (
+        ("stop-letters", stop_letters, ("stopbrief", "stopbrieven")),
+        ("invitations", invitations, ("uitnodiging", "uitnodigingen")),
+    ):
+        for batch, of_batch in _by_batch(entries).items():
+            found[f"batch-{batch}-{suffix}"] = TaskEvidence(
+                "done",
+                f"{_n(len(of_batch), *what)} verstuurd, "
+                f"{_period(_letter_day(e) for e in of_batch)}",
+                max(_letter_day(e) for e in of_batch),
+            )
+    if stop_letters:
+        found["merge-letters"] = found["send-letters"] = _sent_evidence(
+            stop_letters,
+            eligible,
+            planned["stop-letters"],
+            ("stopbrief", "stopbrieven"),
+            (
+                "patiënt die in aanmerking komt heeft (nog) geen stopbrief",
+                "patiënten die in aanmerking komen hebben (nog) geen stopbrief",
+            ),
+        )
+    if invitations:
+        found["send-invitations"] = _sent_evidence(
+            invitations,
+            {e["patient_id"] for e in stop_letters},
+            planned["invitations"],
+            ("uitnodiging", "uitnodigingen"),
+            (
+                "ontvanger van een stopbrief (nog) niet uitgenodigd",
+                "ontvangers van een stopbrief (nog) niet uitgenodigd",
+            ),
+        )
+    return found
+
+
+def _consults_and_calls_evidence(register: Any) -> dict[str, TaskEvidence]:
+    found: dict[str, TaskEvidence] = {}
+    consults: dict[str, list[Any]] = {}
+    for entry in register.current("consults"):
+        consults.setdefault(entry["patient_id"], []).append(entry)
+    every_call = register.current("phone_calls")
+    calls: dict[str, list[Any]] = {}
+    for entry in every_call:
+        calls.setdefault(entry["patient_id"], []).append(entry)
+    invitations = register.letters("invitation")
+    groups: dict[int | None, set[str]] = {
+        batch: {e["patient_id"] for e in of_batch}
+        for batch, of_batch in _by_batch(invitations).items()
+    }
+    for planned in _batch_tasks(register)["consults"]:
+        groups.setdefault(planned, set())
+    groups[None] = {e["patient_id"] for e in invitations}  # the example's tasks: everyone
+    evaluated = _evaluated_consults(register)
+    due = {t["task_id"]: t["due"] for t in register.current("tasks")}
+    for batch, patients in groups.items():
+        consult_task = "consults" if batch is None else f"batch-{batch}-consults"
+        shown = _settled_evidence(patients, consults, calls)
+        if shown is None and evaluated is not None:
+            # A batch's consults: only when the evaluation's consults reach its first slot.
+            task_due = due.get(consult_task)
+            if batch is None or task_due is None or task_due <= evaluated[1]:
+                shown = evaluated[0]
+        if shown is not None:
+            found[consult_task] = shown
+        batch_calls = [
+            c
+            for c in every_call
+            if c["patient_id"] in patients or (batch is not None and c["invitation_batch"] == batch)
+        ]
+        called = _called_evidence(patients, consults, batch_calls)
+        if called is not None:
+            found["call-non-responders" if batch is None else f"batch-{batch}-calls"] = called
+    return found
+
+
+def recorded_progress(register: Any) -> dict[str, tuple[str, str]]:
+    """How far the register shows the plan's tasks to be: ``task_id`` -> (status, note), from
+    :func:`recorded_evidence` (which also gives each outcome's date)."""
+    return {task_id: (e.status, e.note) for task_id, e in recorded_evidence(register).items()}
+
+
+def close_recorded_tasks(
+    register: Any, *, by: str, evidence: Mapping[str, TaskEvidence] | None = None
+) -> dict[str, tuple[str, str]]:
+    """Move the register's open and in-progress tasks along by :func:`recorded_evidence`, in
+    one transaction, and return what moved (``task_id`` -> (status, note)).
+
+    This is how the schedule's tasks per batch, which live only in the register, are closed
+    by ``benzoredux plan`` and :meth:`benzoredux.programme.Programme.plan`; the plan's own
+    tasks move with :meth:`PlanOfAction.moved_along` by the same evidence. A task the practice
+    marked done or skipped is never changed.
+    """
+    shown = recorded_evidence(register) if evidence is None else evidence
+    moved: dict[str, tuple[str, str]] = {}
+    with register.transaction():
+        for task in register.current("tasks"):
+            found = shown.get(task["task_id"])
+            open_ = task["status"] in (TaskStatus.OPEN.value, TaskStatus.IN_PROGRESS.value)
+            if found is None or not open_ or task["status"] == found.status:
+                continue
+            register.set_task_status(
+                task["task_id"], found.status, by=by, note=found.note, remark="from the register"
+            )
+            moved[task["task_id"]] = (found.status, found.note)
+    return moved

@@ -72,7 +72,9 @@ def _letterhead(document: Any) -> None:
     name.bold = True
     name.font.size = Pt(13)
     header.add_paragraph().add_run("{{ practice_address }}")
-    header.add_paragraph().add_run("Telefoon {{ practice_phone }}")
+    header.add_paragraph().add_run(
+        "{% if practice_phone %}Telefoon {{ practice_phone }}{% endif %}"
+    )
 
 
 def _address_block(document: Any) -> None:
@@ -119,22 +121,22 @@ def build_stop_letter() -> Any:
     _letterhead(document)
     _address_block(document)
     _paragraphs(document, "{% if practice_city %}{{ practice_city }}, {% endif %}{{ letter_date }}")
-    _heading(document, "Over: uw slaapmiddel of kalmeringsmiddel")
+    _heading(document, "Betreft: uw slaapmiddel of kalmeringsmiddel")
     _paragraphs(
         document,
         "{{ salutation }},",
-        "U gebruikt al langere tijd een slaapmiddel of een kalmeringsmiddel. Dit zijn middelen "
-        "zoals oxazepam, temazepam, diazepam, lorazepam, zolpidem of zopiclon. Wij schrijven u "
-        "deze brief omdat wij denken dat het goed voor u kan zijn om minder van dit middel te "
-        "gebruiken, of om ermee te stoppen.",
+        "U gebruikt al langere tijd een slaapmiddel of een kalmeringsmiddel. Het gaat om "
+        "middelen zoals oxazepam, temazepam, diazepam, lorazepam, zolpidem of zopiclon. Wij "
+        "schrijven u deze brief omdat wij denken dat het goed voor u kan zijn om minder van dit "
+        "middel te gebruiken, of om ermee te stoppen.",
     )
     _heading(document, "Waarom krijgt u deze brief?")
     _paragraphs(
         document,
         "Deze middelen werken goed als u ze een paar dagen of weken gebruikt. Gebruikt u ze "
         "langer, dan werken ze vaak minder goed. De nadelen blijven wel. U kunt er overdag suf "
-        "of vergeetachtig van zijn. De kans dat u valt of een ongeluk krijgt in het verkeer "
-        "wordt groter. Ook went uw lichaam aan het middel.",
+        "of vergeetachtig van worden. De kans dat u valt of een verkeersongeluk krijgt, wordt "
+        "groter. Ook went uw lichaam aan het middel.",
         "Veel mensen die lang zo'n middel gebruiken, kunnen goed zonder. Zij merken vaak dat ze "
         "na het stoppen net zo goed slapen als eerst, en zich helderder voelen.",
     )
@@ -150,10 +152,10 @@ def build_stop_letter() -> Any:
     _heading(document, "Wij helpen u graag")
     _paragraphs(
         document,
-        "Wilt u hulp bij het afbouwen, of heeft u vragen over deze brief? Bel dan de praktijk "
-        "op {{ practice_phone }}. U kunt ook een afspraak maken met uw huisarts of met de "
-        "praktijkondersteuner. Bij de apotheek kunt u vragen of u uw tabletten kunt breken, "
-        "of dat er een lagere sterkte is.",
+        "Wilt u hulp bij het afbouwen, of heeft u vragen over deze brief? Bel dan de praktijk"
+        "{% if practice_phone %} op {{ practice_phone }}{% endif %}. U kunt ook een afspraak "
+        "maken met uw huisarts of met de praktijkondersteuner. Bij de apotheek kunt u vragen "
+        "of u uw tabletten kunt breken, of dat er een lagere sterkte is.",
         "Over ongeveer drie maanden krijgt u van ons een uitnodiging voor een gesprek. Dan "
         "praten we samen over hoe het gaat, of u nu gestopt bent of niet.",
         "U beslist zelf wat u doet. Wij denken graag met u mee.",
@@ -168,26 +170,37 @@ def build_invitation() -> Any:
     _letterhead(document)
     _address_block(document)
     _paragraphs(document, "{% if practice_city %}{{ practice_city }}, {% endif %}{{ letter_date }}")
-    _heading(document, "Over: uitnodiging voor een gesprek over uw slaap- of kalmeringsmiddel")
+    _heading(document, "Betreft: uitnodiging voor een gesprek over uw slaap- of kalmeringsmiddel")
     _paragraphs(
         document,
         "{{ salutation }},",
         "{% if stop_letter_date %}Op {{ stop_letter_date }} kreeg u{% else %}Een tijd geleden "
         "kreeg u{% endif %} van ons een brief over uw slaapmiddel of kalmeringsmiddel. Wij "
         "willen graag met u bespreken hoe het nu met u gaat. Het gesprek "
-        "is voor iedereen bedoeld: of u nu gestopt bent, minder gebruikt of nog evenveel.",
+        "is voor iedereen bedoeld: of u nu gestopt bent, minder gebruikt of nog evenveel "
+        "gebruikt.",
         "{%p if appointment %}",
         "Wij hebben een afspraak voor u gemaakt op {{ appointment }}{% if consult_with %} bij "
-        "{{ consult_with }}{% endif %}. Komt dit moment u niet goed uit? Bel dan de praktijk op "
-        "{{ practice_phone }}. Dan zoeken we samen een ander moment.",
+        "{{ consult_with }}{% endif %}. Komt dit moment u niet goed uit? Bel dan de praktijk"
+        "{% if practice_phone %} op {{ practice_phone }}{% endif %}. Dan zoeken we samen een "
+        "ander moment.",
         "{%p else %}",
-        "Wilt u een afspraak maken{% if consult_with %} met {{ consult_with }}{% endif %}? Bel "
-        "dan de praktijk op {{ practice_phone }}.",
+        "Wij vragen u een afspraak te maken{% if consult_with %} met {{ consult_with }}"
+        "{% endif %}. Bel daarvoor de praktijk{% if practice_phone %} op {{ practice_phone }}"
+        "{% endif %}.",
         "{%p endif %}",
         "Neemt u de doosjes of de strips van uw medicijnen mee? U mag ook iemand meenemen als u "
         "dat prettig vindt.",
-        "{%p if call_date %}",
-        "Horen wij niets van u, dan bellen wij u rond {{ call_date }}.",
+        # With an appointment, silence means the patient comes: the practice phones those who
+        # do not come, after the appointment, and names no date (a call date before the
+        # appointment would be pointless, one after it contradicts it). Without an appointment
+        # the practice phones those who have not made one, about two weeks after the
+        # invitation (FTO module, bijlage 2, step 4).
+        "{%p if appointment %}",
+        "Komt u niet en horen wij niets van u? Dan bellen wij u na de afspraak om een nieuw "
+        "moment te zoeken.",
+        "{%p elif call_date %}",
+        "Horen wij niets van u? Dan bellen wij u rond {{ call_date }} om een afspraak te maken.",
         "{%p endif %}",
     )
     _signature(document)
@@ -231,11 +244,35 @@ def build_labels() -> Any:
                 margin.set(qn("w:type"), "dxa")
                 margins.append(margin)
             properties.append(margins)
-    # Word needs a paragraph after a table; a tiny one keeps 8 rows of 37 mm on one A4 page.
-    end = document.add_paragraph()
-    end.paragraph_format.space_after = Pt(0)
-    end.add_run("").font.size = Pt(1)
+    _closing_paragraph(document)
     return document
+
+
+def _closing_paragraph(document: Any) -> None:
+    """The paragraph Word needs after the last table, made too small to start a page.
+
+    Eight rows of 37 mm fill 296 of the A4 page's 297 mm. A paragraph after the table at the
+    normal line height (about 4 mm) does not fit in the last millimetre, so LibreOffice (and
+    Word) put it on a page of its own: 96 labels printed four sheets and a fifth, blank one.
+    Its line is therefore exactly 1 pt (0.35 mm) high, with no space before or after, and its
+    paragraph mark (which sets the height of an empty paragraph) is 1 pt too.
+    """
+    from docx.enum.text import WD_LINE_SPACING
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+    from docx.shared import Pt
+
+    end = document.add_paragraph()
+    end.paragraph_format.space_before = Pt(0)
+    end.paragraph_format.space_after = Pt(0)
+    end.paragraph_format.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+    end.paragraph_format.line_spacing = Pt(1)
+    mark = OxmlElement("w:rPr")
+    for tag in ("w:sz", "w:szCs"):
+        size = OxmlElement(tag)
+        size.set(qn("w:val"), "2")  # half-points
+        mark.append(size)
+    end._p.get_or_add_pPr().append(mark)
 
 
 def _core_properties(title: str) -> bytes:

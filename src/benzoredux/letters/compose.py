@@ -33,14 +33,16 @@ from attrs import frozen
 from narwhals.typing import IntoFrame
 
 from benzoredux.dates import DateLike, parse_reference_date
-from benzoredux.errors import BenzoreduxError
+from benzoredux.errors import BenzoreduxError, describe_columns
 from benzoredux.letters.default_style import DEFAULT_STYLE, default_template
 from benzoredux.letters.rendering import DocxLetterTemplate, render_docx_batch
 from benzoredux.models import LetterKind, Practice, StopLetter
 from benzoredux.output import private_file
+from benzoredux.practice_file import role_in_name
 
 __all__ = [
     "LETTER_FIELDS",
+    "NAME_PART_LENGTH",
     "LetterError",
     "LetterOutput",
     "address_fields",
@@ -73,7 +75,8 @@ LETTER_FIELDS: Mapping[str, str] = MappingProxyType(
         "city": "",
         "sex": "M, F or X.",
         "gp_names": "The signing GPs' names, joined with 'en'.",
-        "signatories": "List of {name, role} for everyone who signs (GPs, then pharmacists).",
+        "signatories": "List of {name, role} for everyone who signs (GPs, then pharmacists); "
+        "a name holding a role (A. de Vries, huisarts) is refused.",
         "practice_name": "From the Practice record, or the house style.",
         "practice_address": "",
         "practice_phone": "",
@@ -81,7 +84,8 @@ LETTER_FIELDS: Mapping[str, str] = MappingProxyType(
         "stop_letter_date": "Invitations: the date of the stop letter.",
         "appointment": "Invitations: the planned consult as text, or empty (patient phones).",
         "consult_with": "Invitations: who holds the consult (de huisarts, de POH-GGZ), or empty.",
-        "call_date": "Invitations: when the practice phones if the patient has not responded.",
+        "call_date": "Invitations without an appointment: when the practice phones if the "
+        "patient has not made one. Empty when the invitation gives an appointment.",
     }
 )
 """Every field the library fills for a letter, with what it holds."""
@@ -299,7 +303,7 @@ def _patient_rows(patients: IntoFrame, ids: Sequence[str]) -> dict[str, dict[str
     eager = frame.collect() if isinstance(frame, nw.LazyFrame) else frame
     if "patient_id" not in eager.columns:
         raise LetterError(
-            f"patients: no column 'patient_id'; columns found: {', '.join(eager.columns)}"
+            f"patients: no column 'patient_id'; columns found: {describe_columns(eager.columns)}"
         )
     present = [c for c in _PATIENT_COLUMNS if c in eager.columns]
     wanted = eager.select(*present).with_columns(nw.col("patient_id").cast(nw.String))
@@ -327,8 +331,23 @@ def _skip_reason(row: Mapping[str, Any] | None, letter_date: dt.date) -> str | N
     return None
 
 
+def _signatory(name: str, role: str, who: str, practice: Practice) -> dict[str, str]:
+    """One signatory; a name that holds a role too would print it twice under the letter."""
+    found = role_in_name(name)
+    if found is not None:
+        raise LetterError(
+            f"practice {practice.practice_id}: the name of {who} holds the role '{found}', and "
+            f"the letter prints the role ('{role}') under the name, so it would appear twice; "
+            'give the name only (in practice.toml: name = "A. de Vries")'
+        )
+    return {"name": name, "role": role}
+
+
 def _signatories(letter: StopLetter, practice: Practice) -> list[dict[str, str]]:
-    people = [{"name": practice.gp(gp_id).name, "role": "huisarts"} for gp_id in letter.gp_ids]
+    people = [
+        _signatory(practice.gp(gp_id).name, "huisarts", f"GP {gp_id!r}", practice)
+        for gp_id in letter.gp_ids
+    ]
     by_id = {p.pharmacist_id: p for p in practice.pharmacists}
     for pharmacist_id in letter.pharmacist_ids:
         if pharmacist_id not in by_id:
@@ -337,7 +356,7 @@ def _signatories(letter: StopLetter, practice: Practice) -> list[dict[str, str]]
             )
         pharmacist = by_id[pharmacist_id]
         role = "apotheker" + (f", {pharmacist.pharmacy_name}" if pharmacist.pharmacy_name else "")
-        people.append({"name": pharmacist.name, "role": role})
+        people.append(_signatory(pharmacist.name, role, f"pharmacist {pharmacist_id!r}", practice))
     return people
 
 
@@ -385,12 +404,58 @@ def _fields(
     return fields
 
 
+NAME_PART_LENGTH = 64
+"""The longest part of a letter's file name taken from a patient id. File systems allow 255
+bytes per name (ext4, NTFS, APFS) and a letter is first written to a temporary name about 30
+characters longer (``.stop_letter-<id>.docx.<random>.tmp``); a vendor may give ids of any
+length (issue 16: a 300-character id failed after 6 of 15 letters). 64 keeps every name far
+below the limit, also in a deep folder on Windows, and longer than any real patient number."""
+
+
+def _digest(patient_id: str, length: int) -> str:
+    return hashlib.sha256(patient_id.encode()).hexdigest()[:length]
+
+
 def _safe_name(patient_id: str) -> str:
-    """A file-name part from a patient id (which a vendor may give any characters)."""
+    """A file-name part from a patient id (which a vendor may give any characters and length).
+
+    A plain id (letters, digits, ``_.-``) of at most :data:`NAME_PART_LENGTH` characters is
+    used as it is. Other characters become ``_`` and an 8-character hash of the id follows, so
+    ``a/b`` and ``a_b`` stay apart. A longer id is cut and followed by a 16-character hash of
+    the whole id: stable from run to run, and distinct ids get distinct names (a shared
+    prefix does not matter). Names that differ only in case are told apart by
+    :func:`_file_names`.
+
+    >>> _safe_name("p001"), _safe_name("a/b")
+    ('p001', 'a_b-c14cddc0')
+    >>> len(_safe_name("9" * 300))
+    64
+    """
     cleaned = re.sub(r"[^A-Za-z0-9_.-]", "_", patient_id).strip(".") or "patient"
-    if cleaned != patient_id:
-        cleaned += "-" + hashlib.sha256(patient_id.encode()).hexdigest()[:8]
-    return cleaned
+    if cleaned == patient_id and len(cleaned) <= NAME_PART_LENGTH:
+        return cleaned
+    if len(cleaned) + 9 <= NAME_PART_LENGTH:
+        return f"{cleaned}-{_digest(patient_id, 8)}"
+    return f"{cleaned[: NAME_PART_LENGTH - 17]}-{_digest(patient_id, 16)}"
+
+
+def _file_names(letters: Sequence[StopLetter]) -> dict[tuple[str, LetterKind], str]:
+    """Per letter (patient id and kind), the file name of its document, all of them distinct
+    also where a file system ignores case (Windows, macOS): there ``P1`` and ``p1`` would be one
+    file, the second letter replacing the first, so such names get the id's hash too."""
+    base = {
+        (lt.patient_id, lt.kind): f"{lt.kind.value}-{_safe_name(lt.patient_id)}" for lt in letters
+    }
+    seen: dict[str, int] = {}
+    for name in base.values():
+        seen[name.casefold()] = seen.get(name.casefold(), 0) + 1
+    names = {
+        key: (f"{name}-{_digest(key[0], 16)}" if seen[name.casefold()] > 1 else name) + ".docx"
+        for key, name in base.items()
+    }
+    if len({n.casefold() for n in names.values()}) != len(names):  # pragma: no cover - a hash clash
+        raise LetterError("two letters would get the same file name; nothing was written")
+    return names
 
 
 def render_letters(
@@ -451,8 +516,19 @@ def render_letters(
         progress(len(skipped))
     written: list[tuple[StopLetter, Path]] = []
     merged_paths: dict[tuple[str, int | None], Path] = {}
+    # Everything that can be checked is checked before the first file is written: each
+    # letter's file name (distinct, short enough whatever the id), the templates' fields for
+    # every letter of every batch, and the folders. A batch is rendered in memory before it is
+    # written, so a problem found later still leaves no half-written batch.
+    names = _file_names([letter for items in jobs.values() for letter, _ in items])
+    templates = {kind: DocxLetterTemplate(_template_path(chosen, kind)) for kind in jobs}
     for kind, items in jobs.items():
-        template = DocxLetterTemplate(_template_path(chosen, kind))
+        for number, (letter, fields) in enumerate(items, start=1):
+            name = names[letter.patient_id, kind]
+            templates[kind].check_fields(fields.keys(), where=f" (letter {number}, {name})")
+        (out / kind.value).mkdir(parents=True, exist_ok=True)
+    for kind, items in jobs.items():
+        template = templates[kind]
         by_batch: dict[int | None, list[tuple[StopLetter, dict[str, Any]]]] = {}
         for letter, fields in items:
             by_batch.setdefault(letter.batch, []).append((letter, fields))
@@ -464,7 +540,7 @@ def render_letters(
             merged_path = out / f"{kind.value}-{suffix}.docx" if merged else None
             result = render_docx_batch(
                 template,
-                [(f, target / f"{kind.value}-{_safe_name(lt.patient_id)}.docx") for lt, f in group],
+                [(f, target / names[lt.patient_id, kind]) for lt, f in group],
                 merged=merged_path,
                 workers=workers,
             )

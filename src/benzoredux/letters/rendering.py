@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 from attrs import frozen
 
+from benzoredux.dates import dutch_date
 from benzoredux.errors import BenzoreduxError
 from benzoredux.output import private_file
 
@@ -74,12 +75,6 @@ _UNSAFE_CHARACTERS = re.compile("[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff\ufffe\ufff
 _W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 _WP = "http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing"
 
-_MONTHS = (
-    "januari", "februari", "maart", "april", "mei", "juni",
-    "juli", "augustus", "september", "oktober", "november", "december",
-)  # fmt: skip
-_WEEKDAYS = ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag")
-
 
 class TemplateFieldError(BenzoreduxError, KeyError):
     """A template uses fields the caller does not supply; nothing has been written."""
@@ -106,22 +101,6 @@ class TemplateRenderError(BenzoreduxError, ValueError):
 
 class TemplateSecurityError(TemplateRenderError):
     """The sandbox refused what a template tried to do (reach Python internals, ...)."""
-
-
-def dutch_date(value: dt.date | None, *, weekday: bool = False) -> str:
-    """A date as a Dutch letter writes it, independent of the machine's locale.
-
-    >>> dutch_date(dt.date(2027, 3, 1))
-    '1 maart 2027'
-    >>> dutch_date(dt.date(2027, 3, 1), weekday=True)
-    'maandag 1 maart 2027'
-    >>> dutch_date(None)
-    ''
-    """
-    if value is None:
-        return ""
-    text = f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
-    return f"{_WEEKDAYS[value.weekday()]} {text}" if weekday else text
 
 
 def _finalise(value: Any) -> Any:

@@ -23,6 +23,7 @@ third-party adapter would be held. The package's modules, in the order data flow
 
 from __future__ import annotations
 
+from benzoredux.errors import describe_columns
 from benzoredux.reading.canonical import FileFormatError, read_canonical
 from benzoredux.reading.mapping import TABLES, MappingFileError, SourceMapping, load_mapping
 from benzoredux.reading.parsing import (
@@ -48,12 +49,15 @@ from benzoredux.reading.sources import (
 )
 from benzoredux.reading.text import (
     EXCEL_SUFFIXES,
+    SEPARATORS,
     TextFileError,
     TextTable,
     decode,
+    guess_separator,
     header_line_of,
     read_text_table,
     sniff_separator,
+    unused_columns_note,
 )
 
 __all__ = [
@@ -63,6 +67,7 @@ __all__ = [
     "EXCEL_SUFFIXES",
     "ISO_DATE_FORMATS",
     "PROBLEM_COLUMNS",
+    "SEPARATORS",
     "TABLES",
     "FileFormatError",
     "MappingFileError",
@@ -77,8 +82,10 @@ __all__ = [
     "UnknownFormatError",
     "build_result",
     "decode",
+    "describe_columns",
     "describe_date_formats",
     "detect_format",
+    "guess_separator",
     "header_line_of",
     "known_formats",
     "load_mapping",
@@ -89,4 +96,5 @@ __all__ = [
     "read_source",
     "read_text_table",
     "sniff_separator",
+    "unused_columns_note",
 ]

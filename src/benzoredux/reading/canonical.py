@@ -3,7 +3,8 @@
 Vendor exports (``;``-separated, decimal commas, day-first dates) are the adapters' work. This
 reader takes files that already use the canonical column names, ISO dates (``YYYY-MM-DD``) and
 ``.`` decimals, and reads them strictly: a value that does not parse is an error naming the file,
-line, column and value (hidden for sensitive columns), never a guess and never a silent gap.
+line and column, never a guess and never a silent gap. The message quotes the value only when it
+cannot be personal data (:func:`~benzoredux.tables.shown_value`) and describes it otherwise.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from typing import Any
 
 import pandas as pd
 
-from benzoredux.errors import BenzoreduxError, MissingColumnsError
-from benzoredux.tables import Kind, TableSchema
+from benzoredux.errors import BenzoreduxError, MissingColumnsError, describe_value
+from benzoredux.tables import Kind, TableSchema, shown_value
 
 __all__ = ["FileFormatError", "read_canonical"]
 
@@ -23,15 +24,42 @@ _BOOLEANS = {"true": True, "false": False, "1": True, "0": False}
 
 
 class FileFormatError(BenzoreduxError, ValueError):
-    """A file's values do not parse; the message names file, line, column and value."""
+    """A file's values do not parse; the message names file, line and column, and quotes the
+    value only when it cannot be personal data."""
+
+
+def _cells(file: Path) -> tuple[pd.DataFrame, list[int]]:
+    """The CSV's cells as text (missing when empty), and the line each row starts on.
+
+    Split by the text reader (:func:`~benzoredux.reading.text.read_text_table`), not by
+    pandas' parser: a trailing separator, as spreadsheets write it, adds no column, where
+    pandas would take the first column for an index when the rows have one field more than the
+    header and shift every value one column (a date under ``icpc``), or fail on the index's
+    line numbers. A line with the wrong number of fields is an error naming the line.
+    """
+    from benzoredux.reading.text import LINE, read_text_table
+
+    table = read_text_table(file, encoding="utf-8", separator=",")
+    if table.bad_lines:
+        raise FileFormatError(
+            "\n".join(f"{file.name}, line {line}: the line {why}" for line, why in table.bad_lines)
+        )
+    cells = pd.DataFrame(
+        {name: pd.Series(table.rows[name].tolist(), dtype=str) for name in table.header},
+        index=pd.RangeIndex(len(table.rows)),
+    )
+    return cells, table.rows[LINE].tolist()
 
 
 def read_canonical(path: str | os.PathLike[str], schema: TableSchema) -> pd.DataFrame:
-    """Read a canonical CSV (UTF-8, ``,``-separated, ISO dates) or Parquet file for ``schema``."""
+    """Read a canonical CSV (UTF-8, ``,``-separated, ISO dates) or Parquet file for ``schema``.
+
+    A trailing separator on the header or the rows adds no column; blank lines are skipped.
+    """
     file = Path(path)
     if file.suffix.lower() in {".parquet", ".pq"}:
         return pd.read_parquet(file)
-    raw = pd.read_csv(file, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig")
+    raw, lines = _cells(file)
     missing = [name for name in schema.required if name not in raw.columns]
     if missing:
         raise MissingColumnsError(f"{file.name} ({schema.name})", missing, list(raw.columns))
@@ -51,9 +79,13 @@ def read_canonical(path: str | os.PathLike[str], schema: TableSchema) -> pd.Data
             parsed = pd.to_numeric(text, errors="coerce")
             expected = "a number with a '.' decimal point"
         for index in text.index[text.notna() & parsed.isna()][:10]:
-            shown = "<hidden>" if column.sensitive else repr(text[index])
+            value = text[index]
+            shown = shown_value(column, value)
+            if shown is None:
+                shown = "the value" if column.sensitive else f"the value ({describe_value(value)})"
             problems.append(
-                f"{file.name}, line {index + 2}, column {column.name!r}: {shown} is not {expected}"
+                f"{file.name}, line {lines[index]}, column {column.name!r}: {shown} is not "
+                f"{expected}"
             )
         raw[column.name] = parsed
     if problems:

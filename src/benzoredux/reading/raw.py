@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 from attrs import field, frozen
 
+from benzoredux.errors import describe_columns, looks_like_data
 from benzoredux.reading.mapping import TABLES, SourceMapping
 from benzoredux.reading.parsing import (
     DUTCH_DATE_FORMATS,
@@ -47,9 +48,16 @@ from benzoredux.reading.result import (
     problem_frame,
 )
 from benzoredux.reading.text import LINE, TextTable
-from benzoredux.tables import REASONS, ROW, Kind, RowRule, TableSchema, form_rule, validate
+from benzoredux.tables import MAX_QUANTITY, REASONS, ROW, Kind, Plausibility, TableSchema, validate
 
-__all__ = ["DUTCH_VALUES", "ParseSettings", "RawTable", "build_result", "raw_table"]
+__all__ = [
+    "BOOLEAN_VALUES",
+    "DUTCH_VALUES",
+    "ParseSettings",
+    "RawTable",
+    "build_result",
+    "raw_table",
+]
 
 Duplicates = Literal["reject", "keep"]
 
@@ -90,6 +98,20 @@ DUTCH_VALUES: Mapping[str, Mapping[str, str]] = {
 }
 """Dutch values of coded text columns, as the Dutch exports write them (matched ignoring case).
 A mapping file's ``[values.<column>]`` adds to these and wins."""
+
+BOOLEAN_VALUES: Mapping[str, bool] = {
+    "true": True,
+    "false": False,
+    "1": True,
+    "0": False,
+    "ja": True,
+    "nee": False,
+    "j": True,
+    "n": False,
+}
+"""How a true/false column (the screening columns of the patients table) may be written, in any
+case; anything else is rejected, not guessed. A mapping file's ``[values.<column>]`` can map
+other words to ``true`` or ``false`` first."""
 
 _PAST_ONLY = frozenset({"birth_date"})
 _UPPER = frozenset({"atc", "icpc", "sex"})
@@ -146,6 +168,9 @@ class RawTable:
     """``(line, record, reason)`` of records that could not become a row at all."""
     found_columns: tuple[str, ...] = ()
     """The export's column names, listed when a required column is missing."""
+    blank_rows: int = 0
+    """Rows of the file whose every field is empty: not rows of the table, but counted in
+    ``ReadResult.ignored["blank rows"]`` (once per file, however many tables it feeds)."""
 
     def __attrs_post_init__(self) -> None:
         if self.table not in TABLES:
@@ -197,11 +222,31 @@ def raw_table(
     for name, canonical in claimed.items():
         if canonical in wanted:
             renames[name] = canonical
+    twice = sorted({c for c in renames.values() if list(renames.values()).count(c) > 1})
+    if twice:  # the mapping file names two of the export's columns for one canonical column
+        raise ReadError(
+            f"{text.file.name}: the mapping file gives the column(s) {', '.join(twice)} "
+            "two columns of this file each; name one export column per canonical column"
+        )
     frame = text.rows[list(renames)].rename(columns=renames)
-    unused = [n for n in text.header if n not in claimed]
-    notes = [f"{text.file.name}: column(s) not used: {', '.join(unused)}"] if unused else []
+    # Not used in this table: unknown to the layout, or mapped to a column of another table
+    # (a mapping file's column is never dropped without this note).
+    unused = [n for n in text.header if n not in renames]
+    notes = []
+    if unused:  # a header line that is someone's record is described, not quoted
+        listed = (
+            describe_columns(text.header) if looks_like_data(text.header) else ", ".join(unused)
+        )
+        notes.append(f"{text.file.name}: column(s) not used: {listed}")
     if text.preamble:
         notes.append(f"{text.file.name}: {len(text.preamble)} line(s) before the header skipped")
+    if text.blank_rows:
+        listed = ", ".join(map(str, text.blank_lines))
+        more = ", ..." if text.blank_rows > len(text.blank_lines) else ""
+        word = "line" if text.blank_rows == 1 else "lines"
+        notes.append(
+            f"{text.file.name}: {text.blank_rows} blank row(s) skipped ({word} {listed}{more})"
+        )
     used_settings = settings or ParseSettings.dutch(mapping)
     if text.encoding == "xlsx" and "%Y-%m-%d" not in used_settings.date_formats:
         # Date cells of a workbook arrive as ISO text (see benzoredux.reading.text).
@@ -221,6 +266,7 @@ def raw_table(
         source_columns={v: k for k, v in renames.items()},
         unreadable=tuple((line, None, f"line {reason}") for line, reason in text.bad_lines),
         found_columns=text.header,
+        blank_rows=text.blank_rows,
     )
     return raw, notes
 
@@ -237,15 +283,23 @@ def build_result(
     extra_forms: Mapping[str, bool] | None = None,
     ignored: Mapping[str, int] | None = None,
     notes: Sequence[str] = (),
+    max_quantity: float = MAX_QUANTITY,
 ) -> ReadResult:
     """Parse, validate and check ``raws`` into a :class:`~benzoredux.reading.result.ReadResult`.
 
     See the module docstring for the steps. A required column missing from any file raises at
     once (:class:`~benzoredux.reading.result.ReadError`, listing every file's missing columns and
-    the columns it has). Row problems never raise here.
+    the columns it has). Row problems never raise here. Implausible values are rejected rows
+    too (:class:`~benzoredux.tables.Plausibility`): a reader knows no reference date, so its
+    bounds count from the day of reading (``ParseSettings.today``, else the real today), and a
+    benzodiazepine's quantity may not exceed ``max_quantity`` units.
     """
     if duplicates not in ("reject", "keep"):
         raise ValueError(f"duplicates must be 'reject' or 'keep', got {duplicates!r}")
+    # One day of reading for every table of the source (the bounds of implausible values).
+    today = next((raw.settings.today for raw in raws if raw.settings.today is not None), None)
+    today = today or dt.date.today()  # noqa: DTZ011 - a local calendar date
+    plausibility = Plausibility(today=today, max_quantity=max_quantity)
     missing = []
     for raw in raws:
         schema = TABLES[raw.table]
@@ -254,8 +308,7 @@ def build_result(
             columns = raw.found_columns or tuple(map(str, raw.frame.columns))
             missing.append(
                 f"{raw.file} ({raw.table}): missing required column(s) "
-                f"{', '.join(map(repr, absent))}; columns found: "
-                f"{', '.join(map(repr, columns)) or 'none'}"
+                f"{', '.join(map(repr, absent))}; columns found: {describe_columns(columns)}"
             )
     if missing:
         raise ReadError(
@@ -270,7 +323,7 @@ def build_result(
         group = [raw for raw in raws if raw.table == name]
         if not group:
             continue
-        valid, found, count = _build_table(schema, group, duplicates, extra_forms)
+        valid, found, count = _build_table(schema, group, duplicates, extra_forms, plausibility)
         tables[name] = valid
         counts[name] = count
         problems.append(found)
@@ -281,9 +334,19 @@ def build_result(
         tables=tables,
         rejected=rejected,
         counts=counts,
-        ignored=dict(ignored or {}),
+        ignored=_with_blank_rows(ignored, raws),
         notes=tuple(notes),
     )
+
+
+def _with_blank_rows(ignored: Mapping[str, int] | None, raws: Sequence[RawTable]) -> dict[str, int]:
+    """``ignored`` plus ``"blank rows"``: the blank rows of every file, each file counted once
+    (an export with dispensings and patient details on one row feeds two tables)."""
+    counted = dict(ignored or {})
+    per_file = {raw.file: raw.blank_rows for raw in raws if raw.blank_rows}
+    if per_file:
+        counted["blank rows"] = counted.get("blank rows", 0) + sum(per_file.values())
+    return counted
 
 
 def _normalise_text(name: str, text: pd.Series) -> pd.Series:
@@ -331,6 +394,10 @@ def _convert(
                 today=settings.today,
             )
             reason = f"{name} is not a date ({describe_date_formats(settings.date_formats)})"
+        elif column.kind is Kind.BOOLEAN:
+            parsed = text.str.casefold().map(BOOLEAN_VALUES).astype("boolean")
+            failed = text.notna() & parsed.isna()
+            reason = f"{name} is not true or false (also 1/0, ja/nee, J/N)"
         else:
             parsed, failed = parse_numbers(
                 text, decimal=settings.decimal, thousands=settings.thousands
@@ -352,9 +419,9 @@ def _convert(
     return frame, problems, failures
 
 
-def _blamed(rule: RowRule) -> str:
+def _blamed(reason: str, columns: Sequence[str]) -> str:
     """The column a rule's problem is reported on: the one its reason starts with."""
-    return next((c for c in rule.columns if rule.reason.startswith(f"{c} ")), rule.columns[0])
+    return next((c for c in columns if reason.startswith(f"{c} ")), columns[0])
 
 
 @frozen
@@ -422,11 +489,16 @@ def _collect(schema: TableSchema, raws: Sequence[RawTable]) -> _Rows:
 
 
 def _rule_problems(
-    schema: TableSchema, rows: _Rows, extra_forms: Mapping[str, bool] | None
+    schema: TableSchema,
+    rows: _Rows,
+    extra_forms: Mapping[str, bool] | None,
+    plausibility: Plausibility,
 ) -> pd.DataFrame:
     """``pos, column, reason`` for each row rule of the schema a row breaks."""
-    checked = validate(rows.typed, schema, engine="auto", forms=extra_forms)
-    blame = {rule.reason: _blamed(rule) for rule in [*schema.rules, form_rule(extra_forms)]}
+    checked = validate(
+        rows.typed, schema, engine="auto", forms=extra_forms, plausibility=plausibility
+    )
+    blame = {reason: _blamed(reason, columns) for reason, columns in checked.rule_columns.items()}
     pairs = pd.DataFrame(
         {
             "pos": checked.rejected[ROW].to_numpy(dtype="int64"),
@@ -466,9 +538,10 @@ def _build_table(
     raws: Sequence[RawTable],
     duplicates: Duplicates,
     extra_forms: Mapping[str, bool] | None,
+    plausibility: Plausibility,
 ) -> tuple[pd.DataFrame, pd.DataFrame, TableCounts]:
     rows = _collect(schema, raws)
-    parts = [rows.conversion, _rule_problems(schema, rows, extra_forms)]
+    parts = [rows.conversion, _rule_problems(schema, rows, extra_forms, plausibility)]
     if duplicates == "reject" and schema.name == "dispensings":
         parts.append(_duplicate_problems(rows))
     found = pd.concat(parts, ignore_index=True).sort_values("pos", kind="stable")

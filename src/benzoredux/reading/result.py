@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 from attrs import field, frozen
 
-from benzoredux.errors import BenzoreduxError
+from benzoredux.errors import BenzoreduxError, describe_value
+from benzoredux.tables import DISPENSINGS, EPISODES, PATIENTS, TableSchema, shown_value
 
 __all__ = ["PROBLEM_COLUMNS", "ReadError", "ReadResult", "TableCounts", "UnknownFormatError"]
 
@@ -89,7 +90,9 @@ class ReadResult:
     """One row per problem, columns :data:`PROBLEM_COLUMNS`: the table, file, line (or
     ``record`` for sources without lines, such as FHIR), the canonical ``column`` and the
     export's ``source_column``, the ``value`` as written (``<hidden>`` for personal data) and
-    the ``reason``. A row with two problems appears twice."""
+    the ``reason``. A row with two problems appears twice. Like the export, this is patient
+    data: :meth:`report` and the errors quote a value only when it cannot be personal data
+    (:doc:`/privacy`)."""
     counts: Mapping[str, TableCounts] = field(converter=plain_dict)
     ignored: Mapping[str, int] = field(factory=dict, converter=plain_dict)
     """Records read but deliberately not turned into rows (FHIR resources of other types,
@@ -161,8 +164,32 @@ def _describe_problem(row: Any) -> str:
         where += f", column {shown!r}"
         if shown != row.column:
             where += f" ({row.column})"
-    value = "" if pd.isna(row.value) else f" (value {row.value!r})"
-    return f"{where}: {row.reason}{value}"
+    return f"{where}: {row.reason}{_value_in_message(row)}"
+
+
+_SCHEMAS: Mapping[str, TableSchema] = {s.name: s for s in (DISPENSINGS, PATIENTS, EPISODES)}
+
+
+def _value_in_message(row: Any) -> str:
+    """The rejected value as a message may show it (:doc:`/privacy`): quoted only when its
+    column allows it and it has that column's harmless shape
+    (:func:`~benzoredux.tables.shown_value`), otherwise described by its kind; nothing when
+    the problem concerns no single cell.
+
+    :attr:`ReadResult.rejected` keeps the value itself (it is patient data, like the export);
+    a message goes to a terminal, a log or a support ticket, so it does not.
+    """
+    if pd.isna(row.value):
+        return ""
+    if row.value == HIDDEN:
+        return " (value hidden)"
+    schema = _SCHEMAS.get(str(row.table))
+    names = {c.name for c in schema.columns} if schema is not None else set()
+    if schema is not None and not pd.isna(row.column) and row.column in names:
+        shown = shown_value(schema.column(str(row.column)), str(row.value))
+        if shown is not None:
+            return f" (value {shown})"
+    return f" (value hidden: {describe_value(str(row.value))})"
 
 
 def problem_frame(

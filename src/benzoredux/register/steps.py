@@ -10,11 +10,13 @@ duplicates nothing.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 import pandas as pd
 
+from benzoredux.dates import dutch_date
 from benzoredux.register.core import LetterResult, Register, ScreeningDecision
 from benzoredux.register.store import Entry
 
@@ -183,6 +185,15 @@ SCHEDULE_TASKS = (
 """The tasks one batch of the schedule gets: (id suffix, step, due column, text)."""
 
 
+def _day(value: Any) -> dt.date | None:
+    """A schedule's date cell (a date, a timestamp or ISO text) as a date."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, dt.date):
+        return value.date() if isinstance(value, dt.datetime) else value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
 def record_schedule_tasks(register: Register, batches: Any, *, by: str) -> tuple[int, int]:
     """Steps 3-5: one task per batch for its stop letters, invitations, calls and consults.
 
@@ -203,7 +214,9 @@ def record_schedule_tasks(register: Register, batches: Any, *, by: str) -> tuple
                 previous = existing.get(task_id)
                 entry = register.set_task(
                     task_id,
-                    what=what.format(b=batch, n=row["patients"], last=row["last_consult"]),
+                    what=what.format(
+                        b=batch, n=row["patients"], last=dutch_date(_day(row["last_consult"]))
+                    ),
                     by=by,
                     step=step,
                     due=row[column],

@@ -6,9 +6,17 @@ the *whole* register, every revision with who and when, one CSV file per record 
 so an interrupted export has no manifest and cannot be imported by mistake.
 
 Cells are written so that a spreadsheet never runs them as a formula, and so that importing
-gives back exactly what was exported: a text cell starting with ``=``, ``+``, ``-``, ``@``,
-tab, carriage return or ``'`` gets one ``'`` in front, and the import takes exactly one
-``'`` off again. Files are created owner-only and atomically.
+gives back exactly what was exported: in the CSV files a text cell starting with ``=``, ``+``,
+``-``, ``@``, tab, carriage return or ``'`` gets one ``'`` in front, and the import takes
+exactly one ``'`` off again. Files are created owner-only and atomically.
+
+``register.xlsx`` is a copy of the CSV files to read, for whoever checks the register (at
+hand-over, or an audit); the import never reads it. It keeps the register's own sheet and
+column names and stored codes (the record kinds of :mod:`benzoredux.register.schema`), so it
+can be compared with the CSV files and the register's documentation cell by cell, but it shows
+its values as a spreadsheet should: text as text cells, which never run as a formula and so
+need no quote (``-retour``, not ``'-retour``), and dates and the UTC times of ``recorded_at``
+as date cells shown ``DD-MM-JJJJ``.
 
 >>> from benzoredux.register.transfer import escape_cell, unescape_cell
 >>> escape_cell("=SUM(A1)"), unescape_cell(escape_cell("=SUM(A1)"))
@@ -26,7 +34,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from benzoredux.output import FORMULA_PREFIXES, private_file
+from benzoredux.output import FORMULA_PREFIXES, private_file, style_cell
 from benzoredux.register.codec import decode_text, encode_text
 from benzoredux.register.errors import RegisterError, RegisterVersionError
 from benzoredux.register.migrations import CURRENT_VERSION
@@ -126,24 +134,39 @@ def _write_xlsx(histories: dict[str, list[Entry]], path: Path) -> Path:
     for kind, entries in histories.items():
         sheet = book.create_sheet(kind)
         spec = KINDS[kind]
-        sheet.append([*AUDIT_COLUMNS, *spec.names])
+        sheet.append(_xlsx_cells(sheet, [*AUDIT_COLUMNS, *spec.names]))
         for entry in entries:
+            # A spreadsheet has no time zones: the UTC time, as the column is documented.
+            recorded = entry.recorded_at.astimezone(dt.UTC).replace(tzinfo=None, microsecond=0)
             row: list[Any] = [
                 entry.entry_id,
                 entry.revision,
-                entry.recorded_at.isoformat(),
-                escape_cell(entry.recorded_by),
-                escape_cell(entry.remark),
+                recorded,
+                entry.recorded_by,
+                entry.remark,
             ]
             for field in spec.fields:
                 value = entry.data[field.name]
                 if field.type in ("text", "json"):
-                    value = escape_cell(encode_text(field, value))
+                    value = encode_text(field, value)
                 row.append(value)
-            sheet.append(row)
+            sheet.append(_xlsx_cells(sheet, row))
     with private_file(path, "wb") as handle:
         book.save(handle)
     return path
+
+
+def _xlsx_cells(sheet: Any, values: list[Any]) -> list[Any]:
+    """A row of ``register.xlsx``: text as text cells (no quote needed, none added), empty
+    text empty, dates as dates and ``recorded_at`` to the second."""
+    from openpyxl.cell import WriteOnlyCell
+
+    cells = []
+    for value in values:
+        cell = WriteOnlyCell(sheet, value=None if value == "" else value)
+        style_cell(cell, "dd-mm-yyyy hh:mm:ss" if isinstance(value, dt.datetime) else None)
+        cells.append(cell)
+    return cells
 
 
 def import_register(

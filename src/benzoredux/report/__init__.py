@@ -1,5 +1,7 @@
 """The HTML report for the FTO meeting: one self-contained file with the figures per GP, the
-funnel from selection to stopping, the plan of action and the evaluation.
+doses, the funnel from selection to stopping (adding up row by row), the evaluation and, last,
+the plan of action (its overdue tasks in view, the full list folded). Its text is Dutch, dates
+included ("29 april 2026").
 
 :func:`write_report` reads what the steps left behind: the programme register when given (the
 programme, the selection snapshot, the screening decisions, the letters, the plan tasks and the

@@ -10,7 +10,14 @@ are no scripts, fonts, links to other pages or network addresses. A Content-Secu
 the page itself tells the browser to load nothing from anywhere else (``default-src 'none'``),
 so a mistake would show as a missing picture, not as a request leaving the practice.
 
-The page's text is Dutch, like the charts: it is for the FTO meeting.
+The page's text is Dutch, like the charts: it is for the FTO meeting. Dates are written as a
+Dutch reader writes them ("29 april 2026"), also inside texts that carry an ISO date (a task
+"tot 2026-04-29" recorded by the schedule), and the sources are named in Dutch; only file names
+stay as they are.
+
+The figures the meeting discusses come first (per GP, the doses, the funnel, the evaluation);
+the plan of action comes last, with only its overdue tasks in view and the full task list
+folded away (``<details>``, which needs no script).
 """
 
 from __future__ import annotations
@@ -18,12 +25,15 @@ from __future__ import annotations
 import datetime as dt
 import html
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
-from benzoredux.report.gather import DOSE_LIMITS, ReportData
+from benzoredux.dates import dutch_date
+from benzoredux.report.gather import DOSE_LIMITS, FunnelStep, ReportData
+from benzoredux.spreadsheets import TASK_STATUS_WORDS
 
 __all__ = ["CONTENT_SECURITY_POLICY", "render_html"]
 
@@ -41,6 +51,10 @@ td.n { text-align: right; font-variant-numeric: tabular-nums; }
 caption { text-align: left; font-weight: 600; padding: 0.3rem 0; }
 .not-done { background: #fff6d6; border-left: 4px solid #e0b000; padding: 0.5rem 0.8rem; }
 .overdue { background: #fde2e1; }
+tr.stage td { font-weight: 600; } tr.change td:first-child, tr.part td:first-child
+{ padding-left: 1.6rem; } tr.start td { font-style: italic; }
+details { margin: 0.8rem 0; } summary { cursor: pointer; font-weight: 600; }
+h3 { margin-top: 1.4rem; }
 figure { margin: 1rem 0; } figure img { max-width: 100%; height: auto; }
 .meta { color: #555; font-size: 0.9rem; }
 """
@@ -56,12 +70,7 @@ _STOP_DEFINITION = {
     "plain": "geen uitgifte (bovengrens)",
 }
 """How each stop definition of the effect evaluation is named in the report."""
-_STATUS = {
-    "open": "open",
-    "in_progress": "bezig",
-    "done": "klaar",
-    "skipped": "overgeslagen",
-}
+_STATUS = TASK_STATUS_WORDS  # the words of plan.xlsx, so the report and the plan agree
 _VS = {"below": "onder", "within": "binnen", "above": "boven"}
 
 
@@ -92,17 +101,52 @@ def _percent(value: Any) -> str:
     return f"{_number(100 * float(value))}%"
 
 
-def _date(value: Any) -> str:
+_ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+
+
+def _day(value: Any) -> dt.date | None:
     if _missing(value):
-        return "-"
+        return None
     if isinstance(value, dt.datetime):
-        value = value.date()
+        return value.date()
     if isinstance(value, dt.date):
-        return value.strftime("%d-%m-%Y")
+        return value
     try:
-        return dt.date.fromisoformat(str(value)[:10]).strftime("%d-%m-%Y")
+        return dt.date.fromisoformat(str(value)[:10])
     except ValueError:
-        return str(value)
+        return None
+
+
+def _date(value: Any) -> str:
+    """A date as the practice writes it: ``29 april 2026``."""
+    day = _day(value)
+    if day is None:
+        return "-" if _missing(value) else str(value)
+    return dutch_date(day)
+
+
+def _period(first: Any, last: Any) -> str:
+    """``12 januari - 23 februari 2026``; one day once; ``-`` when unknown."""
+    start, end = _day(first), _day(last)
+    if start is None or end is None:
+        return _date(start or end)
+    if start == end:
+        return dutch_date(start)
+    if start.year == end.year:
+        return f"{dutch_date(start).rsplit(' ', 1)[0]} - {dutch_date(end)}"
+    return f"{dutch_date(start)} - {dutch_date(end)}"
+
+
+def _dutch_dates(text: str) -> str:
+    """``text`` with its ISO dates (``2026-04-29``) written the Dutch way."""
+
+    def replace(match: re.Match[str]) -> str:
+        try:
+            return dutch_date(dt.date(*(int(part) for part in match.groups())))
+        except ValueError:
+            return match.group(0)
+
+    return _ISO_DATE.sub(replace, text)
 
 
 def _cell(value: str, *, numeric: bool = False, attrs: str = "") -> str:
@@ -283,12 +327,61 @@ def _dose_column(data: ReportData, row: Mapping[Any, Any]) -> str:
     return "hele praktijk" if row["level"] == "total" else _gp_label(data, row.get("gp_id"))
 
 
+def _funnel_count(step: FunnelStep) -> str:
+    if step.count is None:
+        return "nog niet gedaan"
+    if step.kind == "minus" and step.count:
+        return f"\u2212{_number(step.count)}"
+    if step.kind == "plus":
+        return f"+{_number(step.count)}"
+    return _number(step.count)
+
+
+_FUNNEL_CLASS = {"stage": "stage", "start": "start", "minus": "change", "plus": "change"}
+
+
+def _counts(data: ReportData) -> dict[str, int]:
+    return {step.key: step.count for step in data.funnel if step.count is not None}
+
+
+def _ratios(data: ReportData) -> list[str]:
+    """The funnel against the Benzoredux figures of the FTO module: two thirds of the chronic
+    users eligible (step 2, bijlage 1), two thirds of the invited at the consult (step 4), half
+    of the chronic users at the consult (bijlage 1)."""
+    counts = _counts(data)
+    lines = []
+    chronic, eligible = counts.get("chronic_users"), counts.get("eligible")
+    if chronic and eligible is not None:
+        lines.append(
+            f"In aanmerking: {_number(eligible)} van de {_number(chronic)} chronische gebruikers "
+            f"({_percent(eligible / chronic)}); Benzoredux: ongeveer twee derde."
+        )
+    invited, lost = counts.get("invited"), counts.get("minus_consults")
+    if invited and lost is not None:
+        came = invited - lost
+        lines.append(
+            f"Opkomst: {_number(came)} van de {_number(invited)} uitgenodigden "
+            f"{'kwam' if came == 1 else 'kwamen'} op het "
+            f"evaluatieconsult ({_percent(came / invited)}); Benzoredux: ongeveer twee derde "
+            "van de uitgenodigden."
+        )
+    consulted = counts.get("consults")
+    if chronic and consulted is not None:
+        lines.append(
+            f"Op het consult: {_number(consulted)} van de {_number(chronic)} chronische "
+            f"gebruikers ({_percent(consulted / chronic)}); Benzoredux: de helft."
+        )
+    return lines
+
+
 def _section_funnel(data: ReportData, chart: str | None, charts_note: str | None) -> str:
     parts = ['<section id="funnel"><h2>Van selectie tot stoppen</h2>']
-    rows = [
-        [step.label, "nog niet gedaan" if step.count is None else _number(step.count)]
-        for step in data.funnel
-    ]
+    parts.append(
+        "<p>Elke stap is de stap erboven, min de patiënten die afvielen (\u2212) en plus de "
+        "enkeling die er buiten de gewone volgorde bij kwam (+). Het effect telt opnieuw vanaf "
+        "de stopbrieven: wie overleed, verhuisde of van huisarts wisselde telt niet mee.</p>"
+    )
+    rows = [[step.label, _funnel_count(step)] for step in data.funnel]
     parts.append(
         _table(
             "funnel-table",
@@ -296,17 +389,39 @@ def _section_funnel(data: ReportData, chart: str | None, charts_note: str | None
             ["Stap", "Patiënten"],
             rows,
             numeric=[1],
-            row_classes=["" if s.count is not None else "pending" for s in data.funnel],
+            row_classes=[
+                _FUNNEL_CLASS.get(s.kind, "part") + ("" if s.count is not None else " pending")
+                for s in data.funnel
+            ],
         )
     )
-    parts.append(
-        "<p>Ter vergelijking (Benzoredux): na alle uitsluitcriteria komt ongeveer twee derde "
-        "van de chronische gebruikers in aanmerking, en ongeveer twee derde van de "
-        "uitgenodigden komt op het consult.</p>"
-    )
+    ratios = _ratios(data)
+    if ratios:
+        parts.append("<ul>" + "".join(f"<li>{_e(line)}</li>" for line in ratios) + "</ul>")
+    else:
+        parts.append(
+            "<p>Ter vergelijking (Benzoredux): na alle uitsluitcriteria komt ongeveer twee "
+            "derde van de chronische gebruikers in aanmerking, en ongeveer twee derde van de "
+            "uitgenodigden komt op het consult.</p>"
+        )
     if any(step.count is not None for step in data.funnel):
         parts.append(_figure(chart, "Van selectie tot stoppen", charts_note))
     return "".join(parts) + "</section>"
+
+
+def _plan_rows(plan: pd.DataFrame, *, full: bool) -> list[list[str]]:
+    rows = []
+    for row in plan.to_dict("records"):
+        status = _STATUS.get(str(row["status"]), str(row["status"]))
+        cells = [_dutch_dates(str(row["what"])), str(row["who"] or ""), _date(row["due"])]
+        if full:
+            closed = row.get("closed_on")
+            cells += [status, "" if _missing(closed) else _date(closed)]
+        else:
+            cells.append(status)
+        cells.append(_dutch_dates(str(row.get("note") or "")))
+        rows.append(cells)
+    return rows
 
 
 def _section_plan(data: ReportData) -> str:
@@ -317,30 +432,53 @@ def _section_plan(data: ReportData) -> str:
             _not_done("Nog niet gedaan: er is nog geen plan van aanpak (benzoredux plan).")
         )
         return "".join(parts) + "</section>"
-    overdue = int(plan["overdue"].sum())
-    done = int((plan["status"] == "done").sum())
-    parts.append(
-        f"<p>{_e(len(plan))} taken, {_e(done)} klaar, {_e(overdue)} over tijd "
-        f"(op {_e(_date(data.as_of))}; bron: {_e(data.plan_source)}).</p>"
+    overdue = plan[plan["overdue"]]
+    statuses = plan["status"].value_counts()
+    counted = ", ".join(
+        f"{_e(int(statuses[key]))} {_e(_STATUS[key])}"
+        for key in ("done", "in_progress", "open", "skipped")
+        if key in statuses
     )
-    rows = [
-        [
-            str(row["what"]),
-            str(row["who"] or ""),
-            _date(row["due"]),
-            _STATUS.get(str(row["status"]), str(row["status"])),
-            "over tijd" if row["overdue"] else "",
-        ]
-        for row in plan.to_dict("records")
-    ]
+    source = (
+        "het programmaregister" if data.plan_source == "programmaregister" else data.plan_source
+    )
     parts.append(
-        _table(
+        f"<p>{_e(len(plan))} taken: {counted}; {_e(len(overdue))} over tijd op "
+        f"{_e(_date(data.as_of))} (bron: {_e(source)}).</p>"
+    )
+    if data.plan_source == "programmaregister":
+        parts.append(
+            "<p>Een taak waarvan het programmaregister de uitkomst kent (de selectie, de "
+            "screening, de verstuurde brieven, de consulten, de evaluatie) is daarmee "
+            "afgevinkt, met de datum ervan. Een taak die niets in het register achterlaat "
+            "(het team informeren, de voortgang bewaken) vinkt de praktijk zelf af.</p>"
+        )
+    if len(overdue):
+        rows = _plan_rows(overdue, full=False)
+        headers = ["Wat", "Wie", "Gepland tot", "Status", "Stand"]
+        if not any(row[-1] for row in rows):  # no task has a note: no empty column
+            headers, rows = headers[:-1], [row[:-1] for row in rows]
+        parts.append(
+            _table(
+                "overdue-table",
+                "Over tijd: open, de geplande datum is voorbij en het register kent geen uitkomst",
+                headers,
+                rows,
+                row_classes=["overdue"] * len(overdue),
+            )
+        )
+    else:
+        parts.append("<p>Geen taken over tijd.</p>")
+    parts.append(
+        f"<details><summary>Alle taken van het plan ({_e(len(plan))})</summary>"
+        + _table(
             "plan-table",
             "Taken",
-            ["Wat", "Wie", "Klaar op", "Status", "Over tijd"],
-            rows,
+            ["Wat", "Wie", "Gepland tot", "Status", "Afgerond op", "Stand"],
+            _plan_rows(plan, full=True),
             row_classes=["overdue" if flag else "" for flag in plan["overdue"]],
         )
+        + "</details>"
     )
     return "".join(parts) + "</section>"
 
@@ -444,46 +582,98 @@ def _section_evaluation(data: ReportData) -> str:
                     )
                 )
     if data.process is not None:
-        rows = []
-        for raw in data.process.to_dict("records"):
-            row = {str(k): v for k, v in raw.items()}
-            who = "hele praktijk" if row["level"] == "total" else _gp_label(data, row.get("gp_id"))
-            rows.append(
-                [
-                    who,
-                    _number(row.get("letters_sent")),
-                    f"{_date(row.get('first_letter_date'))} - {_date(row.get('last_letter_date'))}",
-                    _number(row.get("invitations_sent")),
-                    _number(row.get("consults_held")),
-                    _percent(row.get("attendance")),
-                    _interval(
-                        {
-                            "ci_low": row.get("attendance_ci_low"),
-                            "ci_high": row.get("attendance_ci_high"),
-                        }
-                    ),
-                ]
-            )
-        parts.append(
-            _table(
-                "process-table",
-                "Proces (bijlage 4); Benzoredux: ongeveer twee derde van de uitgenodigden kwam",
-                [
-                    "Huisarts",
-                    "Stopbrieven",
-                    "Verstuurd",
-                    "Uitnodigingen",
-                    "Consulten",
-                    "Opkomst",
-                    "95%-interval",
-                ],
-                rows,
-                numeric=[1, 3, 4, 5],
-            )
-        )
+        parts.append(_process_tables(data, data.process))
     else:
         parts.append(_not_done("Procesevaluatie: nog niet gedaan."))
     return "".join(parts) + "</section>"
+
+
+def _came(row: Mapping[str, Any]) -> int | None:
+    """The invited who came: the attendance is those patients over the invited (the process
+    evaluation's rule), so the invited times the attendance gives them back exactly."""
+    invited, share = row.get("invitations_sent"), row.get("attendance")
+    if invited is None or share is None or _missing(invited) or _missing(share):
+        return None
+    return round(float(share) * float(invited))
+
+
+def _process_tables(data: ReportData, process: pd.DataFrame) -> str:
+    """Bijlage 4's process figures, and the attendance over the invited against the two
+    thirds of the invited who came in the Benzoredux study (FTO module, step 4)."""
+    rows, attendance = [], []
+    for raw in process.to_dict("records"):
+        row = {str(k): v for k, v in raw.items()}
+        who = "hele praktijk" if row["level"] == "total" else _gp_label(data, row.get("gp_id"))
+        rows.append(
+            [
+                who,
+                _number(row.get("letters_sent")),
+                _period(row.get("first_letter_date"), row.get("last_letter_date")),
+                _number(row.get("invitations_sent")),
+                _period(row.get("first_invitation_date"), row.get("last_invitation_date")),
+                _number(row.get("consults_held")),
+                _period(row.get("first_consult_date"), row.get("last_consult_date")),
+            ]
+        )
+        attendance.append(
+            [
+                who,
+                _number(row.get("invitations_sent")),
+                _number(_came(row)),
+                _percent(row.get("attendance")),
+                _interval(
+                    {
+                        "ci_low": row.get("attendance_ci_low"),
+                        "ci_high": row.get("attendance_ci_high"),
+                    }
+                ),
+                _percent(row.get("attendance_reference", 2 / 3)),
+            ]
+        )
+    return "".join(
+        [
+            _table(
+                "process-table",
+                "Proces (bijlage 4): wat is verstuurd en gehouden, en wanneer",
+                [
+                    "Huisarts",
+                    "Stopbrieven",
+                    "Stopbrieven verstuurd",
+                    "Uitnodigingen",
+                    "Uitnodigingen verstuurd",
+                    "Consulten gehouden",
+                    "Consulten van - tot",
+                ],
+                rows,
+                numeric=[1, 3, 5],
+            ),
+            '<h3 id="attendance">Opkomst: van de uitgenodigden, tegen twee derde in het '
+            "Benzoredux-onderzoek</h3>",
+            "<p>De opkomst deelt wie op het evaluatieconsult kwam door wie een uitnodiging "
+            "kreeg (niet door de stopbrieven). In het Benzoredux-onderzoek kwam twee derde van "
+            "de patiënten met een uitnodiging op het evaluatieconsult (FTO-module, stap 4).</p>",
+            _table(
+                "attendance-table",
+                "Opkomst op het evaluatieconsult",
+                ["Huisarts", "Uitgenodigd", "Gekomen", "Opkomst", "95%-interval", "Benzoredux"],
+                attendance,
+                numeric=[1, 2, 3, 5],
+            ),
+        ]
+    )
+
+
+def _sources(sources: Sequence[str]) -> str:
+    """``het programmaregister (programma, selectie, ...) en de bestanden a.csv, b.csv``."""
+    prefix = "programmaregister: "
+    register = [s.removeprefix(prefix) for s in sources if s.startswith(prefix)]
+    files = [s for s in sources if not s.startswith(prefix)]
+    parts = []
+    if register:
+        parts.append(f"het programmaregister ({', '.join(register)})")
+    if files:
+        parts.append(("het bestand " if len(files) == 1 else "de bestanden ") + ", ".join(files))
+    return " en ".join(parts) or "niets"
 
 
 def render_html(
@@ -500,18 +690,18 @@ def render_html(
     if data.reference_date:
         meta.append(f"peildatum {_date(data.reference_date)}")
     meta.append(f"stand per {_date(data.as_of)}")
-    sources = ", ".join(data.sources) if data.sources else "geen"
     body = "".join(
         [
             f"<header><h1>{_e(title)}</h1>",
             f'<p class="meta">{_e("; ".join(meta))}</p>',
-            f'<p class="meta">Gelezen: {_e(sources)}. Alleen aantallen, geen patiëntgegevens.</p>',
+            f'<p class="meta">Gelezen: {_e(_sources(data.sources))}. Alleen aantallen, geen '
+            "patiëntgegevens.</p>",
             "</header><main>",
             _section_per_gp(data, charts.get("per_gp"), charts_note),
             _section_dose(data),
             _section_funnel(data, charts.get("funnel"), charts_note),
-            _section_plan(data),
             _section_evaluation(data),
+            _section_plan(data),
             "</main>",
         ]
     )

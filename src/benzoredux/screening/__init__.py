@@ -28,20 +28,25 @@ eligible.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
+import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, Literal, cast
 
 import narwhals as nw
-from attrs import evolve, field, frozen, validators
+from attrs import evolve, field, frozen
 from narwhals.typing import IntoFrame
 
 from benzoredux.dates import DateLike, parse_reference_date
 from benzoredux.engine import Engine, Execution
-from benzoredux.errors import BenzoreduxError
+from benzoredux.errors import BenzoreduxError, describe_columns
 from benzoredux.hookspecs import ScreeningCriterion
 from benzoredux.models import ExclusionCriterion
-from benzoredux.tables import EPISODES, PATIENTS, check_rows
+from benzoredux.tables import EPISODES, PATIENTS, Plausibility, check_rows
 
 __all__ = [
     "DECISIONS",
@@ -52,6 +57,7 @@ __all__ = [
     "ScreeningDataError",
     "ScreeningError",
     "ScreeningSummary",
+    "read_overrides",
     "screen",
 ]
 
@@ -101,6 +107,22 @@ def _non_empty(_instance: object, attribute: Any, value: str) -> None:
         raise ValueError(f"{attribute.name} must not be empty")
 
 
+OVERRIDE_DECISIONS = (ELIGIBLE, EXCLUDED)
+"""The decisions a GP may give (:class:`Override`)."""
+
+
+def _a_decision(_instance: object, attribute: Any, value: Any) -> None:
+    # attrs' own ``in_`` validator puts its internals into the message (issue 16); and the
+    # value is not repeated: a swapped column could put a name here.
+    if value not in OVERRIDE_DECISIONS:
+        raise ValueError(f"{attribute.name} must be one of {', '.join(OVERRIDE_DECISIONS)}")
+
+
+def _a_day(_instance: object, attribute: Any, value: Any) -> None:
+    if not isinstance(value, dt.date) or value != value:  # noqa: PLR0124 - NaT is not a day
+        raise ValueError(f"{attribute.name} must be a date (or a datetime)")
+
+
 @frozen(kw_only=True)
 class Override:
     """The GP's own decision for one patient, which wins over the proposal (kept with who, when).
@@ -111,12 +133,10 @@ class Override:
     """
 
     patient_id: str = field(validator=_non_empty)
-    decision: Literal["eligible", "excluded"] = field(
-        validator=validators.in_((ELIGIBLE, EXCLUDED))
-    )
+    decision: Literal["eligible", "excluded"] = field(validator=_a_decision)
     decided_by: str = field(validator=_non_empty)
     """Who decided (the GP's name or id)."""
-    decided_at: dt.date = field(validator=validators.instance_of(dt.date))
+    decided_at: dt.date = field(validator=_a_day)
     """When (a ``date``, or a ``datetime``)."""
     note: str = field(default="", repr=False)
     """Why, in the GP's words; may hold personal details, so left out of ``repr``."""
@@ -397,8 +417,149 @@ def _overrides_frame(overrides: Sequence[Override], execution: Execution) -> nw.
     return execution.lazy(table, "overrides")
 
 
+_OVERRIDE_COLUMNS = ("patient_id", "decision", "decided_by", "decided_at")
+"""The columns of a table of overrides; ``note`` may follow."""
+
+_ISO_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?)?$")
+_DUTCH_DAY = re.compile(r"^(\d{2})-(\d{2})-(\d{4})$")
+
+
+def _missing(value: object) -> bool:
+    """Empty: ``None``, NaN/NaT, or text of only spaces."""
+    if value is None or value != value:  # noqa: PLR0124 - NaN and NaT are not equal to themselves
+        return True
+    return isinstance(value, str) and not value.strip()
+
+
+def _decision_day(value: object) -> dt.date | None:
+    """A ``date``/``datetime`` as it is; text as ``YYYY-MM-DD`` (optionally with a time of
+    day, as ISO 8601 writes it) or ``DD-MM-YYYY`` (as a Dutch spreadsheet saves it); else
+    ``None``. The two text forms cannot be mistaken for one another."""
+    if isinstance(value, dt.date):
+        return value
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    try:
+        if iso := _ISO_DAY.match(text):
+            year, month, day, hour, minute, second = iso.groups()
+            if hour is None:
+                return dt.date(int(year), int(month), int(day))
+            return dt.datetime(  # noqa: DTZ001 - a local time, as written
+                int(year), int(month), int(day), int(hour), int(minute), int(second or 0)
+            )
+        if dutch := _DUTCH_DAY.match(text):
+            day, month, year = dutch.groups()
+            return dt.date(int(year), int(month), int(day))
+    except ValueError:  # 31-02-2026
+        return None
+    return None
+
+
+def _override(values: Mapping[str, Any], where: str) -> Override:
+    """One :class:`Override` from a row's values. A problem names ``where`` (the file and
+    line, or the row), the column and what it must hold, never the value: a decision typed
+    into the wrong column may be a name."""
+
+    def wrong(column: str, problem: str) -> ScreeningError:
+        return ScreeningError(f"{where}, column {column!r}: {problem}")
+
+    patient_id, decision = values.get("patient_id"), values.get("decision")
+    decided_by, decided_at = values.get("decided_by"), values.get("decided_at")
+    if _missing(patient_id):
+        raise wrong("patient_id", "empty; give the patient the decision is for")
+    from benzoredux.spreadsheets import DECISION_WORDS
+
+    allowed = "the decision is one of: " + ", ".join(
+        f"{code} ({DECISION_WORDS[code]})" for code in OVERRIDE_DECISIONS
+    )
+    if _missing(decision):
+        raise wrong("decision", f"empty; {allowed}")
+    chosen = str(decision).strip().casefold()
+    # The words of screening.xlsx are decisions too: a GP may copy "in aanmerking" from it.
+    chosen = {word: code for code, word in DECISION_WORDS.items()}.get(chosen, chosen)
+    if chosen not in OVERRIDE_DECISIONS:
+        raise wrong("decision", f"not a decision; {allowed}")
+    if _missing(decided_by):
+        raise wrong("decided_by", "empty; give who decided (the GP's name or id)")
+    day = None if _missing(decided_at) else _decision_day(decided_at)
+    if day is None:
+        problem = "empty" if _missing(decided_at) else "not a date"
+        raise wrong("decided_at", f"{problem}; give the day of the decision as YYYY-MM-DD")
+    note = values.get("note")
+    return Override(
+        patient_id=str(patient_id).strip(),
+        decision=cast(Literal["eligible", "excluded"], chosen),
+        decided_by=str(decided_by).strip(),
+        decided_at=day,
+        note="" if _missing(note) else str(note),
+    )
+
+
+def read_overrides(path: str | os.PathLike[str]) -> list[Override]:
+    """The GP's decisions from a CSV file (the ``--overrides`` of ``benzoredux screen``).
+
+    The first line names the columns: ``patient_id``, ``decision`` (``eligible`` or
+    ``excluded``; case and spaces do not matter), ``decided_by``, ``decided_at`` (the day,
+    ``YYYY-MM-DD`` or ``DD-MM-YYYY``) and optionally ``note``, separated by ``,`` or (as a Dutch
+    spreadsheet saves it) ``;``; UTF-8, with or without a byte-order mark. Empty lines are
+    skipped. A problem raises :class:`ScreeningError` naming the file, the line (as a text
+    editor counts it, also when a quoted note spans lines), the column and what it must hold;
+    no cell's value is repeated.
+    """
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise ScreeningError(
+            f"{file.name}: not UTF-8 text; save the overrides as CSV UTF-8"
+        ) from None
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    separator = ";" if first.count(";") > first.count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
+    header: list[str] | None = None
+    records: list[Override] = []
+    try:
+        while True:
+            line = reader.line_num + 1
+            try:
+                record = next(reader)
+            except StopIteration:
+                break
+            if not any(cell.strip() for cell in record):
+                continue
+            if header is None:
+                header = [cell.strip().casefold() for cell in record]
+                absent = [c for c in _OVERRIDE_COLUMNS if c not in header]
+                if absent:
+                    raise ScreeningError(
+                        f"{file.name}, line {line}: no column(s) "
+                        f"{', '.join(map(repr, absent))}; the first line must name the "
+                        f"columns {', '.join(_OVERRIDE_COLUMNS)} (and optionally note)"
+                    )
+                continue
+            if len(record) != len(header):
+                raise ScreeningError(
+                    f"{file.name}, line {line}: {len(record)} field(s) where the first line "
+                    f"names {len(header)}"
+                )
+            values = dict(zip(header, record, strict=True))
+            records.append(_override(values, f"{file.name}, line {line}"))
+    except csv.Error as error:
+        raise ScreeningError(
+            f"{file.name}, line {reader.line_num}: not a CSV line ({error})"
+        ) from None
+    if header is None:
+        raise ScreeningError(
+            f"{file.name}: empty; the first line must name the columns "
+            f"{', '.join(_OVERRIDE_COLUMNS)} (and optionally note)"
+        )
+    return records
+
+
 def _as_overrides(overrides: Iterable[Override] | IntoFrame | None) -> list[Override]:
-    """Overrides from records, or from a table with the columns of :class:`Override`."""
+    """Overrides from records, or from a table with the columns of :class:`Override` (a
+    problem names the row, counted from 1, and the column; :func:`read_overrides` for a file)."""
     if overrides is None:
         return []
     if isinstance(overrides, list | tuple):
@@ -407,38 +568,38 @@ def _as_overrides(overrides: Iterable[Override] | IntoFrame | None) -> list[Over
         frame = nw.from_native(cast(Any, overrides), eager_only=True)
     except TypeError:
         return list(cast(Iterable[Override], overrides))
-    needed = ("patient_id", "decision", "decided_by", "decided_at")
-    absent = [c for c in needed if c not in frame.columns]
+    absent = [c for c in _OVERRIDE_COLUMNS if c not in frame.columns]
     if absent:
         raise ScreeningError(
-            f"overrides: missing column(s) {', '.join(map(repr, absent))}; columns found: "
-            f"{', '.join(frame.columns)}"
+            f"overrides: missing column(s) {', '.join(map(repr, absent))}; the table needs the "
+            f"columns {', '.join(_OVERRIDE_COLUMNS)} (and optionally note)"
         )
-    records = []
-    for number, row in enumerate(frame.rows(named=True)):
-        try:
-            records.append(
-                Override(
-                    patient_id=str(row["patient_id"]),
-                    decision=row["decision"],
-                    decided_by=str(row["decided_by"] or ""),
-                    decided_at=row["decided_at"],
-                    note=str(row.get("note") or ""),
-                )
-            )
-        except (TypeError, ValueError) as error:
-            raise ScreeningError(f"overrides, row {number}: {error}") from None
-    return records
+    return [
+        _override(row, f"overrides, row {number}")
+        for number, row in enumerate(frame.rows(named=True), start=1)
+    ]
 
 
 def _auxiliary_tables(
-    execution: Execution, patients: IntoFrame | None, episodes: IntoFrame | None
+    execution: Execution,
+    patients: IntoFrame | None,
+    episodes: IntoFrame | None,
+    reference: dt.date,
 ) -> tuple[nw.LazyFrame[Any] | None, nw.LazyFrame[Any] | None]:
-    """The patients and episodes tables on the engine, checked on the columns screening reads."""
+    """The patients and episodes tables on the engine, checked on the columns screening reads
+    (a birth date in the future or over 120 years ago is refused: it would decide "high age"
+    wrongly; :class:`~benzoredux.tables.Plausibility`, with the reference date)."""
     patients_lazy = None
     if patients is not None:
         patients_lazy = execution.lazy(patients, "patients")
-        check_rows(patients, patients_lazy, PATIENTS, execution, used=_USED_PATIENTS)
+        check_rows(
+            patients,
+            patients_lazy,
+            PATIENTS,
+            execution,
+            used=_USED_PATIENTS,
+            plausibility=Plausibility(as_of=reference),
+        )
         patients_lazy = patients_lazy.with_columns(nw.col("patient_id").cast(nw.String))
     episodes_lazy = None
     if episodes is not None:
@@ -503,7 +664,7 @@ def screen(
     columns = base.collect_schema()
     if "patient_id" not in columns:
         raise ScreeningError(
-            f"selection: no column 'patient_id'; columns found: {', '.join(columns)}"
+            f"selection: no column 'patient_id'; columns found: {describe_columns(list(columns))}"
         )
     base = base.with_columns(nw.col("patient_id").cast(nw.String))
     twice = (
@@ -514,7 +675,7 @@ def screen(
     if twice:
         raise ScreeningError(f"selection: patient {twice[0][0]!r} occurs more than once")
 
-    patients_lazy, episodes_lazy = _auxiliary_tables(execution, patients, episodes)
+    patients_lazy, episodes_lazy = _auxiliary_tables(execution, patients, episodes, reference)
 
     if criteria is None:
         from benzoredux.plugins import get_plugins

@@ -129,7 +129,7 @@ def build_taper_handout() -> Any:
     )
     _table(
         document,
-        ("Periode", "Wat neemt u per dag?", "Samen per dag"),
+        ("Periode", "Wat neemt u per dag?", "Totaal per dag"),
         ("period", "instruction", "dose"),
         "steps",
     )
@@ -143,11 +143,11 @@ def build_taper_handout() -> Any:
         "Na een stap slaapt u misschien een paar nachten slechter, of voelt u zich wat "
         "onrustiger. Dat is normaal en gaat meestal vanzelf over.",
         "Lukt een stap niet? Blijf dan wat langer op de vorige hoeveelheid en bel de praktijk. "
-        "Ga niet terug naar uw oude hoeveelheid zonder dat te overleggen.",
-        "Houd als u wilt de slaap-waakkalender bij. Dan ziet u zelf hoe het gaat, en kunnen we "
-        "het samen bespreken.",
+        "Ga niet terug naar uw oude hoeveelheid zonder dat met ons te overleggen.",
+        "Als u wilt, kunt u de slaap-waakkalender bijhouden. Dan ziet u zelf hoe het gaat, en "
+        "kunnen we het samen bespreken.",
     )
-    _heading(document, "Vragen?")
+    _heading(document, "Heeft u vragen?")
     _paragraphs(
         document,
         "Bel de praktijk{% if practice_phone %} op {{ practice_phone }}{% endif %}. "
@@ -167,16 +167,16 @@ def build_sleep_diary() -> Any:
         "{%p if patient_name %}",
         "Naam: {{ patient_name }}",
         "{%p endif %}",
-        "Vul de kalender elke ochtend kort in, over de nacht ervoor en de dag ervoor. Schat de "
-        "tijden: precies hoeft niet. Kijk 's nachts niet op de klok. Neem de kalender mee naar "
-        "{{ bring_to }}.",
+        "Vul de kalender elke ochtend kort in: over de afgelopen nacht en de dag daarvoor. "
+        "Schat de tijden: precies hoeft niet. Kijk 's nachts niet op de klok. Neem de "
+        "kalender mee naar {{ bring_to }}.",
     )
     table = _table(
         document,
         (
             "Datum",
             "Naar bed (hoe laat)",
-            "Hoe lang duurde inslapen?",
+            "Hoe lang duurde het voor u sliep?",
             "Hoe vaak wakker?",
             "Opgestaan (hoe laat)",
             "Hoeveel uur geslapen?",
