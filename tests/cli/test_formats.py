@@ -50,7 +50,40 @@ def test_bad_rows_stop_the_run_with_every_problem(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
-def test_a_folder_without_format_is_a_usage_error(examples: Path, tmp_path: Path) -> None:
+def test_a_folder_without_format_is_detected(examples: Path, tmp_path: Path) -> None:
+    """Issue 17: the format is detected by default, also for a HIS export folder."""
     result = _select(str(examples / "his"), "--out", str(tmp_path))
-    assert result.exit_code == 2
-    assert "a folder needs --format" in result.output
+    assert result.exit_code == 0, result.output
+    assert "read as his (detected)" in result.output
+
+
+def test_a_cp1252_pharmacy_export_is_detected_without_format(tmp_path: Path) -> None:
+    """Issue 17: `benzoredux select export.csv` on a cp1252 AIS export used to fail with
+    "'utf-8' codec can't decode byte 0xfc"; the format and its encoding are detected."""
+    source = tmp_path / "export.csv"
+    source.write_bytes(
+        (
+            "Patiëntnummer;Afleverdatum;ATC;Aantal;Omschrijving\n"
+            "1;01-03-2025;N05BA04;60;OXAZEPAM TABLET 10MG (Müller)\n"
+            "1;01-06-2025;N05BA04;60;OXAZEPAM TABLET 10MG (Müller)\n"
+        ).encode("cp1252")
+    )
+    result = _select(str(source), "--out", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    assert "read as ais (detected)" in result.output
+    assert "1 chronic users selected" in result.output
+
+
+def test_when_nothing_fits_the_message_says_what_was_tried(tmp_path: Path) -> None:
+    source = tmp_path / "export.csv"
+    source.write_bytes("Naam;Geboren\nMüller;01-02-1950\n".encode("cp1252"))
+    result = _select(str(source), "--out", str(tmp_path / "out"))
+    assert result.exit_code == EXIT_DATA_ERROR
+    output = " ".join(result.output.split())
+    assert "export.csv: tried the canonical layout (not UTF-8 text (line 2" in output
+    assert "and every reader; no reader recognises this source" in output
+    assert "--format" in output
+    for reader in ("ais", "his", "sfk", "fhir"):
+        assert f"{reader}:" in output
+    assert "Müller" not in result.output
+    assert "1950" not in result.output

@@ -88,8 +88,9 @@ def _echo_selection(result: Any, reference_date: dt.date) -> None:
 @click.option(
     "--format",
     "source_format",
-    help="Read the sources with this reader (see 'benzoredux plugins'); 'auto' detects it. "
-    "Without --format or --mapping the files must be canonical CSV or Parquet.",
+    help="Read the sources with this reader (see 'benzoredux plugins'). Without --format or "
+    "--mapping a canonical CSV or Parquet file is read as such, and any other file or folder "
+    "by the reader that recognises it (the same as 'auto').",
 )
 @click.option(
     "--mapping",
@@ -169,7 +170,7 @@ def select(
     by: str,
 ) -> None:
     """Select chronic users from canonical files (CSV with ISO dates, or Parquet), or from
-    any export a reader knows (--format, --mapping).
+    any export a reader knows: detected, or named with --format or --mapping.
 
     Writes chronic_users.csv, chronic_users_per_gp.csv and new_users.csv, and the lists as
     spreadsheets with a sheet per GP (chronic_users.xlsx, new_users.xlsx; with the patients'
@@ -188,6 +189,8 @@ def select(
     """
     from benzoredux.cli.steps import read_practice
     from benzoredux.reading.canonical import read_canonical
+    from benzoredux.reading.choose import why_not_canonical
+    from benzoredux.reading.result import UnknownFormatError
     from benzoredux.tables import DISPENSINGS, EPISODES, PATIENTS
 
     reference = reference_date
@@ -197,9 +200,16 @@ def select(
         tables = _read_sources(
             dispensings, patients, episodes, source_format, mapping, max_quantity
         )
+    elif (why := why_not_canonical(dispensings, DISPENSINGS)) is not None:
+        # Not the canonical layout: the readers detect the format (and its encoding).
+        try:
+            tables = _read_sources(dispensings, patients, episodes, None, None, max_quantity)
+        except UnknownFormatError as error:
+            raise UnknownFormatError(
+                f"{dispensings.name}: tried the canonical layout ({why}) and every reader; "
+                f"{error}".replace(f"{dispensings.name}: no reader", "no reader", 1)
+            ) from None
     else:
-        if dispensings.is_dir():
-            raise click.UsageError("a folder needs --format (for example --format his)")
         tables = {
             "dispensings": read_canonical(dispensings, DISPENSINGS),
             "patients": read_canonical(patients, PATIENTS) if patients else None,
@@ -254,6 +264,8 @@ def _read_sources(
     chosen = None if source_format in (None, "auto") else source_format
     limit: dict[str, Any] = {} if max_quantity is None else {"max_quantity": max_quantity}
     result = read_source(source, format=chosen, mapping=mapping, **limit)
+    if chosen is None and mapping is None:
+        click.echo(f"note: {source.name} read as {result.format} (detected)", err=True)
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
     tables: dict[str, Any] = {
