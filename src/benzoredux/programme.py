@@ -366,6 +366,7 @@ class Programme:
         episodes: PathOrFrame | None = None,
         practice: Any = None,
         source: str | None = None,
+        input_counts: Mapping[str, int] | None = None,
         write: Write = None,
         **options: Any,
     ) -> SelectionResult:
@@ -375,8 +376,10 @@ class Programme:
 
         ``reference_date`` defaults to the programme's; ``practice`` replaces the programme's
         practice and GPs; ``source`` names the input in the register (default: the file's
-        name). :func:`benzoredux.select_chronic_users`'s warnings (unknown codes) are issued
-        as warnings. Afterwards :attr:`recorded` is the selection snapshot's entry.
+        name); ``input_counts`` are the rows left out of the input while reading (``select
+        --skip-invalid``: rows and problems), recorded with the programme.
+        :func:`benzoredux.select_chronic_users`'s warnings (unknown codes) are issued as
+        warnings. Afterwards :attr:`recorded` is the selection snapshot's entry.
         """
         import narwhals.stable.v1 as nw
 
@@ -428,6 +431,7 @@ class Programme:
             options=options,
             source=source or _source_name(dispensings, "dataframe"),
             by=self.by,
+            input_counts=input_counts,
         )
         self._selection = result
         return result

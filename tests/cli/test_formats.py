@@ -87,3 +87,57 @@ def test_when_nothing_fits_the_message_says_what_was_tried(tmp_path: Path) -> No
         assert f"{reader}:" in output
     assert "Müller" not in result.output
     assert "1950" not in result.output
+
+
+def test_skip_invalid_goes_on_with_the_usable_rows(tmp_path: Path) -> None:
+    """Issue 17: an impossible date on line 3 stopped the run (exit 3) with no way on but a
+    Python option. Without --skip-invalid the refusal names it; with it the usable rows are
+    selected, the rest listed (owner-only) in rejected.csv, counted and recorded."""
+    import stat
+
+    from benzoredux.register import open_register
+
+    source = tmp_path / "export.csv"
+    source.write_text(
+        "Patientnummer;Afleverdatum;ATC;Aantal\n"
+        "1;01-03-2025;N05BA04;60\n"
+        "1;31-02-2025;N05BA04;30\n"
+        "1;01-06-2025;N05BA04;60\n",
+        encoding="utf-8",
+    )
+    refused = _select(str(source), "--out", str(tmp_path / "a"))
+    assert refused.exit_code == EXIT_DATA_ERROR
+    assert "export.csv, line 3, column 'Afleverdatum'" in refused.output
+    assert "--skip-invalid" in refused.output
+    out = tmp_path / "b"
+    done = _select(str(source), "--skip-invalid", "--out", str(out))
+    assert done.exit_code == 0, done.output
+    assert "1 row(s) could not be used and were left out" in done.output
+    assert "1 chronic users selected" in done.output
+    rejected = pd.read_csv(out / "rejected.csv", encoding="utf-8-sig")
+    assert rejected[["file", "line", "source_column"]].values.tolist() == [
+        ["export.csv", 3, "Afleverdatum"]
+    ]
+    assert stat.S_IMODE((out / "rejected.csv").stat().st_mode) == 0o600
+    with open_register(out / "programme.sqlite") as register:
+        programme = register.programme()
+    assert programme is not None
+    assert programme["options"]["select_input"] == {"rows_rejected": 1, "problems": 1}
+
+
+def test_skip_invalid_on_a_canonical_csv(tmp_path: Path) -> None:
+    source = tmp_path / "dispensings.csv"
+    source.write_text(
+        "patient_id,date,atc,quantity\n"
+        "p1,2025-03-01,N05BA04,60\n"
+        "p1,2025-13-01,N05BA04,60\n"
+        "p1,2025-06-01,N05BA04,60\n",
+        encoding="utf-8",
+    )
+    refused = _select(str(source), "--out", str(tmp_path / "a"))
+    assert refused.exit_code == EXIT_DATA_ERROR
+    assert "--skip-invalid" in refused.output
+    done = _select(str(source), "--skip-invalid", "--out", str(tmp_path / "b"))
+    assert done.exit_code == 0, done.output
+    rejected = pd.read_csv(tmp_path / "b" / "rejected.csv", encoding="utf-8-sig")
+    assert rejected["line"].tolist() == [3]

@@ -17,6 +17,7 @@ import click
 
 from benzoredux.cli.options import ISO_DATE, echo_written, register_options
 from benzoredux.cli.recording import RegisterChoice
+from benzoredux.errors import BenzoreduxError
 
 __all__ = ["select", "write_gp_lists"]
 
@@ -118,6 +119,13 @@ def _echo_selection(result: Any, reference_date: dt.date) -> None:
     "(default 10,000; see the tables page). Raise it only for a dispensing you have checked.",
 )
 @click.option(
+    "--skip-invalid",
+    is_flag=True,
+    help="Go on with the usable rows: the rows that cannot be used are left out, counted, and "
+    "written with their file, line, column and reason to rejected.csv in --out (readable by "
+    "you only). Without it, one unusable row stops the run.",
+)
+@click.option(
     "--include-excluded", is_flag=True, help="List excluded patients too, with the reason."
 )
 @click.option(
@@ -160,6 +168,7 @@ def select(
     codeine_combinations_complex: bool,
     gabapentinoids_not_complex: bool,
     max_quantity: float | None,
+    skip_invalid: bool,
     include_excluded: bool,
     definition: str,
     min_units: float,
@@ -188,33 +197,47 @@ def select(
           --out results
     """
     from benzoredux.cli.steps import read_practice
-    from benzoredux.reading.canonical import read_canonical
+    from benzoredux.errors import InvalidRowsError
+    from benzoredux.reading.canonical import FileFormatError
     from benzoredux.reading.choose import why_not_canonical
-    from benzoredux.reading.result import UnknownFormatError
+    from benzoredux.reading.result import ReadError, UnknownFormatError
     from benzoredux.tables import DISPENSINGS, EPISODES, PATIENTS
 
     reference = reference_date
     choice = RegisterChoice.from_options(register_file, no_register, by, out)
     the_practice = read_practice(practice)[0] if practice else None
-    if source_format is not None or mapping is not None:
-        tables = _read_sources(
-            dispensings, patients, episodes, source_format, mapping, max_quantity
-        )
-    elif (why := why_not_canonical(dispensings, DISPENSINGS)) is not None:
-        # Not the canonical layout: the readers detect the format (and its encoding).
-        try:
-            tables = _read_sources(dispensings, patients, episodes, None, None, max_quantity)
-        except UnknownFormatError as error:
-            raise UnknownFormatError(
-                f"{dispensings.name}: tried the canonical layout ({why}) and every reader; "
-                f"{error}".replace(f"{dispensings.name}: no reader", "no reader", 1)
-            ) from None
-    else:
-        tables = {
-            "dispensings": read_canonical(dispensings, DISPENSINGS),
-            "patients": read_canonical(patients, PATIENTS) if patients else None,
-            "episodes": read_canonical(episodes, EPISODES) if episodes else None,
-        }
+    rejected: list[Any] = []
+    collect = rejected if skip_invalid else None
+    try:
+        if source_format is not None or mapping is not None:
+            tables = _read_sources(
+                dispensings, patients, episodes, source_format, mapping, max_quantity, collect
+            )
+        elif (why := why_not_canonical(dispensings, DISPENSINGS)) is not None or (
+            skip_invalid and dispensings.suffix.lower() not in {".parquet", ".pq"}
+        ):
+            # Not the canonical layout (or rows to skip): the readers detect the format (and its
+            # encoding); a canonical CSV goes to the generic reader, which can keep going.
+            try:
+                tables = _read_sources(
+                    dispensings, patients, episodes, None, None, max_quantity, collect
+                )
+            except UnknownFormatError as error:
+                raise UnknownFormatError(
+                    f"{dispensings.name}: tried the canonical layout ({why}) and every reader; "
+                    f"{error}".replace(f"{dispensings.name}: no reader", "no reader", 1)
+                ) from None
+        else:
+            tables = {
+                "dispensings": _canonical(dispensings, DISPENSINGS, collect),
+                "patients": _canonical(patients, PATIENTS, collect),
+                "episodes": _canonical(episodes, EPISODES, collect),
+            }
+    except (ReadError, FileFormatError, InvalidRowsError) as error:
+        raise UnusableRowsError(
+            f"{error}\nNothing was selected. To go on with the usable rows and get the others "
+            "listed in rejected.csv, run again with --skip-invalid."
+        ) from error
     if tables["dispensings"] is None:
         raise click.UsageError(f"{dispensings.name} holds no dispensings or prescriptions")
     options = {
@@ -228,6 +251,7 @@ def select(
     }
     if max_quantity is not None:
         options["max_quantity"] = max_quantity
+    counts = _write_rejected(rejected, out) if skip_invalid else None
     paths: list[Path] = []
     with choice.programme() as programme, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -238,6 +262,7 @@ def select(
             episodes=tables["episodes"],
             practice=the_practice,
             source=dispensings.name,
+            input_counts=counts,
             write=lambda result: paths.extend(_write_selection(result, out, tables["patients"])),
             **options,
         )
@@ -249,6 +274,65 @@ def select(
     echo_written(paths)
 
 
+class UnusableRowsError(BenzoreduxError, ValueError):
+    """Rows of the input cannot be used and ``--skip-invalid`` was not given."""
+
+
+def _canonical(path: Path | None, schema: Any, rejected: list[Any] | None) -> Any:
+    """A canonical file; with ``rejected`` (``--skip-invalid``) its unusable rows are left out
+    and collected (only Parquet comes here then: a CSV goes to the readers)."""
+    import pandas as pd
+
+    from benzoredux.reading.canonical import read_canonical
+    from benzoredux.tables import validate
+
+    if path is None:
+        return None
+    frame = read_canonical(path, schema)
+    if rejected is None:
+        return frame
+    checked = validate(frame, schema)
+    if checked.rows_rejected:
+        bad = checked.rejected
+        rejected.append(
+            pd.DataFrame(
+                {
+                    "table": schema.name,
+                    "file": path.name,
+                    "line": None,
+                    "record": bad["row"].astype(int) + 1 if "row" in bad.columns else None,
+                    "column": None,
+                    "reason": bad["reasons"].astype(str),
+                }
+            )
+        )
+    return checked.valid
+
+
+def _write_rejected(rejected: list[Any], out: Path) -> dict[str, int] | None:
+    """``rejected.csv`` (owner-only: it may hold the rows' values) and the counts to record;
+    the counts are said on the terminal."""
+    import pandas as pd
+
+    from benzoredux.output import write_csv
+
+    problems = [frame for frame in rejected if "reason" in frame.columns]
+    table = pd.concat(problems, ignore_index=True) if problems else pd.DataFrame()
+    rows = 0
+    if len(table):
+        keys = [c for c in ("file", "line", "record") if c in table.columns]
+        rows = len(table.drop_duplicates(keys)) if keys else len(table)
+    # Always written (empty when nothing was left out): no stale list from an earlier run.
+    path = write_csv(table, out / "rejected.csv")
+    click.echo(
+        f"{rows} row(s) could not be used and were left out (--skip-invalid): "
+        f"{len(table)} problem(s) listed with file, line, column and reason in {path}"
+        if rows
+        else "No rows were left out (--skip-invalid)"
+    )
+    return {"rows_rejected": rows, "problems": len(table)}
+
+
 def _read_sources(
     source: Path,
     patients: Path | None,
@@ -256,14 +340,19 @@ def _read_sources(
     source_format: str | None,
     mapping: Path | None,
     max_quantity: float | None = None,
+    rejected: list[Any] | None = None,
 ) -> dict[str, Any]:
-    """The tables of ``source`` read by a reader (strict: any rejected row stops the run);
+    """The tables of ``source`` read by a reader (strict: any rejected row stops the run;
+    with ``rejected`` the unusable rows are left out and their problems collected there);
     --patients/--episodes, when given, replace the source's own and are detected."""
     from benzoredux.reading import read_source
 
     chosen = None if source_format in (None, "auto") else source_format
     limit: dict[str, Any] = {} if max_quantity is None else {"max_quantity": max_quantity}
+    limit["strict"] = rejected is None
     result = read_source(source, format=chosen, mapping=mapping, **limit)
+    if rejected is not None:
+        rejected.append(result.rejected)
     if chosen is None and mapping is None:
         click.echo(f"note: {source.name} read as {result.format} (detected)", err=True)
     for note in result.notes:
@@ -278,7 +367,10 @@ def _read_sources(
         tables["patients"] = None
     for name, path in (("patients", patients), ("episodes", episodes)):
         if path is not None:
-            tables[name] = read_source(path, **limit).tables.get(name)
+            extra = read_source(path, **limit)
+            if rejected is not None:
+                rejected.append(extra.rejected)
+            tables[name] = extra.tables.get(name)
             if tables[name] is None:
                 raise click.UsageError(f"{path.name} holds no {name} table")
     return tables

@@ -61,13 +61,15 @@ def record_selection_step(
     options: Mapping[str, Any],
     source: str,
     by: str,
+    input_counts: Mapping[str, int] | None = None,
 ) -> Entry:
     """Step 1: make the programme if the register has none, and keep the selection snapshot.
 
     ``practice`` (a :class:`benzoredux.Practice`) replaces the programme's practice and GPs;
     without it a new programme gets a placeholder practice (``practice``), an existing one
     keeps its own. The programme's reference date and selection options are this
-    selection's. Returns the snapshot (the latest one when the same selection is taken again).
+    selection's; ``input_counts`` (rows left out while reading) are kept with them. Returns the
+    snapshot (the latest one when the same selection is taken again).
     """
     from benzoredux.models import Practice
 
@@ -84,8 +86,15 @@ def record_selection_step(
             unit=current["unit"] if current is not None else "practice",
             criteria=current["criteria"] if current is not None else None,
             options={
-                **(current["options"] if current is not None else {}),
+                **{
+                    key: value
+                    for key, value in (current["options"] if current is not None else {}).items()
+                    if key != "select_input"  # this selection's own, below
+                },
                 "select": dict(options),
+                # What reading left out (--skip-invalid): counts only, the rows are in the
+                # step's rejected.csv.
+                **({"select_input": dict(input_counts)} if input_counts is not None else {}),
             },
         )
         return register.snapshot_selection(
