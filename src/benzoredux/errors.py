@@ -27,6 +27,7 @@ __all__ = [
     "BenzoreduxError",
     "ColumnTypeError",
     "DataCoverageWarning",
+    "IdentifierWarning",
     "InvalidRowsError",
     "MissingColumnsError",
     "UnknownCodesWarning",
@@ -239,3 +240,9 @@ class UnknownCodesWarning(UserWarning):
     rows carry them (codes only: never a patient);
     :func:`~benzoredux.selection.unknown_code_rows` lists the rows.
     """
+
+
+class IdentifierWarning(UserWarning):
+    """A patients table holds a BSN that fails the 11-test or a postcode that is no Dutch
+    postcode. The rows are kept (a practice may have odd data); the warning names the file,
+    column and lines, never the value (:mod:`benzoredux.reading.identifiers`)."""

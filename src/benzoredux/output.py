@@ -243,8 +243,14 @@ def read_step_csv(path: str | os.PathLike[str], dates: tuple[str, ...] = ()) -> 
         for column in dates:
             if column in frame.columns:
                 frame[column] = pd.to_datetime(frame[column], format="ISO8601").dt.date
-    except (ValueError, UnicodeDecodeError) as error:
+    except pd.errors.EmptyDataError:
         raise ValueError(
-            f"{where}: cannot be read as the step's CSV ({type(error).__name__})"
+            f"{where.name}: the file is empty; expected the CSV file a step wrote, with its "
+            "header line"
+        ) from None
+    except (ValueError, UnicodeDecodeError):
+        raise ValueError(
+            f"{where.name}: cannot be read as the CSV file a step wrote (UTF-8, comma-separated, "
+            "dates written YYYY-MM-DD)"
         ) from None
     return frame

@@ -31,6 +31,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -41,7 +42,7 @@ from dateutil.relativedelta import relativedelta
 from narwhals.typing import IntoFrame
 
 from benzoredux.dates import DateLike, parse_reference_date
-from benzoredux.errors import BenzoreduxError, describe_columns
+from benzoredux.errors import BenzoreduxError, describe_columns, shorten
 from benzoredux.output import private_file, write_xlsx
 
 __all__ = [
@@ -67,7 +68,24 @@ class ScheduleError(BenzoreduxError, ValueError):
 
 
 def _times(values: Iterable[dt.time | str]) -> tuple[dt.time, ...]:
-    return tuple(v if isinstance(v, dt.time) else dt.time.fromisoformat(v) for v in values)
+    """Slot times as given, or written ``HH:MM`` (``09:00``, ``9:30``).
+
+    Read strictly, with a plain sentence on what is expected: ``9u`` or ``9.30`` would
+    otherwise stop the run with Python's "Invalid isoformat string".
+    """
+    times = []
+    for value in values:
+        if isinstance(value, dt.time):
+            times.append(value)
+            continue
+        match = re.fullmatch(r"\s*([0-9]{1,2}):([0-9]{2})(?::00)?\s*", str(value))
+        if match is None or int(match[1]) > 23 or int(match[2]) > 59:
+            raise ScheduleError(
+                f"the slot time {shorten(repr(str(value)))} is not a time written HH:MM "
+                "(for example 09:00 or 13:30)"
+            )
+        times.append(dt.time(int(match[1]), int(match[2])))
+    return tuple(times)
 
 
 @frozen(kw_only=True)

@@ -806,7 +806,15 @@ def select_new_users(
     )
 
     earliest = lazy.select(nw.col("date").cast(nw.Date).min()).collect().item()
-    if earliest is None or earliest > lookback.start + dt.timedelta(days=1):
+    if earliest is None:
+        # An empty table (a file with only its header line): say so, not "start on None".
+        warnings.warn(
+            "the dispensings table holds no dispensings, so no one can be counted as a new "
+            "user; check that the file is the pharmacy's full export",
+            DataCoverageWarning,
+            stacklevel=2,
+        )
+    elif earliest > lookback.start + dt.timedelta(days=1):
         warnings.warn(
             f"dispensings start on {earliest}, after the look-back period begins "
             f"({lookback.start + dt.timedelta(days=1)}): earlier use cannot be ruled out and "

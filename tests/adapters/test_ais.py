@@ -114,7 +114,7 @@ def test_errors_in_an_ais_export_are_collected(tmp_path: Path) -> None:
         read_source(path)
     message = str(caught.value)
     assert "line 2, column 'Patientnummer' (patient_id): patient_id is missing" in message
-    assert "line 3, column 'Afleverdatum' (date): date is not a date" in message
+    assert "line 3, column 'Afleverdatum' (date): not a real date written" in message
     assert "line 4, column 'Farmaceutische vorm' (form): form of a benzodiazepine" in message
 
 

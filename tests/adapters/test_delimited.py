@@ -251,7 +251,7 @@ def test_true_false_columns_are_read_not_a_crash(tmp_path: Path) -> None:
     assert result.patients["palliative"].tolist() == [True, False]
     assert result.patients["immobile"].tolist() == [False, True]
     assert result.rejected["reason"].tolist() == [
-        "palliative is not true or false (also 1/0, ja/nee, J/N)"
+        "not true or false (also written 1/0, ja/nee or J/N)"
     ]
 
 

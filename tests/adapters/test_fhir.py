@@ -120,7 +120,7 @@ def test_ndjson_problems_name_the_line(tmp_path: Path) -> None:
     path.write_text("\n".join(json.dumps(r) for r in lines) + "\n")
     result = read_source(path, strict=False)
     assert _problems(result) == [
-        [2, "date", "date is not a date (YYYY-MM-DD)"],
+        [2, "date", "not a real date written YYYY-MM-DD"],
         # FHIR writes a decimal as a JSON number: text is the wrong shape, named by its path.
         [3, None, "MedicationDispense.quantity.value is text, not a number"],
     ]

@@ -154,7 +154,7 @@ def test_a_name_bsn_or_postcode_in_the_quantity_column_is_described(tmp_path: Pa
     ]
     message = _message(_ais(tmp_path, *rows), format="ais")
     assert leaks(message) == [], message
-    assert "line 2, column 'Aantal' (quantity): quantity is not a number" in message
+    assert "line 2, column 'Aantal' (quantity): not a number" in message
     assert "(value hidden: a word)" in message
     assert "(value hidden: a postcode)" in message
 
@@ -172,14 +172,17 @@ def test_harmless_values_are_still_quoted(tmp_path: Path) -> None:
     ]
     message = _message(_ais(tmp_path, *rows), format="ais")
     assert "atc is not a 7-character ATC code such as N05BA01 (value 'N05BA4')" in message
-    assert "quantity is not a number written with a decimal comma (value '1.5')" in message
+    assert "(quantity): not a number written with a decimal comma (value '1.5')" in message
     assert "sex is not one of M, F, X (value 'Q')" in message
 
 
 def test_personal_data_is_hidden_even_when_well_formed(tmp_path: Path) -> None:
-    message = _message(_ais(tmp_path, _ais_row(BSN="123456789")), format="ais")
-    assert "bsn fails the 11-test (value hidden)" in message
-    assert "123456789" not in message
+    # A BSN failing the 11-test is a note now (issue 17); a birth date that is no real day
+    # is still refused, and hidden although it has the shape of a date.
+    message = _message(_ais(tmp_path, _ais_row(Geboortedatum="31-02-1950")), format="ais")
+    assert "(birth_date): not a real date written DD-MM-YYYY" in message
+    assert message.count("(value hidden)") >= 1
+    assert "31-02-1950" not in message
 
 
 def test_the_rejected_rows_keep_the_values(tmp_path: Path) -> None:

@@ -49,14 +49,11 @@ def test_every_problem_is_reported_at_once_with_file_line_column_and_value(
     with pytest.raises(ReadError) as caught:
         read_source(path)
     message = str(caught.value)
-    assert "3 of 4 dispensings rows cannot be used (4 problems)" in message
-    assert "d.csv, line 3, column 'date': date is not a date" in message
+    assert "3 of the 4 rows of dispensings cannot be used (4 problems)" in message
+    assert "d.csv, line 3, column 'date': not a real date written DD-MM-YYYY" in message
     assert "(value hidden: a date written like 99-99-9999)" in message  # dates never shown
     assert "d.csv, line 4, column 'atc': atc is not a 7-character ATC code" in message
-    assert (
-        "d.csv, line 4, column 'quantity': quantity is not a number written with a decimal comma"
-        in message
-    )
+    assert "d.csv, line 4, column 'quantity': not a number written with a decimal comma" in message
     assert "d.csv, line 5: line has 3 fields where the header has 4" in message
     assert caught.value.result is not None
     assert len(caught.value.result.rejected) == 4
@@ -79,7 +76,7 @@ def test_lenient_mode_returns_good_rows_and_rejected_rows_that_reconcile(tmp_pat
     assert result.rejected["line"].tolist() == [3, 4]
     # The unparseable date is reported once, not also as "date is missing".
     assert result.rejected["reason"].tolist() == [
-        "date is not a date (DD-MM-YYYY, DD-MM-YY or YYYY-MM-DD)",
+        "not a real date written DD-MM-YYYY, DD-MM-YY or YYYY-MM-DD",
         "date is missing",
     ]
 
@@ -97,25 +94,23 @@ def test_exact_duplicate_dispensings_are_rejected_keeping_the_first(tmp_path: Pa
     assert len(kept.dispensings) == 3
 
 
-def test_bsn_is_checked_with_the_eleven_test_and_never_shown(tmp_path: Path) -> None:
+def test_bsn_is_checked_with_the_eleven_test_kept_and_never_shown(tmp_path: Path) -> None:
+    """Issue 17: a BSN failing the 11-test is a warning with its line, not a rejected row (a
+    practice may have odd data); the value is never in the note."""
     path = _write(
         tmp_path,
         "patient_id;bsn;birth_date\np1;123456782;01-01-1950\np2;123456789;01-01-1950\n"
         "p3;12345672;01-01-1950\n",
     )
-    result = read_source(path, strict=False)
+    result = read_source(path)  # strict: nothing is rejected
     assert result.patients is not None
-    assert result.patients["bsn"].tolist() == ["123456782", "012345672"]  # 8 digits padded
-    problem = result.rejected.iloc[0]
-    assert (problem["line"], problem["column"], problem["reason"]) == (
-        3,
-        "bsn",
-        "bsn fails the 11-test",
-    )
-    assert problem["value"] == "<hidden>"
-    with pytest.raises(ReadError) as caught:
-        read_source(path)
-    assert "123456789" not in str(caught.value)
+    assert result.patients["bsn"].tolist() == ["123456782", "123456789", "012345672"]
+    assert len(result.rejected) == 0
+    assert (
+        "d.csv, column 'bsn', line 3: the BSN fails the 11-test; the row is kept, correct the "
+        "BSN in the practice's own system"
+    ) in result.notes
+    assert not any("123456789" in note for note in result.notes)
 
 
 def test_unknown_format_lists_every_known_format(tmp_path: Path) -> None:

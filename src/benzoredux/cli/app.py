@@ -24,6 +24,9 @@ Errors come as one readable line; ``--debug`` shows the full traceback instead.
 
 from __future__ import annotations
 
+import contextlib
+import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import click
@@ -47,12 +50,36 @@ EXIT_DATA_ERROR = 3
 EXIT_FILE_ERROR = 4
 
 
+@contextlib.contextmanager
+def _library_warnings_as_lines() -> Iterator[None]:
+    """The library's own warnings (an unknown ATC code, too short an export, a BSN that fails
+    the 11-test) as one line ``warning: ...`` on standard error, always, instead of Python's
+    file-and-line form; other warnings keep their filters."""
+    from benzoredux.errors import DataCoverageWarning, IdentifierWarning, UnknownCodesWarning
+
+    ours = (DataCoverageWarning, IdentifierWarning, UnknownCodesWarning)
+    shown = warnings.showwarning
+
+    def show(message: Any, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+        if issubclass(category, ours):
+            click.echo(f"warning: {message}", err=True)
+        else:
+            shown(message, category, *args, **kwargs)
+
+    with warnings.catch_warnings():
+        for category in ours:
+            warnings.simplefilter("always", category)
+        warnings.showwarning = show
+        yield
+
+
 class _Group(click.Group):
     """Turns library errors into one readable line and an exit code, unless ``--debug``."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            with _library_warnings_as_lines():
+                return super().invoke(ctx)
         except (BenzoreduxError, ValueError, TypeError, OSError) as exc:
             if ctx.obj and ctx.obj.get("debug"):
                 raise

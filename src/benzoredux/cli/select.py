@@ -234,6 +234,9 @@ def select(
                 "episodes": _canonical(episodes, EPISODES, collect),
             }
     except (ReadError, FileFormatError, InvalidRowsError) as error:
+        result = getattr(error, "result", None)
+        if isinstance(error, ReadError) and (result is None or not len(result.rejected)):
+            raise  # the file as a whole cannot be read: skipping rows would not help
         raise UnusableRowsError(
             f"{error}\nNothing was selected. To go on with the usable rows and get the others "
             "listed in rejected.csv, run again with --skip-invalid."

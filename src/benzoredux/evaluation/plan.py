@@ -30,6 +30,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import zipfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -648,12 +649,24 @@ def read_plan(plan: Any, start_date: dt.date | None = None) -> PlanOfAction:
     from benzoredux.spreadsheets import canonical_headers, from_dutch
 
     path = Path(plan)
-    if path.suffix.lower() == ".xlsx":
-        table = pd.read_excel(path, dtype=object, keep_default_na=False)
-    else:
-        table = pd.read_csv(
-            path, encoding="utf-8-sig", dtype=str, keep_default_na=False, na_values=[]
-        )
+    try:
+        if path.suffix.lower() == ".xlsx":
+            table = pd.read_excel(path, dtype=object, keep_default_na=False)
+        else:
+            table = pd.read_csv(
+                path, encoding="utf-8-sig", dtype=str, keep_default_na=False, na_values=[]
+            )
+    except pd.errors.EmptyDataError:
+        # pandas says "No columns to parse from file", without the file's name.
+        raise ValueError(
+            f"{path.name}: the file is empty; expected the plan as plan.csv or plan.xlsx "
+            "wrote it, with its header line"
+        ) from None
+    except (ValueError, UnicodeDecodeError, zipfile.BadZipFile):
+        raise ValueError(
+            f"{path.name}: cannot be read as a plan; save it as a CSV file in UTF-8 or as an "
+            ".xlsx workbook, as the plan command wrote it"
+        ) from None
     renames = canonical_headers([str(c) for c in table.columns])
     named = {renames.get(str(c), str(c)): str(c) for c in table.columns}
     table = table.rename(columns=renames)

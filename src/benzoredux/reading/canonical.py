@@ -10,12 +10,18 @@ cannot be personal data (:func:`~benzoredux.tables.shown_value`) and describes i
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from benzoredux.errors import BenzoreduxError, MissingColumnsError, describe_value
+from benzoredux.errors import (
+    BenzoreduxError,
+    IdentifierWarning,
+    MissingColumnsError,
+    describe_value,
+)
 from benzoredux.tables import Kind, TableSchema, shown_value
 
 __all__ = ["FileFormatError", "read_canonical"]
@@ -55,10 +61,16 @@ def read_canonical(path: str | os.PathLike[str], schema: TableSchema) -> pd.Data
     """Read a canonical CSV (UTF-8, ``,``-separated, ISO dates) or Parquet file for ``schema``.
 
     A trailing separator on the header or the rows adds no column; blank lines are skipped.
+
+    :warns ~benzoredux.errors.IdentifierWarning: when a BSN fails the 11-test or a postcode is
+        no Dutch postcode (:mod:`benzoredux.reading.identifiers`); the rows are kept, as the
+        readers keep them.
     """
     file = Path(path)
     if file.suffix.lower() in {".parquet", ".pq"}:
-        return pd.read_parquet(file)
+        frame = pd.read_parquet(file)
+        _warn_identifiers(frame, file, [None] * len(frame))
+        return frame
     raw, lines = _cells(file)
     missing = [name for name in schema.required if name not in raw.columns]
     if missing:
@@ -90,4 +102,12 @@ def read_canonical(path: str | os.PathLike[str], schema: TableSchema) -> pd.Data
         raw[column.name] = parsed
     if problems:
         raise FileFormatError("\n".join(problems))
+    _warn_identifiers(raw, file, lines)
     return raw
+
+
+def _warn_identifiers(frame: pd.DataFrame, file: Path, lines: list[Any]) -> None:
+    from benzoredux.reading.identifiers import identifier_warnings
+
+    for message in identifier_warnings(frame, files=[file.name] * len(frame), lines=lines):
+        warnings.warn(message, IdentifierWarning, stacklevel=3)

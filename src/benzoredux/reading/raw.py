@@ -31,6 +31,7 @@ import pandas as pd
 from attrs import field, frozen
 
 from benzoredux.errors import describe_columns, looks_like_data
+from benzoredux.reading.identifiers import IDENTIFIER_CHECKS, identifier_warnings
 from benzoredux.reading.mapping import TABLES, SourceMapping
 from benzoredux.reading.parsing import (
     DUTCH_DATE_FORMATS,
@@ -168,6 +169,10 @@ class RawTable:
     """``(line, record, reason)`` of records that could not become a row at all."""
     found_columns: tuple[str, ...] = ()
     """The export's column names, listed when a required column is missing."""
+    mapped_absent: Mapping[str, str] = field(factory=dict, converter=plain_dict)
+    """Canonical name -> the column name a mapping file gives it, for the names this file
+    lacks: a missing required column is then reported under the name the practice wrote in
+    its mapping file, not the canonical name it never typed."""
     blank_rows: int = 0
     """Rows of the file whose every field is empty: not rows of the table, but counted in
     ``ReadResult.ignored["blank rows"]`` (once per file, however many tables it feeds)."""
@@ -214,10 +219,15 @@ def raw_table(
             if name is not None and name not in claimed:
                 claimed[name] = canonical
                 break
-    for export_normal, canonical in explicit_normal.items():
+    absent: dict[str, str] = {}
+    for (export_name, canonical), export_normal in zip(
+        explicit.items(), explicit_normal, strict=True
+    ):
         name = by_normal.get(export_normal)
         if name is not None:
             claimed[name] = canonical
+        else:
+            absent[canonical] = export_name
     wanted = set(keep) if keep is not None else {*layout, *(c.name for c in TABLES[table].columns)}
     for name, canonical in claimed.items():
         if canonical in wanted:
@@ -238,6 +248,14 @@ def raw_table(
             describe_columns(text.header) if looks_like_data(text.header) else ", ".join(unused)
         )
         notes.append(f"{text.file.name}: column(s) not used: {listed}")
+    for canonical, export_name in absent.items():
+        if canonical in wanted and canonical not in TABLES[table].required:
+            # A required one stops the read (build_result); an optional one is left empty.
+            notes.append(
+                f"{text.file.name}: the mapping file names the column {export_name!r} for "
+                f"{canonical}, but the file has no column {export_name!r}; {canonical} is "
+                "left empty"
+            )
     if text.preamble:
         notes.append(f"{text.file.name}: {len(text.preamble)} line(s) before the header skipped")
     if text.blank_rows:
@@ -266,6 +284,7 @@ def raw_table(
         source_columns={v: k for k, v in renames.items()},
         unreadable=tuple((line, None, f"line {reason}") for line, reason in text.bad_lines),
         found_columns=text.header,
+        mapped_absent={c: n for c, n in absent.items() if c in wanted},
         blank_rows=text.blank_rows,
     )
     return raw, notes
@@ -306,27 +325,30 @@ def build_result(
         absent = [c for c in schema.required if c not in raw.frame.columns]
         if absent:
             columns = raw.found_columns or tuple(map(str, raw.frame.columns))
-            missing.append(
-                f"{raw.file} ({raw.table}): missing required column(s) "
-                f"{', '.join(map(repr, absent))}; columns found: {describe_columns(columns)}"
-            )
+            missing.append(_missing_columns(raw, absent, describe_columns(columns)))
     if missing:
-        raise ReadError(
-            "\n".join(missing)
-            + '\nname the export\'s columns in a mapping file ([columns] "Export name" = '
+        hint = (
+            "\nCorrect the column names in the mapping file to the names in the file's header line."
+            if any(raw.mapped_absent for raw in raws)
+            else '\nname the export\'s columns in a mapping file ([columns] "Export name" = '
             '"canonical_name")'
         )
+        raise ReadError("\n".join(missing) + hint)
     tables: dict[str, pd.DataFrame] = {}
     counts: dict[str, TableCounts] = {}
     problems: list[pd.DataFrame] = []
+    warned: list[str] = []
     for name, schema in TABLES.items():
         group = [raw for raw in raws if raw.table == name]
         if not group:
             continue
-        valid, found, count = _build_table(schema, group, duplicates, extra_forms, plausibility)
+        valid, found, count, notes_found = _build_table(
+            schema, group, duplicates, extra_forms, plausibility
+        )
         tables[name] = valid
         counts[name] = count
         problems.append(found)
+        warned += notes_found
     rejected = pd.concat(problems, ignore_index=True) if problems else empty_problems()
     return ReadResult(
         format=format,
@@ -335,8 +357,24 @@ def build_result(
         rejected=rejected,
         counts=counts,
         ignored=_with_blank_rows(ignored, raws),
-        notes=tuple(notes),
+        notes=(*notes, *warned),
     )
+
+
+def _missing_columns(raw: RawTable, absent: Sequence[str], found: str) -> str:
+    """A plain sentence on the required columns a file lacks: those a mapping file names by
+    the name the mapping file gives them (the name the practice wrote), the others by their
+    canonical name."""
+    mapped = [c for c in absent if c in raw.mapped_absent]
+    unmapped = [c for c in absent if c not in raw.mapped_absent]
+    parts = [
+        f"the mapping file names the column {raw.mapped_absent[c]!r} for {c}, but the file has "
+        f"no column {raw.mapped_absent[c]!r}"
+        for c in mapped
+    ]
+    if unmapped:
+        parts.append(f"missing required column(s) {', '.join(map(repr, unmapped))}")
+    return f"{raw.file} ({raw.table}): {'; '.join(parts)}; columns found: {found}"
 
 
 def _with_blank_rows(ignored: Mapping[str, int] | None, raws: Sequence[RawTable]) -> dict[str, int]:
@@ -393,17 +431,18 @@ def _convert(
                 past_only=name in _PAST_ONLY,
                 today=settings.today,
             )
-            reason = f"{name} is not a date ({describe_date_formats(settings.date_formats)})"
+            # A plain sentence naming what is expected; the message names the column already.
+            reason = f"not a real date written {describe_date_formats(settings.date_formats)}"
         elif column.kind is Kind.BOOLEAN:
             parsed = text.str.casefold().map(BOOLEAN_VALUES).astype("boolean")
             failed = text.notna() & parsed.isna()
-            reason = f"{name} is not true or false (also 1/0, ja/nee, J/N)"
+            reason = "not true or false (also written 1/0, ja/nee or J/N)"
         else:
             parsed, failed = parse_numbers(
                 text, decimal=settings.decimal, thousands=settings.thousands
             )
             notation = "a decimal comma" if settings.decimal == "," else "a decimal point"
-            reason = f"{name} is not a number written with {notation}"
+            reason = f"not a number written with {notation}"
         typed[name] = parsed
         mask = failed.to_numpy(dtype=bool)
         failures[name] = mask
@@ -506,6 +545,12 @@ def _rule_problems(
         }
     ).explode("reason")
     pairs["column"] = pairs["reason"].map(blame)
+    # A BSN or postcode that fails its check is a warning (a note), not a rejected row:
+    # see benzoredux.reading.identifiers.
+    warned = {
+        r.reason for r in schema.rules if len(r.columns) == 1 and r.columns[0] in IDENTIFIER_CHECKS
+    }
+    pairs = pairs[~pairs["reason"].isin(warned)]
     redundant = np.zeros(len(pairs), dtype=bool)
     positions = pairs["pos"].to_numpy(dtype="int64")
     reasons = pairs["reason"].to_numpy(dtype=object)
@@ -539,8 +584,18 @@ def _build_table(
     duplicates: Duplicates,
     extra_forms: Mapping[str, bool] | None,
     plausibility: Plausibility,
-) -> tuple[pd.DataFrame, pd.DataFrame, TableCounts]:
+) -> tuple[pd.DataFrame, pd.DataFrame, TableCounts, list[str]]:
     rows = _collect(schema, raws)
+    warned = (
+        identifier_warnings(
+            rows.typed,
+            files=list(rows.file),
+            lines=list(rows.line),
+            source_columns=raws[0].source_columns,
+        )
+        if schema.name == "patients"
+        else []
+    )
     parts = [rows.conversion, _rule_problems(schema, rows, extra_forms, plausibility)]
     if duplicates == "reject" and schema.name == "dispensings":
         parts.append(_duplicate_problems(rows))
@@ -585,4 +640,4 @@ def _build_table(
         rows_valid=len(valid),
         rows_rejected=int(rejected_rows.sum()) + n_unreadable,
     )
-    return valid, problems, count
+    return valid, problems, count, warned

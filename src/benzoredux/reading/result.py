@@ -140,13 +140,14 @@ class ReadResult:
         """Raise :class:`ReadError` with every problem if any row was rejected."""
         if len(self.rejected):
             rows = ", ".join(
-                f"{c.rows_rejected} of {c.rows_read} {name} rows"
+                f"{c.rows_rejected} of the {c.rows_read} rows of {name}"
                 for name, c in self.counts.items()
                 if c.rows_rejected
             )
+            found = len(self.rejected)
             raise ReadError(
                 f"{self.source.name} ({self.format}): {rows} cannot be used "
-                f"({len(self.rejected)} problems):\n{self.report()}\n"
+                f"({found} {'problem' if found == 1 else 'problems'}):\n{self.report()}\n"
                 "read_source(..., strict=False) returns the usable rows and the rejected rows "
                 "with their reasons.",
                 self,
