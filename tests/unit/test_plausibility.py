@@ -72,7 +72,7 @@ def test_the_issues_export_is_refused_in_strict_mode_with_line_column_and_reason
     with pytest.raises(ReadError) as caught:
         read_source(path, today=TODAY)
     message = str(caught.value)
-    assert "2 of 3 dispensings rows cannot be used" in message
+    assert "2 of the 3 rows of dispensings cannot be used" in message
     assert f"line 3, column 'Afleverdatum' (date): date is after {LATEST.isoformat()}" in message
     assert DATE_REASON in message
     assert "line 4, column 'Aantal' (quantity): quantity is beyond 10000 units" in message
