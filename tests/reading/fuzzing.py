@@ -610,6 +610,15 @@ def cases_wanted(default: int) -> int:
     return int(os.environ.get("BENZOREDUX_FUZZ_CASES", str(default)))
 
 
+def write_tally(name: str, tally: Tally) -> None:
+    """Append ``name``'s outcomes to the file ``BENZOREDUX_FUZZ_REPORT`` names, if any: the
+    figures of a long run, for the reliability page."""
+    target = os.environ.get("BENZOREDUX_FUZZ_REPORT")
+    if target:
+        with Path(target).open("a", encoding="utf-8") as handle:
+            handle.write(f"{name}: {tally.describe()}\n")
+
+
 def first_seed() -> int:
     """``BENZOREDUX_FUZZ_SEED``, else 0: the seeds run from here."""
     return int(os.environ.get("BENZOREDUX_FUZZ_SEED", "0"))

@@ -7,8 +7,8 @@ TOML or TOML nested thousands deep. Loading it must give a
 :class:`~benzoredux.reading.MappingFileError` naming the file (and, unless the TOML itself is
 broken, a key); a mapping that loads must then read a small export without a crash.
 
-``BENZOREDUX_FUZZ_CASES`` (times ten here: loading is cheap) and ``BENZOREDUX_FUZZ_SEED`` as in
-``test_fuzz_readers.py``.
+``BENZOREDUX_FUZZ_CASES`` (times ten here: loading is cheap), ``BENZOREDUX_FUZZ_SEED`` and
+``BENZOREDUX_FUZZ_REPORT`` as in ``test_fuzz_readers.py``.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from .fuzzing import (
     first_seed,
     hostile_mapping,
     site_of,
+    write_tally,
 )
 
 CASES = cases_wanted(15) * 10
@@ -58,6 +59,7 @@ def test_bad_mapping_files_are_named_errors_and_good_ones_read(tmp_path: Path) -
             continue
         assert isinstance(mapping, SourceMapping)
         tally.add(seed, classify(lambda m=mapping: read_source(export, mapping=m, strict=False), 2))
+    write_tally(f"mapping files ({CASES})", tally)
     assert not tally.failures, tally.describe()
     assert not unnamed, unnamed[:10]
     assert tally.kinds["ok"] > 0, tally.describe()

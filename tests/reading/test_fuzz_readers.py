@@ -11,8 +11,10 @@ A few seconds in CI. A longer run (the figures on the reliability page)::
     BENZOREDUX_FUZZ_CASES=2000 python -m pytest -q -p no:cacheprovider \\
         tests/reading/test_fuzz_readers.py tests/reading/test_fuzz_mapping.py
 
-``BENZOREDUX_FUZZ_SEED`` moves the seeds (a nightly run can take new ones); a failure names the
-reader and seed, and ``fuzzing.reproduce(reader, seed, folder)`` writes and reads it again.
+``BENZOREDUX_FUZZ_REPORT=fuzz.txt`` appends each reader's outcomes (how many cases read, were
+refused with a documented error, failed and where) to ``fuzz.txt``. ``BENZOREDUX_FUZZ_SEED``
+moves the seeds (a nightly run can take new ones); a failure names the reader and seed, and
+``fuzzing.reproduce(reader, seed, folder)`` writes and reads it again.
 """
 
 from __future__ import annotations
@@ -22,7 +24,15 @@ from pathlib import Path
 
 import pytest
 
-from .fuzzing import READERS, Tally, cases_wanted, first_seed, make_case, read_case
+from .fuzzing import (
+    READERS,
+    Tally,
+    cases_wanted,
+    first_seed,
+    make_case,
+    read_case,
+    write_tally,
+)
 
 CASES = cases_wanted(10)
 """Cases per reader (each read leniently and strictly); ``BENZOREDUX_FUZZ_CASES`` for more."""
@@ -39,6 +49,7 @@ def test_hostile_exports_give_documented_errors_reconciled_counts_and_no_persona
         for strict in (False, True):
             tally.add(seed, read_case(case, strict=strict))
         shutil.rmtree(folder, ignore_errors=True)
+    write_tally(f"{reader} ({CASES} cases, read leniently and strictly)", tally)
     assert not tally.failures, f"{reader}:\n{tally.describe()}"
     # The generator must exercise the readers, not only their refusals.
     assert tally.kinds["ok"] > 0, tally.describe()
