@@ -224,7 +224,8 @@ def select(
                 )
             except UnknownFormatError as error:
                 raise UnknownFormatError(
-                    f"{dispensings.name}: tried the canonical layout ({why}) and every reader; "
+                    f"{dispensings.name}: tried the canonical layout "
+                    f"({why or 'it cannot skip rows'}) and every reader; "
                     f"{error}".replace(f"{dispensings.name}: no reader", "no reader", 1)
                 ) from None
         else:
@@ -235,7 +236,9 @@ def select(
             }
     except (ReadError, FileFormatError, InvalidRowsError) as error:
         result = getattr(error, "result", None)
-        if isinstance(error, ReadError) and (result is None or not len(result.rejected)):
+        if skip_invalid or (
+            isinstance(error, ReadError) and (result is None or not len(result.rejected))
+        ):
             raise  # the file as a whole cannot be read: skipping rows would not help
         raise UnusableRowsError(
             f"{error}\nNothing was selected. To go on with the usable rows and get the others "
