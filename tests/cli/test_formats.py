@@ -141,3 +141,25 @@ def test_skip_invalid_on_a_canonical_csv(tmp_path: Path) -> None:
     assert done.exit_code == 0, done.output
     rejected = pd.read_csv(tmp_path / "b" / "rejected.csv", encoding="utf-8-sig")
     assert rejected["line"].tolist() == [3]
+
+
+def test_skip_invalid_on_parquet_keeps_the_runs_own_bounds(tmp_path: Path) -> None:
+    """A Parquet file is validated with the run's bounds: --max-quantity raises the maximum
+    there too, and a bad row is left out and listed."""
+    source = tmp_path / "dispensings.parquet"
+    pd.DataFrame(
+        {
+            "patient_id": ["p1", "p1", "p2"],
+            "date": pd.to_datetime(["2025-03-01", "2025-06-01", "2025-06-01"]),
+            "atc": ["N05BA04", "N05BA04", "N05BA04"],
+            "quantity": [60.0, 20000.0, 60.0],
+        }
+    ).to_parquet(source)
+    raised = _select(
+        str(source), "--skip-invalid", "--max-quantity", "30000", "--out", str(tmp_path / "a")
+    )
+    assert raised.exit_code == 0, raised.output
+    assert "No rows were left out" in raised.output
+    kept = _select(str(source), "--skip-invalid", "--out", str(tmp_path / "b"))
+    assert kept.exit_code == 0, kept.output
+    assert "1 row(s) could not be used and were left out" in kept.output

@@ -201,7 +201,7 @@ def select(
     from benzoredux.reading.canonical import FileFormatError
     from benzoredux.reading.choose import why_not_canonical
     from benzoredux.reading.result import ReadError, UnknownFormatError
-    from benzoredux.tables import DISPENSINGS, EPISODES, PATIENTS
+    from benzoredux.tables import DISPENSINGS, EPISODES, MAX_QUANTITY, PATIENTS, Plausibility
 
     reference = reference_date
     choice = RegisterChoice.from_options(register_file, no_register, by, out)
@@ -229,10 +229,11 @@ def select(
                     f"{error}".replace(f"{dispensings.name}: no reader", "no reader", 1)
                 ) from None
         else:
+            bounds = Plausibility(as_of=reference, max_quantity=max_quantity or MAX_QUANTITY)
             tables = {
-                "dispensings": _canonical(dispensings, DISPENSINGS, collect),
-                "patients": _canonical(patients, PATIENTS, collect),
-                "episodes": _canonical(episodes, EPISODES, collect),
+                "dispensings": _canonical(dispensings, DISPENSINGS, collect, bounds),
+                "patients": _canonical(patients, PATIENTS, collect, bounds),
+                "episodes": _canonical(episodes, EPISODES, collect, bounds),
             }
     except (ReadError, FileFormatError, InvalidRowsError) as error:
         result = getattr(error, "result", None)
@@ -284,9 +285,12 @@ class UnusableRowsError(BenzoreduxError, ValueError):
     """Rows of the input cannot be used and ``--skip-invalid`` was not given."""
 
 
-def _canonical(path: Path | None, schema: Any, rejected: list[Any] | None) -> Any:
+def _canonical(
+    path: Path | None, schema: Any, rejected: list[Any] | None, bounds: Any = None
+) -> Any:
     """A canonical file; with ``rejected`` (``--skip-invalid``) its unusable rows are left out
-    and collected (only Parquet comes here then: a CSV goes to the readers)."""
+    and collected (only Parquet comes here then: a CSV goes to the readers). ``bounds`` are the
+    run's :class:`~benzoredux.tables.Plausibility`, as the selection will check them."""
     import pandas as pd
 
     from benzoredux.reading.canonical import read_canonical
@@ -297,7 +301,7 @@ def _canonical(path: Path | None, schema: Any, rejected: list[Any] | None) -> An
     frame = read_canonical(path, schema)
     if rejected is None:
         return frame
-    checked = validate(frame, schema)
+    checked = validate(frame, schema, plausibility=bounds)
     if checked.rows_rejected:
         bad = checked.rejected
         rejected.append(
