@@ -18,6 +18,12 @@ step's result *before* recording it. The command line writes its files there, so
 never records a step whose files were not written (a full disk, a file in use), and an add-on
 can do the same with its own output. A register named by path is made only when the first step
 records in it, so a step that fails on its input leaves no empty register behind.
+
+One unusable row in a canonical file (a date that is no date) stops a step, naming the file,
+line and column. With ``skip_invalid=True`` the steps that read canonical files (select,
+screen, letters, evaluate) go on with the usable rows instead: the others are in
+:attr:`Programme.rejected` (file, line, column, reason) when ``write`` is called, and their
+counts are recorded with the programme (the command line's ``--skip-invalid``).
 """
 
 from __future__ import annotations
@@ -71,6 +77,14 @@ def _step_table(value: Any, dates: tuple[str, ...] = ()) -> Any:
 
         return read_step_csv(value, dates)
     return getattr(value, "table", value)
+
+
+def _latest(dates: Iterable[Any]) -> dt.date | None:
+    """The latest of a schedule's letter dates (``None`` without one)."""
+    import pandas as pd
+
+    days = [pd.Timestamp(d).date() for d in dates if not pd.isna(d)]
+    return max(days) if days else None
 
 
 def _source_name(value: Any, default: str) -> str:
@@ -225,6 +239,14 @@ class Programme:
         self._selection: Any = None
         self._screening: Any = None
         self._schedule: Any = None
+        self.rejected: Any = None
+        """With ``skip_invalid``: the rows the last step left out of its canonical files
+        (:attr:`benzoredux.reading.ReadResult.rejected`'s columns: file, line, column, value,
+        reason; patient data), set before ``write`` is called; ``None`` without it."""
+        self._reads: list[Any] | None = None
+        self.inputs: dict[str, Any] = {}
+        """The canonical tables the last step read from files, by table name (``patients``,
+        ...): what a caller writes names and addresses from, without reading the file again."""
 
     # --- opening ------------------------------------------------------------------------
     @classmethod
@@ -356,6 +378,72 @@ class Programme:
             )
         return cast(dt.date, current["reference_date"])
 
+    # --- reading canonical files -------------------------------------------------------
+    def _reading(self, skip_invalid: bool) -> None:
+        """Begin a step's reading: strict, or (``skip_invalid``) going on with usable rows."""
+        self._reads = [] if skip_invalid else None
+        self.rejected = None
+        self.inputs = {}
+
+    def _input(
+        self,
+        value: PathOrFrame | None,
+        schema: Any,
+        on: dt.date | None,
+        max_quantity: float | None = None,
+    ) -> Any:
+        """A step's canonical input: a frame as is; a path read strictly, or with
+        ``skip_invalid`` by :func:`~benzoredux.reading.canonical.read_canonical_rows`, with
+        the bounds of implausible values counted from the step's own date ``on``, as the
+        step checks them."""
+        if not isinstance(value, str | os.PathLike):
+            return value
+        if self._reads is None:
+            self.inputs[schema.name] = _canonical(value, schema)
+            return self.inputs[schema.name]
+        from benzoredux.reading.canonical import read_canonical_rows
+        from benzoredux.tables import Plausibility
+
+        bounds = (
+            Plausibility(as_of=on)
+            if max_quantity is None
+            else Plausibility(as_of=on, max_quantity=max_quantity)
+        )
+        result = read_canonical_rows(value, schema, plausibility=bounds)
+        self._reads.append(result)
+        self.inputs[schema.name] = result.tables[schema.name]
+        return self.inputs[schema.name]
+
+    def _left_out(self) -> dict[str, int] | None:
+        """After a step's reading: :attr:`rejected`, and the counts to record (``None``
+        without ``skip_invalid``)."""
+        if self._reads is None:
+            return None
+        import pandas as pd
+
+        from benzoredux.reading.result import empty_problems
+
+        frames = [r.rejected for r in self._reads if len(r.rejected)]
+        self.rejected = pd.concat(frames, ignore_index=True) if frames else empty_problems()
+        counts = {
+            "rows_rejected": sum(r.rows_rejected for r in self._reads),
+            "problems": len(self.rejected),
+        }
+        blank = sum(r.ignored.get("blank lines", 0) for r in self._reads)
+        if blank:
+            counts["blank_lines"] = blank
+        return counts
+
+    def _record_left_out(
+        self, step: str, counts: Mapping[str, int] | None, reference_date: dt.date
+    ) -> None:
+        if counts is not None:
+            from benzoredux.register.steps import record_input_counts
+
+            record_input_counts(
+                self.register, step, counts, reference_date=reference_date, by=self.by
+            )
+
     # --- step 1 -------------------------------------------------------------------------
     def select(
         self,
@@ -367,6 +455,7 @@ class Programme:
         practice: Any = None,
         source: str | None = None,
         input_counts: Mapping[str, int] | None = None,
+        skip_invalid: bool = False,
         write: Write = None,
         **options: Any,
     ) -> SelectionResult:
@@ -377,7 +466,9 @@ class Programme:
         ``reference_date`` defaults to the programme's; ``practice`` replaces the programme's
         practice and GPs; ``source`` names the input in the register (default: the file's
         name); ``input_counts`` are the rows left out of the input while reading (``select
-        --skip-invalid``: rows and problems), recorded with the programme.
+        --skip-invalid``: rows and problems), recorded with the programme; with
+        ``skip_invalid`` the canonical files given by path are read going on with the usable
+        rows (:attr:`rejected`), and those counts are recorded.
         :func:`benzoredux.select_chronic_users`'s warnings (unknown codes) are issued as
         warnings. Afterwards :attr:`recorded` is the selection snapshot's entry.
         """
@@ -394,13 +485,17 @@ class Programme:
 
         self._trusted()
         reference = self._reference_date(reference_date)
-        table_in = _canonical(dispensings, DISPENSINGS)
-        people = _canonical(patients, PATIENTS)
+        self._reading(skip_invalid)
+        limit = options.get("max_quantity")
+        table_in = self._input(dispensings, DISPENSINGS, reference, limit)
+        people = self._input(patients, PATIENTS, reference, limit)
+        the_episodes = self._input(episodes, EPISODES, reference, limit)
+        left_out = self._left_out()
         table = select_chronic_users(
             table_in,
             reference,
             patients=people,
-            episodes=_canonical(episodes, EPISODES),
+            episodes=the_episodes,
             **options,
         )
         chosen = table
@@ -431,7 +526,7 @@ class Programme:
             options=options,
             source=source or _source_name(dispensings, "dataframe"),
             by=self.by,
-            input_counts=input_counts,
+            input_counts=input_counts if input_counts is not None else left_out,
         )
         self._selection = result
         return result
@@ -445,11 +540,14 @@ class Programme:
         patients: PathOrFrame | None = None,
         episodes: PathOrFrame | None = None,
         overrides: PathOrFrame | None = None,
+        skip_invalid: bool = False,
         write: Write = None,
         **options: Any,
     ) -> Any:
         """Step 2: :func:`benzoredux.screen` (``options``: ``enable``, ``disable``,
         ``parameters``, ``missing_data``), recorded as the ``screen`` command records it.
+        With ``skip_invalid`` the patients and episodes files go on with their usable rows
+        (:attr:`rejected`; the counts are recorded).
 
         ``selection`` defaults to this programme's last :meth:`select` (or give its result,
         a table, or the ``chronic_users.csv`` the command wrote); ``overrides`` are the GP's
@@ -463,11 +561,16 @@ class Programme:
         chosen = self._selection if selection is None else selection
         if chosen is None:
             raise StepInputError("selection", "give the selection to screen (or run select first)")
+        reference = self._reference_date(reference_date)
+        self._reading(skip_invalid)
+        people = self._input(patients, PATIENTS, reference)
+        the_episodes = self._input(episodes, EPISODES, reference)
+        left_out = self._left_out()
         result = screen(
             _step_table(chosen, ("first_date", "last_date")),
-            self._reference_date(reference_date),
-            patients=_canonical(patients, PATIENTS),
-            episodes=_canonical(episodes, EPISODES),
+            reference,
+            patients=people,
+            episodes=the_episodes,
             overrides=(
                 read_overrides(overrides)  # file, line and column in its messages
                 if isinstance(overrides, str | os.PathLike)
@@ -479,9 +582,11 @@ class Programme:
             write(result)
         # As the command names the overrides file (or the selection) the decisions came from.
         source = _source_name(chosen if overrides is None else overrides, "dataframe")
-        self.recorded = record_screening_step(
-            self.register, result.table, result.summary, source=source, by=self.by
-        )
+        with self.register.transaction():
+            self.recorded = record_screening_step(
+                self.register, result.table, result.summary, source=source, by=self.by
+            )
+            self._record_left_out("screen", left_out, reference)
         self._screening = result
         return result
 
@@ -564,6 +669,8 @@ class Programme:
         pdf: bool | Literal["auto"] = False,
         force_second_letter: str | None = None,
         progress: Callable[[int, int], object] | None = None,
+        skip_invalid: bool = False,
+        write: Write = None,
     ) -> Any:
         """Steps 3-4: write the stop letters or invitations into ``out``
         (:func:`benzoredux.letters.compose.render_letters`) and record them as sent.
@@ -575,7 +682,10 @@ class Programme:
         ``force_second_letter`` says why a second one goes out. ``progress`` is called with
         the letters done since the last call and the letters planned. Returns the
         :class:`~benzoredux.letters.compose.LetterOutput`; afterwards :attr:`recorded` is the
-        register's :class:`~benzoredux.register.core.LetterResult`.
+        register's :class:`~benzoredux.register.core.LetterResult`. With ``skip_invalid`` the
+        patients file goes on with its usable rows (:attr:`rejected`; a patient left out gets
+        no letter and is in the output's ``skipped``); ``write`` is called with the output
+        after the letters are written and before they are recorded.
         """
         from benzoredux.letters.compose import render_letters
         from benzoredux.register import LetterRefusedError
@@ -620,9 +730,14 @@ class Programme:
             )
             raise error
         total = len(planned)
+        self._reading(skip_invalid)
+        dates = list(table.get("letter_date", [])) if letter_date is None else []
+        on = parse_reference_date(letter_date) if letter_date is not None else _latest(dates)
+        people = self._input(patients, PATIENTS, on)
+        left_out = self._left_out()
         result = render_letters(
             planned,
-            _canonical(patients, PATIENTS),
+            people,
             the_practice,
             out,
             style=style,
@@ -631,9 +746,17 @@ class Programme:
             pdf=pdf,
             progress=None if progress is None else _per_letter(progress, total),
         )
-        self.recorded = record_letters_sent(
-            self.register, [letter for letter, _ in result.letters], by=self.by, force=force
-        )
+        if write is not None:
+            write(result)
+        with self.register.transaction():
+            self.recorded = record_letters_sent(
+                self.register, [letter for letter, _ in result.letters], by=self.by, force=force
+            )
+            self._record_left_out(
+                "letters",
+                left_out,
+                on or dt.date.today(),  # noqa: DTZ011 - a calendar date
+            )
         return result
 
     def record_call(
@@ -772,14 +895,17 @@ class Programme:
         consults: PathOrFrame | None = None,
         sustained_months: int = 21,
         stop_definition: Literal["supply", "plain"] = "supply",
+        skip_invalid: bool = False,
         write: Write = None,
     ) -> Evaluation:
         """Step 6: :func:`benzoredux.evaluate_effect` and :func:`benzoredux.evaluate_process`,
         recorded (counts and rates only) as the ``evaluate`` command records them.
 
         Without ``letters`` the stop letters come from the register (the first of each
-        patient) and, without ``consults``, so do the consults. Afterwards :attr:`recorded`
-        is ``(the run's entry, whether it was already recorded)``.
+        patient) and, without ``consults``, so do the consults. With ``skip_invalid`` the
+        dispensings, patients and consults files go on with their usable rows
+        (:attr:`rejected`; the counts are recorded). Afterwards :attr:`recorded` is ``(the
+        run's entry, whether it was already recorded)``.
         """
         from benzoredux.consult.records import CONSULTS
         from benzoredux.evaluation.effect import evaluate_effect
@@ -794,7 +920,11 @@ class Programme:
 
         self._trusted()
         day = parse_reference_date(evaluation_date, name="evaluation_date")
-        consult_table = _canonical(consults, CONSULTS)
+        self._reading(skip_invalid)
+        consult_table = self._input(consults, CONSULTS, day)
+        the_dispensings = self._input(dispensings, DISPENSINGS, day)
+        people = self._input(patients, PATIENTS, day)
+        left_out = self._left_out()
         consults_source = _source_name(consults, "dataframe") if consults is not None else None
         if letters is not None:
             sent = _canonical(letters, LETTERS_SENT)
@@ -814,9 +944,9 @@ class Programme:
                 consults_source = letters_source if consult_table is not None else None
         effect = evaluate_effect(
             sent,
-            _canonical(dispensings, DISPENSINGS),
+            the_dispensings,
             day,
-            patients=_canonical(patients, PATIENTS),
+            patients=people,
             sustained=(3, sustained_months),
             stop_definition=stop_definition,
             engine="native",
@@ -840,9 +970,11 @@ class Programme:
         )
         if write is not None:
             write(evaluation)
-        self.recorded = record_evaluation_run(
-            self.register, day, effect.summary, process, parameters, by=self.by
-        )
+        with self.register.transaction():
+            self.recorded = record_evaluation_run(
+                self.register, day, effect.summary, process, parameters, by=self.by
+            )
+            self._record_left_out("evaluate", left_out, day)
         return evaluation
 
     def report(

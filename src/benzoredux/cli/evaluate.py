@@ -28,6 +28,7 @@ from typing import Any
 
 import click
 
+from benzoredux.cli.inputs import refusal_names_skip_invalid, skip_invalid_option, write_left_out
 from benzoredux.cli.options import (
     INPUT_FILE,
     ISO_DATE,
@@ -89,6 +90,7 @@ def _percent(value: Any) -> str:
     "written; this one counts as the stop (and decides the non-stoppers).",
 )
 @click.option("--practice-id", help="Also write aggregate.csv (suppressed counts) to share.")
+@skip_invalid_option
 @click.option("--out", type=OUT_FOLDER, required=True, help="Folder to write the evaluation into.")
 @register_options
 def evaluate_command(
@@ -100,6 +102,7 @@ def evaluate_command(
     sustained_months: int,
     stop_definition: str,
     practice_id: str | None,
+    skip_invalid: bool,
     out: Path,
     register_file: str | None,
     no_register: bool,
@@ -126,18 +129,26 @@ def evaluate_command(
     evaluation_day = evaluation_date
     choice = _register_choice(letters, register_file, no_register, by, out)
     paths: list[Path] = []
+
+    def write(evaluation: Any) -> None:
+        if skip_invalid:
+            write_left_out(programme, out)
+        paths.extend(_write(evaluation, out, practice_id))
+
     with choice.programme(existing=letters is None) as programme:
         try:
-            evaluation = programme.evaluate(
-                dispensings,
-                evaluation_day,
-                letters=letters,
-                patients=patients,
-                consults=consults,
-                sustained_months=sustained_months,
-                stop_definition=stop_definition,  # type: ignore[arg-type]
-                write=lambda evaluation: paths.extend(_write(evaluation, out, practice_id)),
-            )
+            with refusal_names_skip_invalid(skip_invalid, "Nothing was evaluated"):
+                evaluation = programme.evaluate(
+                    dispensings,
+                    evaluation_day,
+                    letters=letters,
+                    patients=patients,
+                    consults=consults,
+                    sustained_months=sustained_months,
+                    stop_definition=stop_definition,  # type: ignore[arg-type]
+                    skip_invalid=skip_invalid,
+                    write=write,
+                )
         except StepInputError as error:
             if error.parameter != "letters":
                 raise

@@ -15,9 +15,14 @@ from typing import Any
 
 import click
 
+from benzoredux.cli.inputs import (
+    refusal_names_skip_invalid,
+    skip_invalid_option,
+    write_left_out,
+    write_rejected,
+)
 from benzoredux.cli.options import ISO_DATE, echo_written, register_options
 from benzoredux.cli.recording import RegisterChoice
-from benzoredux.errors import BenzoreduxError
 
 __all__ = ["select", "write_gp_lists"]
 
@@ -118,13 +123,7 @@ def _echo_selection(result: Any, reference_date: dt.date) -> None:
     help="Units of a benzodiazepine above which one dispensing is refused as implausible "
     "(default 10,000; see the tables page). Raise it only for a dispensing you have checked.",
 )
-@click.option(
-    "--skip-invalid",
-    is_flag=True,
-    help="Go on with the usable rows: the rows that cannot be used are left out, counted, and "
-    "written with their file, line, column and reason to rejected.csv in --out (readable by "
-    "you only). Without it, one unusable row stops the run.",
-)
+@skip_invalid_option
 @click.option(
     "--include-excluded", is_flag=True, help="List excluded patients too, with the reason."
 )
@@ -197,150 +196,81 @@ def select(
           --out results
     """
     from benzoredux.cli.steps import read_practice
-    from benzoredux.errors import InvalidRowsError
-    from benzoredux.reading.canonical import FileFormatError
     from benzoredux.reading.choose import why_not_canonical
-    from benzoredux.reading.result import ReadError, UnknownFormatError
-    from benzoredux.tables import DISPENSINGS, EPISODES, MAX_QUANTITY, PATIENTS, Plausibility
+    from benzoredux.reading.result import UnknownFormatError
+    from benzoredux.tables import DISPENSINGS
 
     reference = reference_date
     choice = RegisterChoice.from_options(register_file, no_register, by, out)
     the_practice = read_practice(practice)[0] if practice else None
     rejected: list[Any] = []
     collect = rejected if skip_invalid else None
-    try:
+    tables: dict[str, Any] = {
+        "dispensings": dispensings,
+        "patients": patients,
+        "episodes": episodes,
+    }
+    read_by_readers = True
+    with refusal_names_skip_invalid(skip_invalid, "Nothing was selected"):
         if source_format is not None or mapping is not None:
             tables = _read_sources(
                 dispensings, patients, episodes, source_format, mapping, max_quantity, collect
             )
-        elif (why := why_not_canonical(dispensings, DISPENSINGS)) is not None or (
-            skip_invalid and dispensings.suffix.lower() not in {".parquet", ".pq"}
-        ):
-            # Not the canonical layout (or rows to skip): the readers detect the format (and its
-            # encoding); a canonical CSV goes to the generic reader, which can keep going.
+        elif (why := why_not_canonical(dispensings, DISPENSINGS)) is not None:
+            # Not the canonical layout: the readers detect the format (and its encoding).
             try:
                 tables = _read_sources(
                     dispensings, patients, episodes, None, None, max_quantity, collect
                 )
             except UnknownFormatError as error:
                 raise UnknownFormatError(
-                    f"{dispensings.name}: tried the canonical layout "
-                    f"({why or 'it cannot skip rows'}) and every reader; "
+                    f"{dispensings.name}: tried the canonical layout ({why}) and every reader; "
                     f"{error}".replace(f"{dispensings.name}: no reader", "no reader", 1)
                 ) from None
         else:
-            bounds = Plausibility(as_of=reference, max_quantity=max_quantity or MAX_QUANTITY)
-            tables = {
-                "dispensings": _canonical(dispensings, DISPENSINGS, collect, bounds),
-                "patients": _canonical(patients, PATIENTS, collect, bounds),
-                "episodes": _canonical(episodes, EPISODES, collect, bounds),
-            }
-    except (ReadError, FileFormatError, InvalidRowsError) as error:
-        result = getattr(error, "result", None)
-        if skip_invalid or (
-            isinstance(error, ReadError) and (result is None or not len(result.rejected))
-        ):
-            raise  # the file as a whole cannot be read: skipping rows would not help
-        raise UnusableRowsError(
-            f"{error}\nNothing was selected. To go on with the usable rows and get the others "
-            "listed in rejected.csv, run again with --skip-invalid."
-        ) from error
-    if tables["dispensings"] is None:
-        raise click.UsageError(f"{dispensings.name} holds no dispensings or prescriptions")
-    options = {
-        "gp_route": gp_route,
-        "exclude_complex": not keep_complex,
-        "exempt_other_codeine_combinations": not codeine_combinations_complex,
-        "gabapentinoids_as_antiepileptics": not gabapentinoids_not_complex,
-        "include_excluded": include_excluded,
-        "definition": definition,
-        "min_units": min_units,
-    }
-    if max_quantity is not None:
-        options["max_quantity"] = max_quantity
-    counts = _write_rejected(rejected, out) if skip_invalid else None
-    paths: list[Path] = []
-    with choice.programme() as programme, warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        result = programme.select(
-            tables["dispensings"],
-            reference,
-            patients=tables["patients"],
-            episodes=tables["episodes"],
-            practice=the_practice,
-            source=dispensings.name,
-            input_counts=counts,
-            write=lambda result: paths.extend(_write_selection(result, out, tables["patients"])),
-            **options,
-        )
+            read_by_readers = False  # canonical files: the programme reads them (skip_invalid)
+        if tables["dispensings"] is None:
+            raise click.UsageError(f"{dispensings.name} holds no dispensings or prescriptions")
+        options = {
+            "gp_route": gp_route,
+            "exclude_complex": not keep_complex,
+            "exempt_other_codeine_combinations": not codeine_combinations_complex,
+            "gabapentinoids_as_antiepileptics": not gabapentinoids_not_complex,
+            "include_excluded": include_excluded,
+            "definition": definition,
+            "min_units": min_units,
+        }
+        if max_quantity is not None:
+            options["max_quantity"] = max_quantity
+        counts = write_rejected(rejected, out) if skip_invalid and read_by_readers else None
+        paths: list[Path] = []
+
+        def write(result: Any) -> None:
+            if skip_invalid and not read_by_readers:
+                write_left_out(programme, out)
+            people = tables["patients"] if read_by_readers else programme.inputs.get("patients")
+            paths.extend(_write_selection(result, out, people))
+
+        with choice.programme() as programme, warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = programme.select(
+                tables["dispensings"],
+                reference,
+                patients=tables["patients"],
+                episodes=tables["episodes"],
+                practice=the_practice,
+                source=dispensings.name,
+                input_counts=counts,
+                skip_invalid=skip_invalid and not read_by_readers,
+                write=write,
+                **options,
+            )
     for warning in caught:
         click.echo(f"warning: {warning.message}", err=True)
     _echo_selection(result, reference)
     snapshot = programme.recorded
     choice.echo(f"selection snapshot {snapshot['snapshot_id']} ({snapshot['rows']} patients)")
     echo_written(paths)
-
-
-class UnusableRowsError(BenzoreduxError, ValueError):
-    """Rows of the input cannot be used and ``--skip-invalid`` was not given."""
-
-
-def _canonical(
-    path: Path | None, schema: Any, rejected: list[Any] | None, bounds: Any = None
-) -> Any:
-    """A canonical file; with ``rejected`` (``--skip-invalid``) its unusable rows are left out
-    and collected (only Parquet comes here then: a CSV goes to the readers). ``bounds`` are the
-    run's :class:`~benzoredux.tables.Plausibility`, as the selection will check them."""
-    import pandas as pd
-
-    from benzoredux.reading.canonical import read_canonical
-    from benzoredux.tables import validate
-
-    if path is None:
-        return None
-    frame = read_canonical(path, schema)
-    if rejected is None:
-        return frame
-    checked = validate(frame, schema, plausibility=bounds)
-    if checked.rows_rejected:
-        bad = checked.rejected
-        rejected.append(
-            pd.DataFrame(
-                {
-                    "table": schema.name,
-                    "file": path.name,
-                    "line": None,
-                    "record": bad["row"].astype(int) + 1 if "row" in bad.columns else None,
-                    "column": None,
-                    "reason": bad["reasons"].astype(str),
-                }
-            )
-        )
-    return checked.valid
-
-
-def _write_rejected(rejected: list[Any], out: Path) -> dict[str, int] | None:
-    """``rejected.csv`` (owner-only: it may hold the rows' values) and the counts to record;
-    the counts are said on the terminal."""
-    import pandas as pd
-
-    from benzoredux.output import write_csv
-
-    problems = [frame for frame in rejected if "reason" in frame.columns]
-    table = pd.concat(problems, ignore_index=True) if problems else pd.DataFrame()
-    rows = 0
-    if len(table):
-        keys = [c for c in ("file", "line", "record") if c in table.columns]
-        rows = len(table.drop_duplicates(keys)) if keys else len(table)
-    # Always written (empty when nothing was left out): no stale list from an earlier run.
-    path = write_csv(table, out / "rejected.csv")
-    click.echo(
-        f"{rows} row(s) could not be used and were left out (--skip-invalid): "
-        f"{len(table)} problem(s) listed with file, line, column and reason in {path}"
-        if rows
-        else "No rows were left out (--skip-invalid)"
-    )
-    return {"rows_rejected": rows, "problems": len(table)}
 
 
 def _read_sources(

@@ -41,6 +41,7 @@ from typing import Any
 
 import click
 
+from benzoredux.cli.inputs import refusal_names_skip_invalid, skip_invalid_option, write_left_out
 from benzoredux.cli.options import INPUT_FILE, ISO_DATE, OUT_FOLDER, echo_written, register_options
 from benzoredux.cli.progress import progress_bar
 from benzoredux.cli.recording import RegisterChoice
@@ -95,6 +96,7 @@ def _parameters(values: tuple[str, ...], max_ddd: float | None) -> dict[str, dic
     show_default=True,
     help="What a criterion without its data does.",
 )
+@skip_invalid_option
 @click.option(
     "--out", type=OUT_FOLDER, required=True, help="Folder to write screening.csv and .xlsx into."
 )
@@ -110,6 +112,7 @@ def screen_command(
     settings: tuple[str, ...],
     overrides: Path | None,
     missing_data: str,
+    skip_invalid: bool,
     out: Path,
     register_file: str | None,
     no_register: bool,
@@ -125,24 +128,30 @@ def screen_command(
       benzoredux screen results/chronic_users.csv --patients patients.csv \\
           --episodes episodes.csv --reference-date 2025-12-31 --max-ddd 1 --out results
     """
-    from benzoredux.reading.canonical import read_canonical
-    from benzoredux.tables import EPISODES, PATIENTS
-
     choice = RegisterChoice.from_options(register_file, no_register, by, selection.parent)
-    people = read_canonical(patients, PATIENTS) if patients else None
     paths: list[Path] = []
-    with choice.programme() as programme:
+
+    def write(result: Any) -> None:
+        if skip_invalid:
+            write_left_out(programme, out)
+        paths.extend(_write_screening(result, out, programme.inputs.get("patients")))
+
+    with (
+        choice.programme() as programme,
+        refusal_names_skip_invalid(skip_invalid, "Nothing was screened"),
+    ):
         result = programme.screen(
             selection,
             reference_date,
-            patients=people,
-            episodes=read_canonical(episodes, EPISODES) if episodes else None,
+            patients=patients,
+            episodes=episodes,
             overrides=overrides,
             enable=enable,
             disable=disable,
             parameters=_parameters(settings, max_ddd),
             missing_data=missing_data,
-            write=lambda result: paths.extend(_write_screening(result, out, people)),
+            skip_invalid=skip_invalid,
+            write=write,
         )
     for line in result.summary.describe():
         click.echo(line)
@@ -293,6 +302,7 @@ def _write_schedule(plan: Any, out: Path, programme: Any) -> list[Path]:
     help="PDF of the merged documents (needs LibreOffice).",
 )
 @click.option("--labels", is_flag=True, help="Also an address-label sheet.")
+@skip_invalid_option
 @click.option("--out", type=OUT_FOLDER, required=True, help="Folder to write the letters into.")
 @click.option(
     "--force-second-letter",
@@ -314,6 +324,7 @@ def letters_command(
     consult_with: str | None,
     pdf: str,
     labels: bool,
+    skip_invalid: bool,
     out: Path,
     force_second_letter: str | None,
     register_file: str | None,
@@ -332,15 +343,12 @@ def letters_command(
     """
     from benzoredux.letters.compose import render_labels
     from benzoredux.programme import StepInputError
-    from benzoredux.reading.canonical import read_canonical
     from benzoredux.register import LetterRefusedError
-    from benzoredux.tables import PATIENTS
 
     if force_second_letter is not None and not force_second_letter.strip():
         raise click.BadParameter("say why", param_hint="--force-second-letter")
     choice = RegisterChoice.from_options(register_file, no_register, by, source.parent)
     the_practice, place = read_practice(practice)
-    people = read_canonical(patients, PATIENTS)
     label = "Stop letters" if kind == "stop_letter" else "Invitations"
     with contextlib.ExitStack() as bars, choice.programme() as programme:
         shown: list[Any] = []
@@ -350,24 +358,31 @@ def letters_command(
                 shown.append(bars.enter_context(progress_bar(label, length=total)))
             shown[0].update(done)
 
+        def write(_: Any) -> None:
+            if skip_invalid:
+                write_left_out(programme, out)
+
         try:
-            result = programme.letters(
-                people,
-                out,
-                source=source,
-                kind=kind,  # type: ignore[arg-type]
-                letter_date=letter_date,
-                practice=the_practice,
-                place=place,
-                style=style,
-                signed_by=signed_by,  # type: ignore[arg-type]
-                pharmacists=pharmacists,
-                appointments=appointments,
-                consult_with=consult_with,
-                pdf={"auto": "auto", "yes": True, "no": False}[pdf],  # type: ignore[arg-type]
-                force_second_letter=force_second_letter,
-                progress=progress,
-            )
+            with refusal_names_skip_invalid(skip_invalid, "No letter was written"):
+                result = programme.letters(
+                    patients,
+                    out,
+                    source=source,
+                    kind=kind,  # type: ignore[arg-type]
+                    letter_date=letter_date,
+                    practice=the_practice,
+                    place=place,
+                    style=style,
+                    signed_by=signed_by,  # type: ignore[arg-type]
+                    pharmacists=pharmacists,
+                    appointments=appointments,
+                    consult_with=consult_with,
+                    pdf={"auto": "auto", "yes": True, "no": False}[pdf],  # type: ignore[arg-type]
+                    force_second_letter=force_second_letter,
+                    progress=progress,
+                    skip_invalid=skip_invalid,
+                    write=write,
+                )
         except LetterRefusedError as error:
             refused = error.patient_ids
             listed = ", ".join(refused[:10]) + (
@@ -388,7 +403,11 @@ def letters_command(
     written = [letter for letter, _ in result.letters]
     if labels and written:
         label_path, _ = render_labels(
-            written, people, out / "labels.docx", on=written[0].letter_date, style=style
+            written,
+            programme.inputs["patients"],
+            out / "labels.docx",
+            on=written[0].letter_date,
+            style=style,
         )
         if label_path is not None:
             paths.append(label_path)

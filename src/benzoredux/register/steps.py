@@ -28,6 +28,7 @@ __all__ = [
     "programme_practice",
     "record_evaluation_run",
     "record_gp_decision",
+    "record_input_counts",
     "record_letters_sent",
     "record_schedule_tasks",
     "record_screening_step",
@@ -99,6 +100,40 @@ def record_selection_step(
         )
         return register.snapshot_selection(
             selection, reference_date=reference_date, by=by, source=source
+        )
+
+
+def record_input_counts(
+    register: Register,
+    step: str,
+    counts: Mapping[str, int],
+    *,
+    reference_date: dt.date,
+    by: str,
+) -> Entry | None:
+    """What reading left out of a step's input (``--skip-invalid``): counts only, kept with
+    the programme as ``options["<step>_input"]`` (the rows themselves are in the step's
+    ``rejected.csv``, beside its other files). A register without a programme gets one, with a
+    placeholder practice and ``reference_date``, as the selection step makes it. Recording the
+    same counts again adds nothing; returns the programme entry when one was added."""
+    from benzoredux.models import Practice
+
+    key = f"{step}_input"
+    with register.transaction():
+        current = register.programme()
+        options = dict(current["options"] or {}) if current is not None else {}
+        if current is not None and options.get(key) == dict(counts):
+            return None
+        options[key] = dict(counts)
+        return register.set_programme(
+            programme_practice(current)
+            if current is not None
+            else Practice(practice_id="practice", name=f"Programme {reference_date}"),
+            reference_date=current["reference_date"] if current is not None else reference_date,
+            by=by,
+            unit=current["unit"] if current is not None else "practice",
+            criteria=current["criteria"] if current is not None else None,
+            options=options,
         )
 
 
