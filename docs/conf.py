@@ -123,6 +123,7 @@ from benzoredux.reading.parsing import *  # noqa: F403
 from benzoredux.reading.mapping import *  # noqa: F403
 from benzoredux.reading.choose import *  # noqa: F403
 from benzoredux.reading.identifiers import *  # noqa: F403
+from benzoredux.reading.names import *  # noqa: F403
 from benzoredux.screening import *  # noqa: F403
 from benzoredux.schedule import *  # noqa: F403
 from benzoredux.letters.rendering import *  # noqa: F403

@@ -24,5 +24,8 @@ DUTCH_NAMES: Mapping[str, tuple[str, ...]] = {
     "postcode": ("Postcode",),
     "city": ("Woonplaats", "Plaats"),
     "bsn": ("BSN", "Burgerservicenummer"),
+    # A combined name ("Vries, A. de"), split into the name parts
+    # (benzoredux.reading.names.split_name_column).
+    "name": ("Naam", "Patiëntnaam", "Patientnaam", "Naam patiënt", "Naam patient"),
 }
 """Canonical column -> the names both exports use for it (matched ignoring case)."""

@@ -22,6 +22,7 @@ import numpy as np
 
 from benzoredux.hookspecs import Reader, hookimpl
 from benzoredux.reading import ReadResult, raw_table, unused_columns_note
+from benzoredux.reading.names import COMBINED_NAME, split_name_column
 from benzoredux_adapters._column_names import DUTCH_NAMES
 from benzoredux_adapters._results import reader_result
 from benzoredux_adapters._tabular import (
@@ -55,7 +56,8 @@ PATIENTS_LAYOUT: Mapping[str, tuple[str, ...]] = {
     "sex": DUTCH_NAMES["sex"],
     "initials": DUTCH_NAMES["initials"],
     "name_prefix": DUTCH_NAMES["name_prefix"],
-    "family_name": ("Achternaam", "Naam"),
+    "family_name": ("Achternaam", "Geslachtsnaam"),
+    COMBINED_NAME: DUTCH_NAMES[COMBINED_NAME],
     "street": DUTCH_NAMES["street"],
     "house_number": DUTCH_NAMES["house_number"],
     "postcode": DUTCH_NAMES["postcode"],
@@ -101,11 +103,14 @@ class AisReader:
             settings=settings,
             keep=PATIENTS_LAYOUT,
         )
+        # A combined name column ("Vries, A. de") becomes the name parts the letters need.
+        patients, name_notes = split_name_column(patients)
         if patient_columns & set(patients.frame.columns):
             raws.append(distinct_rows(patients))
             used = set(dispensings.source_columns.values()) | set(patients.source_columns.values())
             notes = [n for n in notes if "not used" not in n]
             notes.extend(unused_columns_note(text, used))
+            notes.extend(name_notes)
         return reader_result(
             self.name,
             source,

@@ -33,6 +33,7 @@ from benzoredux.reading import (
     SourceMapping,
     raw_table,
 )
+from benzoredux.reading.names import COMBINED_NAME, split_name_column
 from benzoredux_adapters._column_names import DUTCH_NAMES
 from benzoredux_adapters._results import reader_result
 from benzoredux_adapters._sources import source_files
@@ -86,6 +87,7 @@ PATIENTS_LAYOUT: Mapping[str, tuple[str, ...]] = {
     "first_name": ("Roepnaam", "Voornaam"),
     "name_prefix": DUTCH_NAMES["name_prefix"],
     "family_name": ("Achternaam", "Geslachtsnaam"),
+    COMBINED_NAME: DUTCH_NAMES[COMBINED_NAME],
     "street": DUTCH_NAMES["street"],
     "house_number": DUTCH_NAMES["house_number"],
     "postcode": DUTCH_NAMES["postcode"],
@@ -231,8 +233,10 @@ class HisReader:
             layout, signature = KINDS[table]
             text = read_table_file(path, mapping, layout=layout, signature=signature, table=table)
             raw, more = raw_table(text, table, layout, mapping=mapping, settings=settings)
+            # A combined name column ("Vries, A. de") becomes the name parts the letters need.
+            raw, named = split_name_column(raw)
             raws.append(raw)
-            notes.extend(more)
+            notes.extend([*more, *named])
         if lacking and options.get("strict", True):
             raise ReadError(
                 f"{source.name} (his): {len(lacking)} file(s) of the export cannot be read, so "

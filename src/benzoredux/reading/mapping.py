@@ -50,7 +50,9 @@ __all__ = ["TABLES", "MappingFileError", "SourceMapping", "load_mapping"]
 
 TABLES = {s.name: s for s in (DISPENSINGS, PATIENTS, EPISODES)}
 """The canonical tables a mapping file may name (``table = ...``), by name."""
-_CANONICAL = frozenset(c.name for s in TABLES.values() for c in s.columns)
+_CANONICAL = frozenset(c.name for s in TABLES.values() for c in s.columns) | {"name"}
+"""The canonical column names, and ``name``: a combined name column of the patients, split
+into the name parts (:mod:`benzoredux.reading.names`)."""
 _FILE_KEYS = frozenset(
     {"encoding", "separator", "decimal", "thousands", "date_formats", "sheet", "header_line"}
 )
@@ -125,6 +127,7 @@ def _check_table_columns(_: Any, __: Attribute[Any], value: Any) -> None:
         if not isinstance(renames, Mapping):
             raise _fail(f"columns.{table}", 'a table of "export name" = "canonical name"', renames)
         names = frozenset(c.name for c in TABLES[table].columns)
+        names |= {"name"} if table == "patients" else set()
         for export_name, canonical in renames.items():
             _check_rename(f"columns.{table}", export_name, canonical, names)
 
