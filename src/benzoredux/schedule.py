@@ -56,6 +56,7 @@ __all__ = [
     "invitation_fields",
     "next_working_day",
     "plan_schedule",
+    "slot_time",
     "write_schedule_ics",
     "write_schedule_xlsx",
 ]
@@ -86,6 +87,16 @@ def _times(values: Iterable[dt.time | str]) -> tuple[dt.time, ...]:
             )
         times.append(dt.time(int(match[1]), int(match[2])))
     return tuple(times)
+
+
+def slot_time(value: dt.time | str) -> dt.time:
+    """One slot time, as given or written ``HH:MM``; anything else is a
+    :class:`ScheduleError` saying what is expected (the command line's ``--slot-time``).
+
+    >>> slot_time("9:30")
+    datetime.time(9, 30)
+    """
+    return _times([value])[0]
 
 
 @frozen(kw_only=True)

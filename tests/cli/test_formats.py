@@ -163,3 +163,16 @@ def test_skip_invalid_on_parquet_keeps_the_runs_own_bounds(tmp_path: Path) -> No
     kept = _select(str(source), "--skip-invalid", "--out", str(tmp_path / "b"))
     assert kept.exit_code == 0, kept.output
     assert "1 row(s) could not be used and were left out" in kept.output
+
+
+def test_what_a_reader_read_but_did_not_use_is_said(examples: Path, tmp_path: Path) -> None:
+    """Issue 17: select printed the notes but not ReadResult.ignored, so records read and
+    deliberately left aside (a file that is no export) went unmentioned."""
+    import shutil
+
+    folder = tmp_path / "his"
+    shutil.copytree(examples / "his", folder)
+    (folder / "leesmij.txt").write_text("Export van 1 januari\n", encoding="utf-8")
+    result = _select(str(folder), "--format", "his", "--out", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    assert "note: his: read, not rows of a table: 1 unread files" in result.output

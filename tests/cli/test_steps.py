@@ -125,3 +125,20 @@ def test_bad_practice_file_is_named(tmp_path: Path) -> None:
     assert done.exit_code == 3
     assert "practice.toml: 2 problems: (1) key 'name' is missing" in done.output
     assert "(2) no [[gps]]" in done.output
+
+
+def test_a_slot_time_not_written_hh_mm_is_a_usage_error(tmp_path: Path) -> None:
+    """Issue 17: ``--slot-time 9u`` stopped with exit 3 (a data error); it is a mistyped
+    option, so usage error 2 with the form expected, before anything is read."""
+    screening = tmp_path / "screening.csv"
+    screening.write_text("patient_id,gp_id,excluded\np1,G1,False\n", encoding="utf-8")
+    done = CliRunner().invoke(
+        main,
+        [
+            "schedule", str(screening), "--first-letter-date", "2026-01-12",
+            "--consults-per-day", "1", "--slot-time", "9u", "--out", str(tmp_path / "out"),
+        ],
+    )  # fmt: skip
+    assert done.exit_code == 2, done.output
+    assert "'9u' is not a time written HH:MM (for example 09:00 or 13:30)" in done.output
+    assert not (tmp_path / "out").exists()

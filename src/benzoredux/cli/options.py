@@ -15,6 +15,7 @@ from benzoredux.register import default_by
 
 __all__ = [
     "BY",
+    "CLOCK_TIME",
     "INPUT_FILE",
     "ISO_DATE",
     "OUT_FOLDER",
@@ -57,6 +58,25 @@ class IsoDate(click.ParamType):  # type: ignore[type-arg]  # generic from click 
 
 ISO_DATE = IsoDate()
 """The type of every date option: ``--reference-date 2025-12-31``."""
+
+
+class ClockTime(click.ParamType):  # type: ignore[type-arg]  # generic from click 8.3 on
+    """A time of day written ``HH:MM``; anything else (``9u``, ``9.30``) is a usage error
+    (exit 2) that shows the form (:func:`benzoredux.schedule.slot_time`)."""
+
+    name = "HH:MM"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from benzoredux.schedule import ScheduleError, slot_time
+
+        try:
+            return slot_time(value)
+        except ScheduleError as error:
+            self.fail(str(error).replace("the slot time ", "", 1), param, ctx)
+
+
+CLOCK_TIME = ClockTime()
+"""The type of a time-of-day option: ``--slot-time 09:00``."""
 
 
 def echo_written(paths: Iterable[Path]) -> None:

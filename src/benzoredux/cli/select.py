@@ -297,6 +297,7 @@ def _read_sources(
         click.echo(f"note: {source.name} read as {result.format} (detected)", err=True)
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
+    _echo_ignored(source, result.ignored)
     tables: dict[str, Any] = {
         name: result.tables.get(name) for name in ("dispensings", "patients", "episodes")
     }
@@ -310,7 +311,23 @@ def _read_sources(
             extra = read_source(path, **limit)
             if rejected is not None:
                 rejected.append(extra.rejected)
+            _echo_ignored(path, extra.ignored)
             tables[name] = extra.tables.get(name)
             if tables[name] is None:
                 raise click.UsageError(f"{path.name} holds no {name} table")
     return tables
+
+
+def _echo_ignored(source: Path, ignored: Any) -> None:
+    """What a reader read but deliberately did not turn into rows (blank rows, FHIR resources
+    of other types, cancelled dispenses), so that every record of the export is accounted
+    for."""
+    counted = [
+        f"{count} {what}"
+        for what, count in ignored.items()
+        if count and what != "blank rows"  # the reader's note names their lines
+    ]
+    if counted:
+        click.echo(
+            f"note: {source.name}: read, not rows of a table: {'; '.join(counted)}", err=True
+        )

@@ -42,7 +42,14 @@ from typing import Any
 import click
 
 from benzoredux.cli.inputs import refusal_names_skip_invalid, skip_invalid_option, write_left_out
-from benzoredux.cli.options import INPUT_FILE, ISO_DATE, OUT_FOLDER, echo_written, register_options
+from benzoredux.cli.options import (
+    CLOCK_TIME,
+    INPUT_FILE,
+    ISO_DATE,
+    OUT_FOLDER,
+    echo_written,
+    register_options,
+)
 from benzoredux.cli.progress import progress_bar
 from benzoredux.cli.recording import RegisterChoice
 from benzoredux.practice_file import PracticeFileError, read_practice
@@ -191,7 +198,12 @@ def _write_screening(result: Any, out: Path, people: Any) -> list[Path]:
 )
 @click.option("--consults-per-day", type=int, default=2, show_default=True)
 @click.option("--per-gp", is_flag=True, help="Count consults a day per GP.")
-@click.option("--slot-time", multiple=True, help="Time of a consult slot, e.g. 09:00 (repeatable).")
+@click.option(
+    "--slot-time",
+    type=CLOCK_TIME,
+    multiple=True,
+    help="Time of a consult slot, e.g. 09:00 (repeatable).",
+)
 @click.option(
     "--holiday", type=ISO_DATE, multiple=True, help="ISO date the practice is closed (repeatable)."
 )
@@ -204,7 +216,7 @@ def schedule_command(
     letters: str,
     consults_per_day: int,
     per_gp: bool,
-    slot_time: tuple[str, ...],
+    slot_time: tuple[dt.time, ...],
     holiday: tuple[dt.date, ...],
     out: Path,
     register_file: str | None,
