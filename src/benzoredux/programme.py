@@ -807,6 +807,7 @@ class Programme:
         done: Iterable[str] = (),
         edited: Any = None,
         previous: Any = None,
+        skip_invalid: bool = False,
         write: Write = None,
     ) -> Any:
         """The plan of action (bijlage 3) as the ``plan`` command makes it, recorded keeping
@@ -822,7 +823,10 @@ class Programme:
         tasks per batch the register holds (``batch-2-calls``); an id that is neither raises
         :class:`KeyError`. Returns the :class:`~benzoredux.evaluation.plan.PlanOfAction`;
         afterwards :attr:`recorded` is what the register's progress moved along
-        (``{task_id: (status, why)}``).
+        (``{task_id: (status, why)}``). With ``skip_invalid`` an edited plan file goes on with
+        its usable rows: a row left out (:attr:`rejected`) keeps its task as it was before the
+        edit (:func:`~benzoredux.evaluation.plan.with_left_out_tasks`), and the count is
+        recorded.
         """
         from benzoredux.evaluation.plan import (
             close_recorded_tasks,
@@ -839,7 +843,11 @@ class Programme:
         existing_register = self._existing()
         existing = {} if existing_register is None else recorded_tasks(existing_register)
         progress = {} if existing_register is None else recorded_progress(existing_register)
-        if edited is not None:
+        self._reading(False)
+        left_out: dict[str, int] | None = None
+        if edited is not None and skip_invalid and isinstance(edited, str | os.PathLike):
+            plan, left_out = self._edited_plan(edited, start, existing, gps)
+        elif edited is not None:
             plan = read_plan(edited, start)
         elif previous is not None:
             plan = read_plan(previous, None).with_recorded(existing)
@@ -856,11 +864,10 @@ class Programme:
                     letter_date=letters,
                     reference_date=programme["reference_date"] if programme else None,
                 )
-            names = list(gps) or (
-                [str(gp.get("name") or gp["gp_id"]) for gp in programme["gps"]] if programme else []
-            )
             try:
-                plan = dated_example(start, letter_date=letters, gp_names=names, recorded=existing)
+                plan = dated_example(
+                    start, letter_date=letters, gp_names=self._gp_names(gps), recorded=existing
+                )
             except ValueError as error:  # the letters before the start
                 raise StepInputError("letter_date", str(error)) from None
         # A task id of the plan is ticked off in the plan; one of the schedule's tasks per batch
@@ -882,8 +889,40 @@ class Programme:
                     progressed[task_id] = ("done", "afgevinkt")
             # The schedule's tasks per batch live only in the register: the same evidence.
             progressed.update(close_recorded_tasks(register, by=self.by))
+            self._record_left_out("plan", left_out, plan.start_date)
         self.recorded = progressed
         return plan
+
+    def _gp_names(self, gps: Iterable[str]) -> list[str]:
+        """The GPs named in the plan: as given, or the programme's."""
+        programme = self._programme()
+        return list(gps) or (
+            [str(gp.get("name") or gp["gp_id"]) for gp in programme["gps"]] if programme else []
+        )
+
+    def _edited_plan(
+        self,
+        edited: str | os.PathLike[str],
+        start: dt.date | None,
+        existing: Mapping[str, Any],
+        gps: Iterable[str],
+    ) -> tuple[Any, dict[str, int]]:
+        """An edited plan file read going on with its usable rows (``skip_invalid``), the
+        tasks of the rows left out as they were before the edit; and the counts to record."""
+        from benzoredux.evaluation.plan import read_plan_rows, with_left_out_tasks
+
+        rows = read_plan_rows(edited, start)
+        if rows.plan is None:
+            raise ValueError(
+                f"{Path(edited).name}: no row of the plan can be read:\n"
+                + "\n".join(rows.rejected["reason"].astype(str).head(10))
+            )
+        self.rejected = rows.rejected
+        counts = {
+            "rows_rejected": len(set(rows.rejected["record"])),
+            "problems": len(rows.rejected),
+        }
+        return with_left_out_tasks(rows.plan, rows.left_out, existing, self._gp_names(gps)), counts
 
     def evaluate(
         self,

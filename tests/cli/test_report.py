@@ -322,3 +322,46 @@ def test_report_on_a_missing_folder_is_a_usage_error(tmp_path: Path) -> None:
     done = run(["report", "--out", tmp_path / "nope"])
     assert done.exit_code == 2
     assert "no such folder" in done.output
+
+
+def test_plan_skip_invalid_keeps_the_tasks_of_unusable_rows_as_they_were(tmp_path: Path) -> None:
+    """Issue 17: --skip-invalid on every command that reads input, the edited plan too. A row
+    that cannot be read is left out of the edit (listed, counted, recorded) and its task kept
+    as it was before, so the written plan still shows it to correct; the other rows' edits
+    are taken."""
+    out = tmp_path / "results"
+    assert run(["plan", "--start-date", "2026-01-05", "--out", out]).exit_code == 0
+    before = tasks(out / "programme.sqlite")
+    edited = pd.read_excel(out / "plan.xlsx", dtype={"Taakcode": str, "Toelichting": str})
+    edited.loc[edited["Taakcode"] == "inform-public", "Status"] = "overgeslagen"
+    edited.loc[edited["Taakcode"] == "brief-team", "Status"] = "klaar?"  # no status
+    edited.loc[edited["Taakcode"] == "screen", "Status"] = "klaar"
+    edited["Uiterlijk"] = edited["Uiterlijk"].astype(object)
+    edited.loc[edited["Taakcode"] == "screen", "Uiterlijk"] = "31-02-2026"  # no date
+    edited.to_excel(tmp_path / "edited.xlsx", index=False)
+    refused = run(["plan", "--edited", tmp_path / "edited.xlsx", "--out", out])
+    assert refused.exit_code == 3, refused.output
+    assert "--skip-invalid" in refused.output
+    assert "The plan was not changed" in refused.output
+    assert tasks(out / "programme.sqlite")["inform-public"]["status"] == "open"
+    done = run(["plan", "--edited", tmp_path / "edited.xlsx", "--skip-invalid", "--out", out])
+    assert done.exit_code == 0, done.output
+    assert "2 row(s) could not be used and were left out" in done.output
+    recorded = tasks(out / "programme.sqlite")
+    assert recorded["inform-public"]["status"] == "skipped"
+    assert recorded["brief-team"]["status"] == before["brief-team"]["status"]
+    assert recorded["screen"]["status"] == before["screen"]["status"]
+    written = {row["task_id"]: row for row in rows(out / "plan.csv")}
+    assert {"brief-team", "screen", "inform-public"} <= set(written)
+    assert written["screen"]["due"] == str(before["screen"]["due"])
+    rejected = rows(out / "rejected.csv")
+    assert sorted((r["record"], r["source_column"]) for r in rejected) == sorted(
+        [
+            (f"row {edited.index[edited['Taakcode'] == 'brief-team'][0] + 2}", "Status"),
+            (f"row {edited.index[edited['Taakcode'] == 'screen'][0] + 2}", "Uiterlijk"),
+        ]
+    )
+    with open_register(out / "programme.sqlite") as register:
+        programme = register.programme()
+    assert programme is not None
+    assert programme["options"]["plan_input"] == {"rows_rejected": 2, "problems": 2}

@@ -1,5 +1,5 @@
 """``--skip-invalid``, shared by every command that reads canonical files or exports
-(select, screen, letters, evaluate).
+(select, screen, letters, evaluate) or a plan edited by people (plan).
 
 Without it, one unusable row stops the command and the refusal names the option; with it the
 command goes on with the usable rows, writes the others with their file, line, column and
@@ -7,7 +7,8 @@ reason to ``rejected.csv`` in its output folder (owner-only: it holds the rows' 
 the counts, and the step records them with the programme
 (:class:`benzoredux.Programme`, ``skip_invalid``). The step files benzoredux wrote itself
 (chronic_users.csv, screening.csv, schedule.csv) are always read whole: a row missing from
-them would leave a patient out of the programme.
+them would leave a patient out of the programme. A row of an edited plan that is left out
+keeps its task as it was before the edit.
 """
 
 from __future__ import annotations
@@ -54,10 +55,11 @@ def skippable(error: BaseException) -> bool:
     """Whether leaving rows out would get past ``error``: some rows of a practice's file
     cannot be used, while the file as a whole can be read."""
     from benzoredux.errors import InvalidRowsError
+    from benzoredux.evaluation.plan import PlanRowError
     from benzoredux.reading.canonical import FileFormatError
     from benzoredux.reading.result import ReadError
 
-    if isinstance(error, FileFormatError):
+    if isinstance(error, FileFormatError | PlanRowError):
         return True
     if isinstance(error, InvalidRowsError):
         return error.table in _INPUT_TABLES

@@ -19,6 +19,7 @@ from typing import Any
 
 import click
 
+from benzoredux.cli.inputs import refusal_names_skip_invalid, skip_invalid_option, write_left_out
 from benzoredux.cli.options import INPUT_FILE, ISO_DATE, OUT_FOLDER, echo_written, register_options
 from benzoredux.cli.recording import RegisterChoice
 
@@ -60,6 +61,7 @@ def _today() -> dt.date:
 @click.option(
     "--as-of", type=ISO_DATE, help="ISO date that decides which tasks are overdue (default: today)."
 )
+@skip_invalid_option
 @click.option("--out", type=OUT_FOLDER, required=True, help="Folder to write the plan into.")
 @register_options
 def plan_command(
@@ -69,6 +71,7 @@ def plan_command(
     edited: Path | None,
     done: tuple[str, ...],
     as_of: dt.date | None,
+    skip_invalid: bool,
     out: Path,
     register_file: str | None,
     no_register: bool,
@@ -109,17 +112,25 @@ def plan_command(
     else:
         how = "the programme's reference date"
     paths: list[Path] = []
+
+    def write(plan: Any) -> None:
+        if skip_invalid and programme.rejected is not None:
+            write_left_out(programme, out)
+        paths.extend(_write_plan(plan, out, programme))
+
     with choice.programme() as programme:
         try:
-            plan = programme.plan(
-                start_date=start_date,
-                letter_date=letter_date,
-                gps=gps,
-                done=done,
-                edited=edited,
-                previous=previous if continued and previous.is_file() else None,
-                write=lambda plan: paths.extend(_write_plan(plan, out, programme)),
-            )
+            with refusal_names_skip_invalid(skip_invalid, "The plan was not changed"):
+                plan = programme.plan(
+                    start_date=start_date,
+                    letter_date=letter_date,
+                    gps=gps,
+                    done=done,
+                    edited=edited,
+                    previous=previous if continued and previous.is_file() else None,
+                    skip_invalid=skip_invalid,
+                    write=write,
+                )
         except KeyError as error:
             raise click.BadParameter(str(error.args[0]), param_hint="--done") from None
         except StepInputError as error:

@@ -41,6 +41,7 @@ from dateutil.relativedelta import relativedelta
 from narwhals.typing import IntoFrame
 
 from benzoredux.dates import DateLike, parse_reference_date
+from benzoredux.errors import BenzoreduxError
 from benzoredux.output import private_file, write_xlsx
 from benzoredux.register.schema import TaskStatus
 
@@ -48,6 +49,8 @@ __all__ = [
     "EXAMPLE_PLAN",
     "PLAN_COLUMNS",
     "PlanOfAction",
+    "PlanRowError",
+    "PlanRows",
     "PlanTask",
     "TaskEvidence",
     "TemplateTask",
@@ -57,9 +60,11 @@ __all__ = [
     "name_gps",
     "plan_of_action",
     "read_plan",
+    "read_plan_rows",
     "recorded_evidence",
     "recorded_progress",
     "recorded_tasks",
+    "with_left_out_tasks",
     "write_plan_ics",
     "write_plan_xlsx",
 ]
@@ -644,11 +649,101 @@ def read_plan(plan: Any, start_date: dt.date | None = None) -> PlanOfAction:
     """
     if isinstance(plan, PlanOfAction):
         return plan
+    path = Path(plan)
+    table, named = _plan_table(path)
+    problems = _plan_row_problems(table, path.name, named)
+    if problems:
+        raise PlanRowError(problems[0][2])
+    return _plan_from(table, path.name, start_date)
+
+
+class PlanRowError(BenzoreduxError, ValueError):
+    """A row of an edited plan cannot be a task; the message names the file, the row as the
+    spreadsheet numbers it and the column, never the value (:func:`read_plan_rows` goes on
+    without such rows)."""
+
+
+@frozen
+class PlanRows:
+    """An edited plan read going on with its usable rows (:func:`read_plan_rows`)."""
+
+    plan: PlanOfAction | None
+    """The plan of the rows that can be read (``None`` when none can)."""
+    rejected: Any
+    """The rows left out, with the columns of :attr:`benzoredux.reading.ReadResult.rejected`
+    (``record`` is the row as the spreadsheet numbers it, the header being row 1)."""
+    left_out: tuple[str, ...]
+    """The task ids of the rows left out, where the row has one."""
+
+
+def read_plan_rows(plan: str | os.PathLike[str], start_date: dt.date | None = None) -> PlanRows:
+    """:func:`read_plan`, going on with the usable rows (the ``plan`` command's
+    ``--skip-invalid``). A file that cannot be read at all still raises."""
+    import pandas as pd
+
+    from benzoredux.reading.result import empty_problems, problem_frame
+
+    path = Path(plan)
+    table, named = _plan_table(path)
+    problems = _plan_row_problems(table, path.name, named)
+    if not problems:
+        return PlanRows(_plan_from(table, path.name, start_date), empty_problems(), ())
+    bad = sorted({index for index, _, _ in problems})
+    ids = table["task_id"] if "task_id" in table.columns else pd.Series([""] * len(table))
+    left_out = tuple(
+        dict.fromkeys(str(ids.iloc[i]).strip() for i in bad if str(ids.iloc[i]).strip())
+    )
+    rejected = problem_frame(
+        table=["plan"] * len(problems),
+        file=[path.name] * len(problems),
+        line=[None] * len(problems),
+        record=[f"row {index + 2}" for index, _, _ in problems],
+        column=[column for _, column, _ in problems],
+        source_column=[named.get(column, column) if column else None for _, column, _ in problems],
+        value=[None] * len(problems),
+        reason=[message.split(": ", 2)[-1] for _, _, message in problems],
+    )
+    rest = table.drop(index=table.index[bad]).reset_index(drop=True)
+    if not len(rest) and start_date is None:
+        return PlanRows(None, rejected, left_out)
+    return PlanRows(_plan_from(rest, path.name, start_date), rejected, left_out)
+
+
+def with_left_out_tasks(
+    plan: PlanOfAction,
+    left_out: Iterable[str],
+    recorded: Mapping[str, Mapping[str, Any]],
+    gp_names: Iterable[str] = (),
+) -> PlanOfAction:
+    """``plan`` with the tasks of the rows :func:`read_plan_rows` left out put back as they
+    were before the edit: bijlage 3's task dated from the plan's start, with the status,
+    note and due date the register holds (``recorded``, :func:`recorded_tasks`). The edit of
+    such a row is not taken, but the task stays in the plan, so the written plan still shows
+    it to correct. A left-out task that is neither in bijlage 3 nor in the register (a row the
+    practice added) cannot be rebuilt and stays out; it is in the rejected rows."""
+    example = dated_example(plan.start_date, gp_names=gp_names, recorded=recorded)
+    known = {t.task_id for t in example.tasks}
+    for task_id in left_out:
+        if task_id not in known or any(t.task_id == task_id for t in plan.tasks):
+            continue
+        task = example.task(task_id)
+        entry = recorded.get(task_id)
+        due = entry["due"] if entry is not None else None
+        if isinstance(due, dt.date) and due >= task.start:
+            task = evolve(task, due=due)
+        plan = plan.with_task(task)
+    order = {t.task_id: i for i, t in enumerate(example.tasks)}
+    tasks = sorted(plan.tasks, key=lambda t: (t.start, order.get(t.task_id, len(order))))
+    return evolve(plan, tasks=tuple(tasks))
+
+
+def _plan_table(path: Path) -> tuple[Any, dict[str, str]]:
+    """A plan file's rows with canonical column names and words, and each canonical column's
+    name as the file writes it (for messages)."""
     import pandas as pd
 
     from benzoredux.spreadsheets import canonical_headers, from_dutch
 
-    path = Path(plan)
     try:
         if path.suffix.lower() == ".xlsx":
             table = pd.read_excel(path, dtype=object, keep_default_na=False)
@@ -685,17 +780,22 @@ def read_plan(plan: Any, start_date: dt.date | None = None) -> PlanOfAction:
     for column in ("start", "due"):
         if column not in table.columns:
             raise ValueError(f"{path.name}: no column {_column_names(column)}")
-    _check_plan_rows(table, path.name, named)
+    return table, named
+
+
+def _plan_from(table: Any, name: str, start_date: dt.date | None) -> PlanOfAction:
+    """The plan of rows that passed :func:`_plan_row_problems`."""
+    table = table.copy()
     for column in ("start", "due"):
         table[column] = [_plan_day(value) for value in table[column]]
     starts = list(table["start"])
     if not starts and start_date is None:
-        raise ValueError(f"{path.name}: holds no tasks")
+        raise ValueError(f"{name}: holds no tasks")
     first = start_date or min(starts)
     try:
         return PlanOfAction.from_table(table, start_date=first)
     except ValueError as error:
-        raise ValueError(f"{path.name}: {error}") from None
+        raise ValueError(f"{name}: {error}") from None
 
 
 def _column_names(column: str) -> str:
@@ -728,35 +828,69 @@ def _plan_day(value: Any) -> dt.date | None:
     return None
 
 
-def _check_plan_rows(table: Any, name: str, named: Mapping[str, str]) -> None:
-    """Refuse a plan row that cannot be a task, naming the row as the spreadsheet numbers it
-    (the header is row 1) and the column as the file names it; never the value."""
+def _plan_row_problems(
+    table: Any, name: str, named: Mapping[str, str]
+) -> list[tuple[int, str | None, str]]:
+    """``(row index, canonical column, message)`` for each plan row that cannot be a task
+    (its first problem): the message names the row as the spreadsheet numbers it (the header
+    is row 1) and the column as the file names it; never the value."""
+    from benzoredux.spreadsheets import TASK_STATUS_WORDS
+
     statuses = {s.value for s in TaskStatus}
+    problems: list[tuple[int, str | None, str]] = []
+    task_ids: set[str] = set()
     for index, row in enumerate(table.to_dict("records")):
         where = f"{name}, row {index + 2}"
         if "task_id" in row and not row["task_id"].strip():
-            raise ValueError(f"{where}: column {named.get('task_id', 'task_id')!r} is empty")
+            column = named.get("task_id", "task_id")
+            problems.append((index, "task_id", f"{where}: column {column!r} is empty"))
+            continue
         days: dict[str, dt.date] = {}
         for column in ("start", "due"):
             day = _plan_day(row[column])
             if day is None:
-                raise ValueError(
-                    f"{where}: column {named[column]!r} holds no date "
-                    "(a date, YYYY-MM-DD or DD-MM-YYYY)"
+                problems.append(
+                    (
+                        index,
+                        column,
+                        f"{where}: column {named[column]!r} holds no date "
+                        "(a date, YYYY-MM-DD or DD-MM-YYYY)",
+                    )
                 )
+                break
             days[column] = day
-        if days["due"] < days["start"]:
-            raise ValueError(
-                f"{where}: the date in {named['due']!r} is before the date in {named['start']!r}"
-            )
-        status = row.get("status", "")
-        if status and status not in statuses:
-            from benzoredux.spreadsheets import TASK_STATUS_WORDS
-
-            raise ValueError(
-                f"{where}: column {named.get('status', 'status')!r} is not a status: give one "
-                f"of {', '.join(TASK_STATUS_WORDS.values())} (or {', '.join(sorted(statuses))})"
-            )
+        else:
+            status = row.get("status", "")
+            if days["due"] < days["start"]:
+                problems.append(
+                    (
+                        index,
+                        "due",
+                        f"{where}: the date in {named['due']!r} is before the date in "
+                        f"{named['start']!r}",
+                    )
+                )
+            elif status and status not in statuses:
+                problems.append(
+                    (
+                        index,
+                        "status",
+                        f"{where}: column {named.get('status', 'status')!r} is not a status: "
+                        f"give one of {', '.join(TASK_STATUS_WORDS.values())} (or "
+                        f"{', '.join(sorted(statuses))})",
+                    )
+                )
+            elif row.get("task_id", "").strip() in task_ids:
+                problems.append(
+                    (
+                        index,
+                        "task_id",
+                        f"{where}: column {named.get('task_id', 'task_id')!r} repeats the task "
+                        "of an earlier row",
+                    )
+                )
+        task_ids.add(str(row.get("task_id", "")).strip())
+    return problems
 
 
 def recorded_tasks(register: Any) -> dict[str, Any]:
