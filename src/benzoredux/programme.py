@@ -241,7 +241,7 @@ class Programme:
         self._schedule: Any = None
         self.rejected: Any = None
         """With ``skip_invalid``: the rows the last step left out of its canonical files
-        (:attr:`benzoredux.reading.ReadResult.rejected`'s columns: file, line, column, value,
+        (:attr:`benzoredux.reading.result.ReadResult.rejected`'s columns: file, line, column, value,
         reason; patient data), set before ``write`` is called; ``None`` without it."""
         self._reads: list[Any] | None = None
         self.inputs: dict[str, Any] = {}

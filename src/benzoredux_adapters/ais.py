@@ -21,8 +21,13 @@ from typing import Any
 import numpy as np
 
 from benzoredux.hookspecs import Reader, hookimpl
-from benzoredux.reading import ReadResult, raw_table, unused_columns_note
-from benzoredux.reading.names import COMBINED_NAME, split_name_column
+from benzoredux.reading import (
+    COMBINED_NAME,
+    ReadResult,
+    raw_table,
+    split_name_column,
+    unused_columns_note,
+)
 from benzoredux_adapters._column_names import DUTCH_NAMES
 from benzoredux_adapters._results import reader_result
 from benzoredux_adapters._tabular import (

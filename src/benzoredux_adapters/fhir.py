@@ -1,28 +1,45 @@
-"""Reader for FHIR R4: a Bundle (JSON), NDJSON (one resource per line), or a folder of them.
+"""Reader for FHIR R4: a Bundle or a single resource (JSON or XML), NDJSON (one resource per
+line), or a folder of them.
 
 Resources read (everything else is counted in ``ReadResult.ignored``):
 
 * ``MedicationDispense`` -> dispensings: ``subject``, ``whenHandedOver`` (else
   ``whenPrepared``), ``quantity.value``; the prescriber is the ``requester`` of its
-  ``authorizingPrescription``. Dispenses whose status is not ``completed`` are not counted.
+  ``authorizingPrescription`` (by reference or, as MP9 writes it, by identifier; else of the
+  medication agreement that request is ``basedOn``); the pharmacy is the organisation of
+  ``performer.actor``; ``daysSupply`` in days goes to the extra column ``days_supply``.
+  Dispenses whose status is not ``completed`` are not counted (counted in ``ignored`` by
+  status, and summed up in a note); an MP9 *toedieningsafspraak* (category 422037009) is no
+  dispense.
 * ``MedicationRequest`` -> dispensings, **only when the source has no MedicationDispense**
   (otherwise a prescription and its dispensing would be counted twice; ``fhir_requests=
   "always"`` or ``"never"`` overrides): ``authoredOn``, ``dispenseRequest.quantity.value``,
   ``requester``; only orders (``intent`` ``order``) that are not cancelled, draft or in error.
+  An MP9 *medicatieafspraak* (category 16076005) never: an agreement is not a dispense.
 * ``Patient`` -> patients: ``birthDate``, ``gender``, the BSN identifier
-  (``http://fhir.nl/fhir/NamingSystem/bsn``), name (with the Dutch ``own-prefix`` extension for
-  the tussenvoegsel), address, ``generalPractitioner`` (the listed GP), ``deceased[x]``.
+  (``http://fhir.nl/fhir/NamingSystem/bsn``), name (the Dutch name parts of nl-core-Patient
+  in the name's assembly order; initials and call name from the qualified given names),
+  address, ``generalPractitioner`` (the listed GP), ``deceased[x]``.
 * ``Condition`` -> episodes: the ICPC coding (:data:`ICPC_SYSTEMS`), ``onset[x]`` and
   ``abatement[x]``; conditions refuted or entered in error are not counted.
-* ``Practitioner`` and ``Medication`` are looked up by reference: a practitioner is named by
-  their AGB code (``http://fhir.nl/fhir/NamingSystem/agb-z``) when they have one.
+* ``Practitioner``, ``PractitionerRole``, ``Organization`` and ``Medication`` are looked up by
+  reference: a practitioner is named by their AGB code
+  (``http://fhir.nl/fhir/NamingSystem/agb-z``) when they have one (a PractitionerRole by its
+  own or its practitioner's), an organisation by its AGB code, else its URA number
+  (:data:`URA_SYSTEM`).
 
 **Drug codes**: ATC from a coding with system ``http://www.whocc.no/atc`` (of the
 ``medicationCodeableConcept`` or the referenced ``Medication.code``); any other coding (a
-national product code, RxNorm) only through the caller's code map (``code_map=
-{"system|code": "ATC"}`` or a mapping file's ``[code_map]``). A dispense whose drug cannot be
-coded is rejected with its codings named, never guessed or dropped. A ``dateTime`` with a time
-zone is taken as the date in the Netherlands (Europe/Amsterdam).
+G-Standaard HPK, PRK or GPK, RxNorm) only through the caller's G-Standaard table
+(``code_table``, :mod:`benzoredux_adapters.gstandaard`: an HPK through its PRK to its GPK) and
+code map (``code_map={"system|code": "ATC"}`` or a mapping file's ``[code_map]``); a product
+without a national G-Standaard code (a magistral preparation) through its one active
+ingredient. A dispense whose drug cannot be coded is rejected with its codings named, never
+guessed or dropped, and each such product is listed in the notes. ``strength_mg`` comes from the
+one active ingredient's strength, else from the product's name (``OXAZEPAM TABLET 10MG``); a
+quantity that is not in pieces, of a benzodiazepine without a form, is rejected (it would count
+as tablets). A ``dateTime`` with a time zone is taken as the date in the Netherlands
+(Europe/Amsterdam). docs/domain/codes.rst ("G-Standaard product codes") states these rules.
 
 **Bad records** (issue 16): one resource of the wrong shape must not sink the file, and no
 message may carry personal data. Every element the reader uses is checked against the JSON type
@@ -39,7 +56,11 @@ JSON, not UTF-8, nested deeper than the parser can go, a Bundle whose ``entry`` 
 raises for the whole file, naming the file and the line. docs/adapters.rst ("Bad records")
 lists every rule and why.
 
-Parsed with the standard library's :mod:`json` (docs/explanation/dependencies.rst says why).
+JSON is parsed with the standard library's :mod:`json` (docs/explanation/dependencies.rst says
+why); XML with lxml, hardened, through :mod:`benzoredux_adapters.fhir_xml`, which builds the
+same structure, so every rule above holds for XML too (a record is then located by its line).
+A file is read as XML when its first character that is not white space is ``<``, whatever its
+suffix.
 """
 
 from __future__ import annotations
@@ -55,12 +76,31 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
+from attrs import evolve
 
+from benzoredux.codes import is_benzodiazepine
 from benzoredux.hookspecs import Reader, hookimpl
-from benzoredux.reading import RawTable, ReadError, ReadResult
+from benzoredux.reading import RawTable, ReadError, ReadResult, SourceMapping
 from benzoredux.tables import EPISODES, PATIENTS, Kind
 from benzoredux_adapters._results import reader_result
 from benzoredux_adapters._sources import source_files
+from benzoredux_adapters.fhir_xml import (
+    FHIR_NAMESPACE,
+    XmlError,
+    XmlObject,
+    root_element,
+    starts_as_xml,
+)
+from benzoredux_adapters.fhir_xml import load as load_xml
+from benzoredux_adapters.gstandaard import (
+    G_STANDAARD_SYSTEMS,
+    PIECE_UNIT,
+    UNIT_SYSTEM,
+    CodeTable,
+    code_table_from_map,
+    is_own_code,
+    load_code_table,
+)
 
 __all__ = [
     "AGB_SYSTEM",
@@ -68,6 +108,7 @@ __all__ = [
     "BSN_SYSTEM",
     "ICPC_SYSTEMS",
     "R4_RESOURCE_TYPES",
+    "URA_SYSTEM",
     "FhirReader",
     "benzoredux_register_readers",
 ]
@@ -75,6 +116,8 @@ __all__ = [
 ATC_SYSTEM = "http://www.whocc.no/atc"
 BSN_SYSTEM = "http://fhir.nl/fhir/NamingSystem/bsn"
 AGB_SYSTEM = "http://fhir.nl/fhir/NamingSystem/agb-z"
+URA_SYSTEM = "http://fhir.nl/fhir/NamingSystem/ura"
+"""UZI register subscriber number of a care provider organisation (a pharmacy, a practice)."""
 ICPC_SYSTEMS = frozenset(
     {
         "http://hl7.org/fhir/sid/icpc-2",
@@ -119,11 +162,23 @@ messages: a ``resourceType`` outside the list could be anything, a patient's nam
 so it is not repeated; the record is not a FHIR R4 resource and is reported as such."""
 OWN_PREFIX = "http://hl7.org/fhir/StructureDefinition/humanname-own-prefix"
 OWN_NAME = "http://hl7.org/fhir/StructureDefinition/humanname-own-name"
+PARTNER_PREFIX = "http://hl7.org/fhir/StructureDefinition/humanname-partner-prefix"
+PARTNER_NAME = "http://hl7.org/fhir/StructureDefinition/humanname-partner-name"
+ASSEMBLY_ORDER = "http://hl7.org/fhir/StructureDefinition/humanname-assembly-order"
+EN_QUALIFIER = "http://hl7.org/fhir/StructureDefinition/iso21090-EN-qualifier"
+PQ_TRANSLATION = "http://hl7.org/fhir/StructureDefinition/iso21090-PQ-translation"
+UCUM = "http://unitsofmeasure.org"
+SNOMED = "http://snomed.info/sct"
+ADMINISTRATION_AGREEMENT = "422037009"
+"""SNOMED category of an MP9 toedieningsafspraak (a MedicationDispense that is no dispense)."""
+MEDICATION_AGREEMENT = "16076005"
+"""SNOMED category of an MP9 medicatieafspraak (a MedicationRequest that is no order to
+dispense: the prescriber's decision on a treatment)."""
 STREET_NAME = "http://hl7.org/fhir/StructureDefinition/iso21090-ADXP-streetName"
 HOUSE_NUMBER = "http://hl7.org/fhir/StructureDefinition/iso21090-ADXP-houseNumber"
 NETHERLANDS = ZoneInfo("Europe/Amsterdam")
 _READ = ("MedicationDispense", "MedicationRequest", "Patient", "Condition")
-_LOOKUP = ("Practitioner", "Medication")
+_LOOKUP = ("Practitioner", "PractitionerRole", "Organization", "Medication")
 _SEX = {"male": "M", "female": "F", "other": "X", "unknown": "X"}
 _DISPENSE_OK = frozenset({"completed"})
 _REQUEST_SKIP = frozenset({"cancelled", "entered-in-error", "draft"})
@@ -541,7 +596,7 @@ class _Entry:
         return f"{self.file}, {self.record}"
 
 
-_SUFFIXES = frozenset({".json", ".ndjson"})
+_SUFFIXES = frozenset({".json", ".ndjson", ".xml"})
 
 
 def _files(source: Path) -> list[Path]:
@@ -558,7 +613,10 @@ def _resource_entry(
         )
     kind = value.get("resourceType")
     if kind is None:
-        return _Entry(None, file, line, record, problem="not a FHIR resource (no resourceType)")
+        # XML: the element wrapping the resource is empty, or holds no FHIR element.
+        why = value.problem if isinstance(value, XmlObject) else None
+        problem = f"not a FHIR resource ({why or 'no resourceType'})"
+        return _Entry(None, file, line, record, problem=problem)
     if not isinstance(kind, str):
         problem = f"not a FHIR resource (its resourceType is {_kind(kind)}, not text)"
         return _Entry(None, file, line, record, problem=problem)
@@ -566,8 +624,9 @@ def _resource_entry(
         problem = "not a FHIR R4 resource (its resourceType is no R4 resource type)"
         return _Entry(None, file, line, record, problem=problem)
     twice = isinstance(value, _Twice | _HoldsTwice)
+    inside = value.problem if isinstance(value, XmlObject) else None
     return _Entry(
-        value, file, line, record, full_url=full_url, problem=_DUPLICATE if twice else None
+        value, file, line, record, full_url=full_url, problem=_DUPLICATE if twice else inside
     )
 
 
@@ -579,6 +638,49 @@ def _decode(path: Path) -> str:
     return data.decode("utf-8", errors="surrogateescape")
 
 
+def _json_number(text: str) -> Any:
+    """A number written in FHIR XML, converted as :func:`_load` converts a JSON number (an
+    integer too long to convert kept as :class:`_Huge`, ``1e400`` an infinite float)."""
+    return json.loads(text, parse_int=_parse_int)
+
+
+def _line_of(value: Any) -> int | None:
+    """The line an XML element starts on (a JSON value has none)."""
+    return value.line if isinstance(value, XmlObject) else None
+
+
+def _document(path: Path, text: str) -> Any:
+    """The parsed file: XML when its first character that is not white space is ``<``,
+    else JSON, whatever its suffix (a message says so when the two disagree)."""
+    suffix = path.suffix.lower()
+    xml = starts_as_xml(text)
+    holds = ""
+    if xml and suffix == ".json":
+        holds = " (the file holds XML, not JSON)"
+    elif not xml and suffix == ".xml":
+        start = len(text) - len(text.lstrip())
+        if text[start : start + 1] != "{":
+            line = text.count("\n", 0, start) + 1
+            raise ReadError(
+                f"{path.name}, line {line}: not XML (it does not start with '<') and not JSON; "
+                "the file cannot be read"
+            )
+        holds = " (the file holds JSON, not XML)"
+    failure: tuple[int, str] | None = None
+    if xml:
+        try:
+            return load_xml(text, number=_json_number)
+        except XmlError as error:
+            failure = error.line, error.reason
+    else:
+        try:
+            return _load(text)
+        except _NotJsonError as error:
+            failure = error.line, error.reason
+    line, reason = failure
+    raise ReadError(f"{path.name}, line {line}: {reason}; the file cannot be read{holds}")
+
+
 def _entries(path: Path) -> Iterator[_Entry]:
     text = _decode(path)
     if path.suffix.lower() == ".ndjson":
@@ -588,20 +690,16 @@ def _entries(path: Path) -> Iterator[_Entry]:
     if bad is not None:
         line = text.count("\n", 0, bad.start()) + 1
         raise ReadError(f"{path.name}, line {line}: not UTF-8 text; the file cannot be read")
-    try:
-        document = _load(text)
-    except _NotJsonError as error:
-        raise ReadError(
-            f"{path.name}, line {error.line}: {error.reason}; the file cannot be read"
-        ) from None
+    document = _document(path, text)
     if not isinstance(document, Mapping):
         raise ReadError(
             f"{path.name}: not a FHIR resource (the file holds {_kind(document)}, not an object)"
         )
     if document.get("resourceType") != "Bundle":
-        entry = _resource_entry(document, path.name, None, "the resource")
+        entry = _resource_entry(document, path.name, _line_of(document), "the resource")
         if entry.resource is None:
-            raise ReadError(f"{path.name}: {entry.problem}")
+            where = path.name if entry.line is None else f"{path.name}, line {entry.line}"
+            raise ReadError(f"{where}: {entry.problem}")
         entry.record = _type_name(entry.resource)
         yield entry
         return
@@ -609,6 +707,8 @@ def _entries(path: Path) -> Iterator[_Entry]:
         raise ReadError(
             f"{path.name}: the Bundle has the same key twice (JSON names must be unique)"
         )
+    if isinstance(document, XmlObject) and document.problem is not None:
+        raise ReadError(f"{path.name}: the Bundle {document.problem}; the file cannot be read")
     items = document.get("entry")
     if items is None:
         return
@@ -616,23 +716,34 @@ def _entries(path: Path) -> Iterator[_Entry]:
         raise ReadError(f"{path.name}: Bundle.entry is {_kind(items)}, not a list")
     for number, item in enumerate(items):
         record = f"entry {number}"
+        starts = _line_of(item)
+        # An XML record that is not a resource is named by its line (and entry) in notes.
+        unread = record if starts is None else f"line {starts} ({record})"
         if not isinstance(item, Mapping):
             problem = f"Bundle.entry[{number}] is {_kind(item)}, not an object"
-            yield _Entry(None, path.name, None, record, problem=problem)
+            yield _Entry(None, path.name, starts, unread, problem=problem)
             continue
         resource = item.get("resource")
         if resource is None:
             problem = f"Bundle.entry[{number}] has no resource"
-            yield _Entry(None, path.name, None, record, problem=problem)
+            yield _Entry(None, path.name, starts, unread, problem=problem)
             continue
         full_url = item.get("fullUrl")
         entry = _resource_entry(
-            resource, path.name, None, record, full_url if isinstance(full_url, str) else None
+            resource,
+            path.name,
+            _line_of(resource) or starts,
+            record,
+            full_url if isinstance(full_url, str) else None,
         )
-        if entry.resource is not None:
+        if entry.resource is None:
+            entry.record = record if entry.line is None else f"line {entry.line} ({record})"
+        else:
             entry.record = f"{record} ({_type_name(entry.resource)})"
             if isinstance(item, _Twice):
                 entry.problem = _DUPLICATE
+            elif isinstance(item, XmlObject) and entry.problem is None:
+                entry.problem = item.problem  # the entry's own elements (two fullUrls, text)
         yield entry
 
 
@@ -655,11 +766,30 @@ def _ndjson_entries(file: str, text: str) -> Iterator[_Entry]:
         yield _resource_entry(value, file, number, record)
 
 
+_Found = tuple[Mapping[str, Any], str, tuple[Mapping[str, Any], str]]
+"""A resource referred to, the path its elements are named by in messages, and the resource
+whose ``contained`` resources its own ``#id`` references point into."""
+
+
+def _identifier_keys(resource: Mapping[str, Any]) -> Iterator[str]:
+    """``Type|system|value`` of each well-formed identifier of a resource (for references by
+    identifier, as MP9 writes them); a malformed identifier is skipped here and reported only
+    where a resource reads it."""
+    identifiers = resource.get("identifier")
+    for identifier in identifiers if isinstance(identifiers, list) else ():
+        if isinstance(identifier, Mapping):
+            system, value = identifier.get("system"), identifier.get("value")
+            if isinstance(system, str) and isinstance(value, str) and value:
+                yield f"{resource['resourceType']}|{system}|{value}"
+
+
 class _Index:
-    """Resources by reference (``Type/id`` and ``fullUrl``), for looking up what is referred to."""
+    """Resources by reference (``Type/id`` and ``fullUrl``) and by identifier, for looking up
+    what is referred to."""
 
     def __init__(self, entries: list[_Entry]) -> None:
         self.by_ref: dict[str, _Entry] = {}
+        self.by_identifier: dict[str, _Entry | None] = {}
         for entry in entries:
             if entry.resource is None:
                 continue
@@ -668,6 +798,49 @@ class _Index:
                 self.by_ref[f"{entry.kind}/{identity}"] = entry
             if entry.full_url:
                 self.by_ref[entry.full_url] = entry
+            for key in _identifier_keys(entry.resource):
+                if key not in self.by_identifier:
+                    self.by_identifier[key] = entry
+                elif (other := self.by_identifier[key]) is not None and (
+                    other.resource != entry.resource
+                ):
+                    # Two different resources with one identifier: which one is meant cannot
+                    # be told, so neither is (the same resource in two files is one).
+                    self.by_identifier[key] = None
+
+    def resolve(
+        self,
+        value: Any,
+        container: tuple[Mapping[str, Any], str],
+        path: str,
+        kind: str | None = None,
+    ) -> _Found | None:
+        """What a Reference element (at ``path``) refers to: by its ``reference`` (as
+        :meth:`find`), or, without one, by its ``identifier`` among the resources of the source
+        of its ``type`` (else ``kind``). MP9 refers to a prescription by identifier
+        (``authorizingPrescription.identifier``): it is often in another message."""
+        element = _object(value, path)
+        if element is None:
+            return None
+        reference = _text(element.get("reference"), f"{path}.reference") or None
+        if reference is not None:
+            found = self.find(reference, container, path)
+            if found is None:
+                return None
+            return found[0], found[1], container if reference.startswith("#") else found
+        identifier = _object(element.get("identifier"), f"{path}.identifier")
+        if identifier is None:
+            return None
+        system = _text(identifier.get("system"), f"{path}.identifier.system")
+        number = _text(identifier.get("value"), f"{path}.identifier.value")
+        wanted = _text(element.get("type"), f"{path}.type") or kind
+        entry = self.by_identifier.get(f"{wanted}|{system}|{number}")
+        if entry is None or entry.resource is None:
+            return None
+        target = f"{path} -> {_type_name(entry.resource)}"
+        if entry.problem is not None:
+            raise _ShapeError(target, entry.problem)
+        return entry.resource, target, (entry.resource, target)
 
     def find(
         self,
@@ -713,24 +886,103 @@ class _Index:
         return reference.rsplit("/", 1)[-1]
 
     def practitioner(
-        self, value: Any, path: str, container: tuple[Mapping[str, Any], str] | None
+        self, value: Any, path: str, container: tuple[Mapping[str, Any], str]
     ) -> str | None:
-        """The AGB code of a referenced practitioner, else its id."""
-        reference = _reference(value, path)
-        if reference is None:
+        """The AGB code of a referenced practitioner: of a Practitioner, or of a
+        PractitionerRole (its own, else its ``practitioner``'s, as MP9 refers to a
+        prescriber); else the AGB code the reference itself carries; else the id."""
+        element = _object(value, path)
+        if element is None:
             return None
-        found = self.find(reference, container, path)
+        found = self.resolve(element, container, path)
         if found is not None:
-            resource, target = found
-            for where, identifier in _objects(resource.get("identifier"), f"{target}.identifier"):
-                if _text(identifier.get("system"), f"{where}.system") == AGB_SYSTEM:
-                    agb = _text(identifier.get("value"), f"{where}.value")
-                    if agb:
-                        return agb
+            resource, target, inner = found
+            agb = _identifier_of(resource, target, (AGB_SYSTEM,))
+            if agb:
+                return agb
+            if resource.get("resourceType") == "PractitionerRole":
+                where = f"{target}.practitioner"
+                person = self.resolve(resource.get("practitioner"), inner, where, "Practitioner")
+                if person is not None:
+                    agb = _identifier_of(person[0], person[1], (AGB_SYSTEM,))
+                    identity = _text(person[0].get("id"), f"{person[1]}.id")
+                    if agb or identity:
+                        return agb or identity
             identity = _text(resource.get("id"), f"{target}.id")
             if identity:
                 return identity
-        return reference.rsplit("/", 1)[-1]
+        return _own_identifier(element, path, (AGB_SYSTEM,)) or _tail(element, path)
+
+    def organisation(
+        self, value: Any, path: str, container: tuple[Mapping[str, Any], str]
+    ) -> str | None:
+        """The AGB code, else the URA number, of a referenced Organization (directly, or a
+        PractitionerRole's ``organization``); else the one the reference carries; else the
+        id. A reference to a person (a Practitioner) names no organisation: ``None``."""
+        element = _object(value, path)
+        if element is None:
+            return None
+        found = self.resolve(element, container, path)
+        systems = (AGB_SYSTEM, URA_SYSTEM)
+        if found is not None:
+            resource, target, inner = found
+            kind = resource.get("resourceType")
+            if kind == "PractitionerRole":
+                where = f"{target}.organization"
+                found = self.resolve(resource.get("organization"), inner, where, "Organization")
+                if found is None:
+                    return None
+                resource, target, inner = found
+            elif kind != "Organization":
+                return None
+            return _identifier_of(resource, target, systems) or _text(
+                resource.get("id"), f"{target}.id"
+            )
+        return _own_identifier(element, path, systems) or _tail(element, path)
+
+    def prescriber(self, found: _Found) -> str | None:
+        """The prescriber of a MedicationRequest: its ``requester``; for an MP9 dispense
+        request without one, the requester of the medication agreement it is ``basedOn``."""
+        request, target, inner = found
+        who = self.practitioner(request.get("requester"), f"{target}.requester", inner)
+        if who is not None:
+            return who
+        for where, based in _objects(request.get("basedOn"), f"{target}.basedOn"):
+            agreement = self.resolve(based, inner, where, "MedicationRequest")
+            if agreement is not None:
+                who = self.practitioner(
+                    agreement[0].get("requester"), f"{agreement[1]}.requester", agreement[2]
+                )
+                if who is not None:
+                    return who
+        return None
+
+
+def _identifier_of(resource: Mapping[str, Any], path: str, systems: tuple[str, ...]) -> str | None:
+    """The value of the resource's first identifier of the first of ``systems`` it has."""
+    found: dict[str, str] = {}
+    for where, identifier in _objects(resource.get("identifier"), f"{path}.identifier"):
+        system = _text(identifier.get("system"), f"{where}.system")
+        value = _text(identifier.get("value"), f"{where}.value")
+        if system in systems and value and system not in found:
+            found[system] = value
+    return next((found[s] for s in systems if s in found), None)
+
+
+def _own_identifier(element: Mapping[str, Any], path: str, systems: tuple[str, ...]) -> str | None:
+    """The identifier a Reference element carries itself, when of one of ``systems``."""
+    identifier = _object(element.get("identifier"), f"{path}.identifier")
+    if identifier is None:
+        return None
+    system = _text(identifier.get("system"), f"{path}.identifier.system")
+    value = _text(identifier.get("value"), f"{path}.identifier.value")
+    return value if system in systems and value else None
+
+
+def _tail(element: Mapping[str, Any], path: str) -> str | None:
+    """The id at the end of a Reference element's ``reference`` (``Practitioner/p1``: p1)."""
+    reference = _text(element.get("reference"), f"{path}.reference") or None
+    return reference.rsplit("/", 1)[-1] if reference is not None else None
 
 
 class _Rows:
@@ -787,6 +1039,8 @@ _FHIR_NAMES = {
     "atc": "medication",
     "quantity": "quantity.value",
     "prescriber_id": "prescriber",
+    "pharmacy_id": "performer",
+    "days_supply": "daysSupply",
     "icpc": "code",
     "start": "onset",
     "end": "abatement",
@@ -808,6 +1062,8 @@ _DISPENSING_COLUMNS = (
     "strength_mg",
     "form",
     "prescriber_id",
+    "pharmacy_id",
+    "days_supply",
 )
 # The canonical columns a FHIR Patient and Condition fill; a Patient carries none of the yes/no
 # screening columns (palliative, language, ...), which come from the HIS or the GP.
@@ -834,14 +1090,20 @@ _ICPC_SHAPE = re.compile(r"[A-Za-z][0-9]{2}(?:\.[0-9]{1,2})?")
 
 
 class _Medication:
-    """What a dispense or request says about its drug: ATC, form, strength."""
+    """What a dispense or request says about its drug: ATC, form, strength.
+
+    The ATC code, in this order (docs/adapters.rst, "Drug codes"): a coding with the ATC
+    system; else the practice's code map and G-Standaard table (:class:`CodeTable`) for the
+    product's codings, which must agree; else, for a product without a national G-Standaard
+    code (a magistral preparation), the ATC code of its single active ingredient.
+    """
 
     def __init__(
         self,
         resource: Mapping[str, Any],
         path: str,
         index: _Index,
-        code_map: Mapping[str, str],
+        table: CodeTable,
     ) -> None:
         concept = _object(
             resource.get("medicationCodeableConcept"), f"{path}.medicationCodeableConcept"
@@ -855,7 +1117,9 @@ class _Medication:
             concept_path = f"{found[1]}.code"
             concept = _object(found[0].get("code"), concept_path)
         self.codings = _codings(concept, concept_path)
+        self.displays = _displays(concept, concept_path)
         self.atc: str | None = None
+        self.disagreeing: tuple[str, ...] = ()
         for coding_path, system, code in self.codings:
             if system == ATC_SYSTEM and code:
                 if not _ATC_SHAPE.fullmatch(code.strip()):
@@ -863,11 +1127,12 @@ class _Medication:
                 self.atc = code
                 break
         if self.atc is None:
-            for _, system, code in self.codings:
-                key = f"{system}|{code}"
-                if key in code_map:
-                    self.atc = code_map[key]
-                    break
+            self.atc, self.disagreeing = _table_atc(self.codings, table)
+        national = any(
+            system in G_STANDAARD_SYSTEMS.values() and code and not is_own_code(system, code)
+            for _, system, code in self.codings
+        )
+        self.magistral = not national and any(is_own_code(s, c) for _, s, c in self.codings)
         self.form: str | None = None
         self.strength_mg: str | None = None
         if found is not None:
@@ -884,21 +1149,151 @@ class _Medication:
                     ),
                     None,
                 )
-            self.strength_mg = _strength_mg(medication, medication_path)
+            active = _active_ingredients(medication, medication_path)
+            self.strength_mg = _strength_mg(active)
+            if self.atc is None and not self.disagreeing and not national and len(active) == 1:
+                # A magistral preparation (or any product without a national code): what is
+                # known of it is its composition; one active substance gives its ATC code.
+                item_path = f"{active[0][0]}.itemCodeableConcept"
+                item = _object(active[0][1].get("itemCodeableConcept"), item_path)
+                item_codings = _codings(item, item_path)
+                for coding_path, system, code in item_codings:
+                    if system == ATC_SYSTEM and code:
+                        if not _ATC_SHAPE.fullmatch(code.strip()):
+                            raise _ShapeError(
+                                f"{coding_path}.code", f"is not an ATC code ({ATC_SYSTEM})"
+                            )
+                        self.atc = code
+                        break
+                if self.atc is None:
+                    self.atc = _table_atc(item_codings, table)[0]
+        if self.strength_mg is None:
+            self.strength_mg = _strength_from_names(self.displays)
 
     def unknown(self) -> str:
+        """Why the drug has no ATC code, with its codings and its name where a message may
+        show them (:func:`_shown_code`, :func:`_shown_display`)."""
         shown = (
             ", ".join(f"{_shown_system(s)}|{_shown_code(c)}" for _, s, c in self.codings) or "none"
         )
-        return (
-            f"medication has no ATC coding ({ATC_SYSTEM}) and no code-map entry for its "
-            f"codings ({shown})"
-        )
+        if self.disagreeing:
+            text = (
+                f"medication's codings ({shown}) give different ATC codes in the code map or "
+                f"G-Standaard table ({', '.join(self.disagreeing)}); correct the table"
+            )
+        else:
+            text = (
+                f"medication has no ATC coding ({ATC_SYSTEM}) and no code-map or G-Standaard "
+                f"table entry for its codings ({shown})"
+            )
+        return text + self.described()
+
+    def described(self) -> str:
+        """The product's name (when a message may show it) and whether it is magistral."""
+        name = next((n for n in map(_shown_display, self.displays) if n), None)
+        text = f"; product {name}" if name else ""
+        if self.magistral:
+            text += (
+                "; a magistral preparation (a pharmacy's own code, 90000000 to 99999999) "
+                "without one active ingredient with an ATC code"
+            )
+        return text
 
 
-def _strength_mg(medication: Mapping[str, Any], path: str) -> str | None:
-    """mg per unit from a single ingredient's ``strength`` (numerator mg per 1 unit)."""
-    ingredients = list(_objects(medication.get("ingredient"), f"{path}.ingredient"))
+def _table_atc(
+    codings: list[tuple[str, str | None, str | None]], table: CodeTable
+) -> tuple[str | None, tuple[str, ...]]:
+    """The ATC code the table gives the codings, and the codes when they disagree.
+
+    An HPK, its PRK and its GPK share one ATC code; two different ones mean the table (or the
+    source) is wrong, and which one holds cannot be told, so neither is used.
+    """
+    found = sorted(
+        {atc.strip().upper() for _, s, c in codings if (atc := table.atc_of(s, c)) is not None}
+    )
+    if len(found) == 1:
+        return found[0], ()
+    return None, tuple(found)
+
+
+def _displays(concept: Mapping[str, Any] | None, path: str) -> list[str]:
+    """The displays of a CodeableConcept's codings, then its text: the product's names."""
+    if concept is None:
+        return []
+    names = [
+        display
+        for where, c in _objects(concept.get("coding"), f"{path}.coding")
+        if (display := _text(c.get("display"), f"{where}.display"))
+    ]
+    text = _text(concept.get("text"), f"{path}.text")
+    return [*names, text] if text else names
+
+
+_PRODUCT_NAME = re.compile(r"[A-Z0-9 ,./%+()\-]{3,80}")
+_STRENGTH_TOKEN = re.compile(r"[0-9]+(?:[.,][0-9]+)? ?(?:MG|MCG|MICROGRAM|ML|IE|MMOL|%)")
+
+
+def _shown_display(display: str) -> str | None:
+    """A product name as a message may show it, quoted; ``None`` when it could be anything else.
+
+    A G-Standaard name is written in capitals with its strength (``TEMAZEPAM CAPSULE 20MG``).
+    A display of that shape (capitals, digits, spaces and ``,./%+()-``, 3 to 80 characters, a
+    word of three letters and a strength such as ``20MG``, ``2MG/ML`` or ``5%``) names a
+    product, not a person; any other display (a pharmacy's own text for a magistral
+    preparation, a name planted in a damaged file) is not shown.
+    """
+    text = display.strip()
+    if (
+        _PRODUCT_NAME.fullmatch(text)
+        and _STRENGTH_TOKEN.search(text)
+        and re.search("[A-Z]{3}", text)
+    ):
+        return f"'{text}'"
+    return None
+
+
+_MG = re.compile(r"(?<![0-9.,/])([0-9]+(?:[.,][0-9]+)?) ?MG(?![A-Z/])", re.IGNORECASE)
+_ANY_STRENGTH = re.compile(
+    r"[0-9] ?(?:MG|MCG|MICROG|µG|UG|G|ML|IE|E|MMOL|%)(?![A-Z])|[0-9] ?/|/ ?[0-9]", re.IGNORECASE
+)
+
+
+def _strength_from_name(name: str) -> str | None:
+    """mg per unit from a product name such as ``OXAZEPAM TABLET 10MG``: its one strength,
+    in mg, with nothing per volume or weight (``2MG/ML``), no second strength
+    (``10/500MG``) and no other unit (``250MCG``) in the name; else ``None`` (refused, not
+    guessed). A decimal comma is read as the G-Standaard writes it (``0,5MG``)."""
+    found = _MG.findall(name)
+    if len(found) != 1 or len(_ANY_STRENGTH.findall(name)) != 1:
+        return None
+    value = Decimal(found[0].replace(",", "."))
+    return format(value, "f") if value > 0 else None
+
+
+def _strength_from_names(names: list[str]) -> str | None:
+    """The strength the product's names agree on (:func:`_strength_from_name`); ``None``
+    when none gives one or two give different ones."""
+    found = {s for s in map(_strength_from_name, names) if s is not None}
+    values = {Decimal(s) for s in found}
+    return format(values.pop(), "f") if len(values) == 1 else None
+
+
+def _active_ingredients(
+    medication: Mapping[str, Any], path: str
+) -> list[tuple[str, Mapping[str, Any]]]:
+    """The ingredients that are active substances (``isActive`` true or not given)."""
+    found = []
+    for where, ingredient in _objects(medication.get("ingredient"), f"{path}.ingredient"):
+        active = ingredient.get("isActive")
+        if active is not None and not isinstance(active, bool):
+            raise _ShapeError(f"{where}.isActive", f"is {_kind(active)}, not true or false")
+        if active is not False:
+            found.append((where, ingredient))
+    return found
+
+
+def _strength_mg(ingredients: list[tuple[str, Mapping[str, Any]]]) -> str | None:
+    """mg per unit from a single active ingredient's ``strength`` (numerator mg per 1 unit)."""
     if len(ingredients) != 1:
         return None
     where, ingredient = ingredients[0]
@@ -915,12 +1310,13 @@ def _strength_mg(medication: Mapping[str, Any], path: str) -> str | None:
 
 
 class FhirReader:
-    """FHIR R4 Bundle JSON and NDJSON (see the module docstring)."""
+    """FHIR R4 Bundles and resources in JSON or XML, and NDJSON (see the module docstring)."""
 
     name: str = "fhir"
     description: str = (
-        "FHIR R4 Bundle (.json) or NDJSON (.ndjson, or a folder of them) with "
-        "MedicationDispense, MedicationRequest, Patient, Condition, Practitioner"
+        "FHIR R4 Bundle or resource, JSON (.json) or XML (.xml), or NDJSON (.ndjson), or a "
+        "folder of them, with MedicationDispense, MedicationRequest, Patient, Condition, "
+        "Practitioner"
     )
 
     def detect(self, source: Path) -> float:
@@ -936,8 +1332,12 @@ class FhirReader:
         records: which are rejected rows, which are not resources, which stop the file)."""
         entries = [entry for path in _files(source) for entry in _entries(path)]
         index = _Index(entries)
-        code_map = {k: str(v).strip().upper() for k, v in options.get("code_map", {}).items()}
-        has_dispenses = any(e.kind == "MedicationDispense" for e in entries)
+        table = _code_table(options)
+        has_dispenses = any(
+            e.kind == "MedicationDispense"
+            and ADMINISTRATION_AGREEMENT not in _categories(e.resource)
+            for e in entries
+        )
         requests = options.get("fhir_requests", "auto")
         if requests not in ("auto", "always", "never"):
             raise ValueError(f"fhir_requests must be auto, always or never, got {requests!r}")
@@ -948,9 +1348,12 @@ class FhirReader:
             _Rows("episodes"),
         )
         ignored: dict[str, int] = {}
+        report = _Report()
 
         def skip(what: str) -> None:
             ignored[what] = ignored.get(what, 0) + 1
+
+        context = _Context(index, table, skip, report)
 
         unread: list[_Entry] = []
         for entry in entries:
@@ -969,7 +1372,9 @@ class FhirReader:
                 continue
             if kind == "MedicationRequest" and not use_requests:
                 skip(
-                    "MedicationRequest (the dispenses are counted instead)"
+                    _AGREEMENT_KEY
+                    if MEDICATION_AGREEMENT in _categories(entry.resource)
+                    else "MedicationRequest (the dispenses are counted instead)"
                     if has_dispenses
                     else "MedicationRequest (fhir_requests='never')"
                 )
@@ -978,9 +1383,9 @@ class FhirReader:
                 if entry.problem is not None:
                     raise _ShapeError(kind, entry.problem)
                 if kind == "MedicationDispense":
-                    _dispense(entry, index, code_map, rows, skip)
+                    _dispense(entry, rows, context)
                 elif kind == "MedicationRequest":
-                    _request(entry, index, code_map, rows, skip)
+                    _request(entry, rows, context)
                 elif kind == "Patient":
                     rows.add(entry, _patient(entry, index))
                 else:
@@ -1000,8 +1405,9 @@ class FhirReader:
             raws,
             options,
             ignored=ignored,
-            notes=_unread_notes(unread),
+            notes=[*_unread_notes(unread), *report.notes(ignored)],
         )
+        result = _days_as_numbers(result)
         if unread and options.get("strict", True):
             raise ReadError(_unread_message(source, unread, result), result)
         return result
@@ -1040,14 +1446,27 @@ def _unread_message(source: Path, unread: list[_Entry], result: ReadResult) -> s
 
 
 def _detect_file(path: Path) -> float:
+    """Sure (0.9) of a file that starts as a Bundle or a resource the reader reads, in JSON or
+    in FHIR XML (its root element in the FHIR namespace); half sure of another R4 resource;
+    not at all of anything else (XML in another namespace is some other format)."""
     suffix = path.suffix.lower()
     if not path.is_file() or suffix not in _SUFFIXES:
         return 0.0
     try:
         with path.open("rb") as handle:
-            head = handle.read(4096).decode("utf-8-sig", errors="replace")
+            # XML may open with a long comment (a licence) before its root element.
+            start = handle.read(65536).decode("utf-8-sig", errors="replace")
     except OSError:
         return 0.0
+    if suffix != ".ndjson" and starts_as_xml(start):
+        root = root_element(start)
+        if root is None or root[0] != FHIR_NAMESPACE:
+            return 0.0
+        name = root[1]
+        if name == "Bundle" or name in _READ:
+            return 0.9
+        return 0.5 if name in R4_RESOURCE_TYPES or not name else 0.0
+    head = start[:4096]
     if '"resourceType"' not in head:
         return 0.0
     if suffix == ".ndjson":
@@ -1055,44 +1474,240 @@ def _detect_file(path: Path) -> float:
     return 0.9 if '"Bundle"' in head or any(f'"{k}"' in head for k in _READ) else 0.5
 
 
+def _code_table(options: Mapping[str, Any]) -> CodeTable:
+    """The product codings the caller maps to ATC codes: the G-Standaard table (the
+    ``code_table`` option, else the mapping file's ``code_table``) with the code map's entries
+    over it (the ``code_map`` option's, which ``read_source`` merges over the mapping file's)."""
+    mapping = options.get("mapping")
+    chosen = options.get("code_table")
+    if chosen is None and isinstance(mapping, SourceMapping):
+        chosen = mapping.code_table
+    if isinstance(chosen, CodeTable):
+        table = chosen
+    elif chosen is not None:
+        table = load_code_table(chosen)
+    else:
+        table = CodeTable(source="no table")
+    code_map = options.get("code_map") or {}
+    return table.merged(code_table_from_map(code_map)) if code_map else table
+
+
+def _categories(resource: Mapping[str, Any] | None) -> set[str]:
+    """The SNOMED codes of a resource's ``category`` (a list, as in MedicationRequest, or one
+    CodeableConcept, as in MedicationDispense), and its MP9 profile's; elements of the wrong
+    shape are left out here (a dispense is read, and its shape checked, on its own)."""
+    if resource is None:
+        return set()
+    found: set[str] = set()
+    category = resource.get("category")
+    for concept in category if isinstance(category, list) else [category]:
+        codings = concept.get("coding") if isinstance(concept, Mapping) else None
+        for coding in codings if isinstance(codings, list) else ():
+            if isinstance(coding, Mapping) and coding.get("system") == SNOMED:
+                code = coding.get("code")
+                if isinstance(code, str):
+                    found.add(code)
+    meta = resource.get("meta")
+    profiles = meta.get("profile") if isinstance(meta, Mapping) else None
+    for profile in profiles if isinstance(profiles, list) else ():
+        if isinstance(profile, str) and profile.endswith("/mp-AdministrationAgreement"):
+            found.add(ADMINISTRATION_AGREEMENT)
+    return found
+
+
+_AGREEMENT_KEY = "MedicationRequest (medicatieafspraak: an agreement is not a dispense)"
+_ADMINISTRATION_KEY = (
+    "MedicationDispense (toedieningsafspraak: an administration agreement, not a dispense)"
+)
+_STATUS_KEY = "MedicationDispense with status "
+_REPORTED_PRODUCTS = 20
+
+
+class _Report:
+    """What a read says besides its rows, for ``ReadResult.notes``: the products without an
+    ATC code (each once, with its number of dispenses), the dispenses not counted by their
+    status, and the days of supply that could not be read."""
+
+    def __init__(self) -> None:
+        self.products: dict[str, int] = {}
+        self.days: dict[str, int] = {}
+
+    def product(self, medication: _Medication) -> None:
+        shown = (
+            ", ".join(f"{_system_name(s)} {_shown_code(c)}" for _, s, c in medication.codings)
+            or "no coding"
+        )
+        key = shown + medication.described()
+        self.products[key] = self.products.get(key, 0) + 1
+
+    def day(self, problem: str) -> None:
+        self.days[problem] = self.days.get(problem, 0) + 1
+
+    def notes(self, ignored: Mapping[str, int]) -> list[str]:
+        notes = []
+        statuses = {
+            k.removeprefix(_STATUS_KEY): n for k, n in ignored.items() if k.startswith(_STATUS_KEY)
+        }
+        if statuses:
+            counts = ", ".join(f"{status} {n}" for status, n in sorted(statuses.items()))
+            notes.append(
+                "MedicationDispense not counted, by status (only completed dispenses count): "
+                + counts
+            )
+        for number, (product, count) in enumerate(sorted(self.products.items())):
+            if number == _REPORTED_PRODUCTS:
+                notes.append(
+                    f"and {len(self.products) - number} more products without an ATC code "
+                    "(ReadResult.rejected lists every dispense)"
+                )
+                break
+            notes.append(
+                f"product without an ATC code, {count} dispense(s) or request(s) rejected: "
+                f"{product}; add it to the G-Standaard table or the code map"
+            )
+        notes.extend(
+            f"daysSupply left empty in {count} dispense(s): {problem}"
+            for problem, count in sorted(self.days.items())
+        )
+        return notes
+
+
+def _system_name(system: str | None) -> str:
+    """A coding system as a note names it: ``HPK``, ``PRK``, ``GPK`` or the system."""
+    level = next((k.upper() for k, v in G_STANDAARD_SYSTEMS.items() if v == system), None)
+    return level or _shown_system(system)
+
+
+def _days_as_numbers(result: ReadResult) -> ReadResult:
+    """The dispensings' ``days_supply`` as numbers (``build_result`` keeps a column the
+    canonical table does not have as text; the reader wrote plain decimals into it)."""
+    frame = result.tables.get("dispensings")
+    if frame is None or "days_supply" not in frame.columns:
+        return result
+    days = pd.to_numeric(frame["days_supply"], errors="raise").astype("float64")
+    return evolve(result, tables={**result.tables, "dispensings": frame.assign(days_supply=days)})
+
+
+class _Context:
+    """What reading a dispense or request needs besides the resource: the references, the
+    code table, and where to count what is not a row (``skip``) or goes into the notes."""
+
+    __slots__ = ("index", "report", "skip", "table")
+
+    def __init__(
+        self, index: _Index, table: CodeTable, skip: Callable[[str], None], report: _Report
+    ) -> None:
+        self.index = index
+        self.table = table
+        self.skip = skip
+        self.report = report
+
+
 def _coded_medication(
-    entry: _Entry, path: str, index: _Index, code_map: Mapping[str, str], rows: _Rows
+    entry: _Entry, path: str, rows: _Rows, context: _Context
 ) -> _Medication | None:
-    """The drug of a dispense or request; ``None`` (the entry rejected) when it has no ATC code."""
+    """The drug of a dispense or request; ``None`` (the entry rejected, the product reported)
+    when it has no ATC code."""
     assert entry.resource is not None
-    medication = _Medication(entry.resource, path, index, code_map)
+    medication = _Medication(entry.resource, path, context.index, context.table)
     if medication.atc is None:
         rows.reject(entry, medication.unknown())
+        context.report.product(medication)
         return None
     return medication
 
 
-def _dispense(
-    entry: _Entry,
-    index: _Index,
-    code_map: Mapping[str, str],
-    rows: _Rows,
-    skip: Callable[[str], None],
-) -> None:
-    resource, path = entry.resource, "MedicationDispense"
+_PIECES = frozenset({"stuk", "stuks", "st", "tablet", "tabletten", "capsule", "capsules"})
+
+
+def _pieces(quantity: Mapping[str, Any], path: str) -> bool | None:
+    """Whether a quantity counts pieces (tablets, capsules: G-Standaard unit 245 "stuk", UCUM
+    ``1`` or an annotation such as ``{tablet}``); ``False`` for another unit (ml, g);
+    ``None`` when it gives no unit. MP9 writes the G-Standaard unit in an
+    ``iso21090-PQ-translation`` extension next to the UCUM one; the G-Standaard one decides."""
+    units = [(path, quantity)]
+    for where, extension in _objects(quantity.get("extension"), f"{path}.extension"):
+        if _text(extension.get("url"), f"{where}.url") == PQ_TRANSLATION:
+            value = _object(extension.get("valueQuantity"), f"{where}.valueQuantity")
+            if value is not None:
+                units.insert(0, (f"{where}.valueQuantity", value))
+    for where, unit in units:
+        if _text(unit.get("system"), f"{where}.system") == UNIT_SYSTEM:
+            return (_text(unit.get("code"), f"{where}.code") or "").strip() == PIECE_UNIT
+    system = _text(quantity.get("system"), f"{path}.system")
+    code = (_text(quantity.get("code"), f"{path}.code") or "").strip()
+    if system == UCUM and code:
+        return code == "1" or (code.startswith("{") and code.endswith("}"))
+    text = (_text(quantity.get("unit"), f"{path}.unit") or "").strip().lower()
+    if text:
+        return text in _PIECES
+    return None
+
+
+_DAYS = {"d": 1, "wk": 7}
+_DAY_NAMES = {"dag": 1, "dagen": 1, "day": 1, "days": 1, "week": 7, "weken": 7, "weeks": 7}
+
+
+def _days_supply(value: Any, path: str) -> tuple[str | None, str | None]:
+    """``daysSupply`` in days (a UCUM ``d`` or ``wk``, or a unit named so; no unit: days, as
+    the element's name says), and what is wrong when it cannot be read as days."""
+    supply = _object(value, path)
+    if supply is None:
+        return None, None
+    number = _decimal(supply.get("value"), f"{path}.value")
+    if number is None:
+        return None, None
+    system = _text(supply.get("system"), f"{path}.system")
+    code = (_text(supply.get("code"), f"{path}.code") or "").strip()
+    name = (_text(supply.get("unit"), f"{path}.unit") or "").strip().lower()
+    factor = _DAYS.get(code) if system == UCUM or (code and not system) else None
+    if factor is None and not code:
+        factor = _DAY_NAMES.get(name) if name else 1
+    if factor is None:
+        return None, "its unit is not days (d) or weeks (wk)"
+    days = Decimal(number) * factor
+    if days <= 0:
+        return None, "it is not a positive number of days"
+    return format(days.normalize(), "f"), None
+
+
+def _dispense(entry: _Entry, rows: _Rows, context: _Context) -> None:
+    resource, path, index = entry.resource, "MedicationDispense", context.index
     assert resource is not None
+    category = _object(resource.get("category"), f"{path}.category")
+    if any(
+        system == SNOMED and code == ADMINISTRATION_AGREEMENT
+        for _, system, code in _codings(category, f"{path}.category")
+    ) or ADMINISTRATION_AGREEMENT in _categories(resource):
+        context.skip(_ADMINISTRATION_KEY)
+        return
     status = _code(resource.get("status"), f"{path}.status", _DISPENSE_STATUSES) or "completed"
     if status not in _DISPENSE_OK:
-        skip(f"MedicationDispense with status {status}")
+        context.skip(f"{_STATUS_KEY}{status}")
         return
-    medication = _coded_medication(entry, path, index, code_map, rows)
+    medication = _coded_medication(entry, path, rows, context)
     if medication is None:
         return
     prescriber = None
     for where, prescription in _objects(
         resource.get("authorizingPrescription"), f"{path}.authorizingPrescription"
     ):
-        found = index.find(_reference(prescription, where), (resource, path), where)
+        found = index.resolve(prescription, (resource, path), where, "MedicationRequest")
         if found is not None:
-            request, target = found
-            prescriber = index.practitioner(request.get("requester"), f"{target}.requester", found)
+            prescriber = index.prescriber(found)
+            break
+    pharmacy = None
+    for where, performer in _objects(resource.get("performer"), f"{path}.performer"):
+        pharmacy = index.organisation(performer.get("actor"), f"{where}.actor", (resource, path))
+        if pharmacy is not None:
             break
     quantity = _object(resource.get("quantity"), f"{path}.quantity") or {}
+    if not _countable(medication, _pieces(quantity, f"{path}.quantity")):
+        rows.reject(entry, _NOT_PIECES)
+        return
+    days, problem = _days_supply(resource.get("daysSupply"), f"{path}.daysSupply")
+    if problem is not None:
+        context.report.day(problem)
     date = _when(resource.get("whenHandedOver"), f"{path}.whenHandedOver") or _when(
         resource.get("whenPrepared"), f"{path}.whenPrepared"
     )
@@ -1104,29 +1719,52 @@ def _dispense(
             date=date,
             quantity=_decimal(quantity.get("value"), f"{path}.quantity.value"),
             prescriber=prescriber,
+            pharmacy=pharmacy,
+            days_supply=days,
         ),
     )
 
 
-def _request(
-    entry: _Entry,
-    index: _Index,
-    code_map: Mapping[str, str],
-    rows: _Rows,
-    skip: Callable[[str], None],
-) -> None:
-    resource, path = entry.resource, "MedicationRequest"
+_NOT_PIECES = (
+    "quantity is in a unit other than pieces (stuk) and the medication gives no dosage form, "
+    "so its units cannot be told to be tablets; a benzodiazepine's units are not counted on a "
+    "guess"
+)
+
+
+def _countable(medication: _Medication, pieces: bool | None) -> bool:
+    """Whether a dispense's units may go on as units of its drug: not when they are not
+    pieces (ml, g) of a benzodiazepine whose form is unknown, which the selection would count
+    as tablets (a row without a form counts)."""
+    return not (
+        pieces is False
+        and medication.form is None
+        and medication.atc is not None
+        and is_benzodiazepine(medication.atc)
+    )
+
+
+def _request(entry: _Entry, rows: _Rows, context: _Context) -> None:
+    resource, path, index = entry.resource, "MedicationRequest", context.index
     assert resource is not None
+    for where, concept in _objects(resource.get("category"), f"{path}.category"):
+        codes_found = _codings(concept, where)
+        if any(s == SNOMED and c == MEDICATION_AGREEMENT for _, s, c in codes_found):
+            context.skip(_AGREEMENT_KEY)
+            return
     status = _code(resource.get("status"), f"{path}.status", _REQUEST_STATUSES)
     intent = _code(resource.get("intent"), f"{path}.intent", _REQUEST_INTENTS) or "order"
     if status in _REQUEST_SKIP or intent not in _ORDERS:
-        skip(f"MedicationRequest with status {status} and intent {intent}")
+        context.skip(f"MedicationRequest with status {status} and intent {intent}")
         return
-    medication = _coded_medication(entry, path, index, code_map, rows)
+    medication = _coded_medication(entry, path, rows, context)
     if medication is None:
         return
     dispense = _object(resource.get("dispenseRequest"), f"{path}.dispenseRequest") or {}
     quantity = _object(dispense.get("quantity"), f"{path}.dispenseRequest.quantity") or {}
+    if not _countable(medication, _pieces(quantity, f"{path}.dispenseRequest.quantity")):
+        rows.reject(entry, f"dispenseRequest.{_NOT_PIECES}")
+        return
     rows.add(
         entry,
         _dispensing_row(
@@ -1134,9 +1772,7 @@ def _request(
             medication,
             date=_when(resource.get("authoredOn"), f"{path}.authoredOn"),
             quantity=_decimal(quantity.get("value"), f"{path}.dispenseRequest.quantity.value"),
-            prescriber=index.practitioner(
-                resource.get("requester"), f"{path}.requester", (resource, path)
-            ),
+            prescriber=index.prescriber((resource, path, (resource, path))),
         ),
     )
 
@@ -1148,6 +1784,8 @@ def _dispensing_row(
     date: str | None,
     quantity: str | None,
     prescriber: str | None,
+    pharmacy: str | None = None,
+    days_supply: str | None = None,
 ) -> dict[str, str | None]:
     """The dispensings row of a dispense or request whose drug has an ATC code.
 
@@ -1161,18 +1799,95 @@ def _dispensing_row(
         "strength_mg": medication.strength_mg,
         "form": medication.form,
         "prescriber_id": prescriber,
+        "pharmacy_id": pharmacy,
+        "days_supply": days_supply,
     }
 
 
-def _extension(element: Mapping[str, Any] | None, url: str, path: str) -> str | None:
+def _extension(
+    element: Mapping[str, Any] | None, url: str, path: str, value: str = "valueString"
+) -> str | None:
+    """The text of an element's extension ``url`` (its ``valueString``, or ``value``)."""
     if element is None:
         return None
     for where, extension in _objects(element.get("extension"), f"{path}.extension"):
         if _text(extension.get("url"), f"{where}.url") == url:
-            value = _text(extension.get("valueString"), f"{where}.valueString")
-            if value:
-                return value
+            found = _text(extension.get(value), f"{where}.{value}")
+            if found:
+                return found
     return None
+
+
+def _given_names(name: Mapping[str, Any], path: str) -> list[tuple[str, str | None]]:
+    """Each given name with its ``iso21090-EN-qualifier`` (``IN`` initials, ``BR`` official
+    first name, ``CL`` call name), read from the ``_given`` element at the same position."""
+    given = _array(name.get("given"), f"{path}.given")
+    parts = _array(name.get("_given"), f"{path}._given")
+    found = []
+    for number, value in enumerate(given):
+        text = _text(value, f"{path}.given[{number}]")
+        if not text or not text.strip():
+            continue  # null next to a _given extension, or empty
+        where = f"{path}._given[{number}]"
+        element = _object(parts[number], where) if number < len(parts) else None
+        found.append((text.strip(), _extension(element, EN_QUALIFIER, where, "valueCode")))
+    return found
+
+
+def _initials(given: list[tuple[str, str | None]]) -> str | None:
+    """The initials (voorletters): the given names marked ``IN`` as written (``J.`` and
+    ``Th.``), else the first letters of the official first names (``BR``), else of the given
+    names without a qualifier. A call name (``CL``) is no initial."""
+    marked = [g.replace(" ", "") for g, q in given if q == "IN"]
+    if marked:
+        return "".join(g if g.endswith(".") else f"{g}." for g in marked)
+    first_names = [g for g, q in given if q == "BR"] or [g for g, q in given if q is None]
+    return "".join(f"{g[0]}." for g in first_names) or None
+
+
+def _call_name(
+    given: list[tuple[str, str | None]],
+    names: list[tuple[str, Mapping[str, Any]]],
+) -> str | None:
+    """The name the patient is called by (roepnaam): a given name marked ``CL``, else the
+    given name of a name with ``use`` usual (as nl-core-Patient writes it), else the first
+    given name without a qualifier. An official first name (``BR``) is not taken for it: the
+    call name is often another one (Johanna Petronella, called Jo)."""
+    called = next((g for g, q in given if q == "CL"), None)
+    if called:
+        return called
+    for where, name in names:
+        if _text(name.get("use"), f"{where}.use") == "usual":
+            usual = _given_names(name, where)
+            if usual:
+                return usual[0][0]
+    return next((g for g, q in given if q is None), None)
+
+
+def _family_name(name: Mapping[str, Any], path: str) -> tuple[str | None, str | None]:
+    """``(name_prefix, family_name)`` from the Dutch name parts and the name's assembly
+    order (``humanname-assembly-order``, the BRP's naamgebruik): NL1 (or none) the own name,
+    NL2 the partner's, NL3 the partner's then the own, NL4 the own then the partner's
+    (``van Putten-van der Giessen``: prefix ``van``, family ``Putten-van der Giessen``).
+    Without the parts, the ``family`` text as written."""
+    where = f"{path}._family"
+    parts = _object(name.get("_family"), where)
+    own_prefix = _extension(parts, OWN_PREFIX, where)
+    own = _extension(parts, OWN_NAME, where)
+    partner_prefix = _extension(parts, PARTNER_PREFIX, where)
+    partner = _extension(parts, PARTNER_NAME, where)
+    order = _extension(name, ASSEMBLY_ORDER, path, "valueCode")
+    if partner and order == "NL2":
+        return partner_prefix, partner
+    if partner and own and order == "NL3":
+        return partner_prefix, f"{partner}-{_joined(own_prefix, own)}"
+    if partner and own and order == "NL4":
+        return own_prefix, f"{own}-{_joined(partner_prefix, partner)}"
+    return own_prefix, own or _text(name.get("family"), f"{path}.family")
+
+
+def _joined(prefix: str | None, name: str) -> str:
+    return f"{prefix} {name}" if prefix else name
 
 
 def _patient(entry: _Entry, index: _Index) -> dict[str, str | None]:
@@ -1184,13 +1899,10 @@ def _patient(entry: _Entry, index: _Index) -> dict[str, str | None]:
         for where, name in names
         if _text(name.get("use"), f"{where}.use") == "official"
     ]
-    name_path, name = (official or names or [(f"{path}.name", {})])[0]
-    given = _texts(name.get("given"), f"{name_path}.given")
-    parts = _object(name.get("_family"), f"{name_path}._family")
-    prefix = _extension(parts, OWN_PREFIX, f"{name_path}._family")
-    family = _extension(parts, OWN_NAME, f"{name_path}._family") or _text(
-        name.get("family"), f"{name_path}.family"
-    )
+    with_family = [(w, n) for w, n in names if n.get("family") or n.get("_family")]
+    name_path, name = (official or with_family or names or [(f"{path}.name", {})])[0]
+    given = _given_names(name, name_path)
+    prefix, family = _family_name(name, name_path)
     addresses = list(_objects(resource.get("address"), f"{path}.address"))
     address_path, address = addresses[0] if addresses else (f"{path}.address", {})
     lines = _texts(address.get("line"), f"{address_path}.line")
@@ -1221,8 +1933,8 @@ def _patient(entry: _Entry, index: _Index) -> dict[str, str | None]:
         "gp_id": gp,
         "birth_date": _when(resource.get("birthDate"), f"{path}.birthDate"),
         "sex": _SEX[gender] if gender else None,
-        "initials": "".join(f"{g[0]}." for g in given if g) or None,
-        "first_name": given[0] if given else None,
+        "initials": _initials(given),
+        "first_name": _call_name(given, names),
         "name_prefix": prefix,
         "family_name": family,
         "street": street or (lines[0] if lines else None),

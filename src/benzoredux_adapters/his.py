@@ -26,14 +26,15 @@ from attrs import frozen
 
 from benzoredux.hookspecs import Reader, hookimpl
 from benzoredux.reading import (
+    COMBINED_NAME,
     EXCEL_SUFFIXES,
     RawTable,
     ReadError,
     ReadResult,
     SourceMapping,
     raw_table,
+    split_name_column,
 )
-from benzoredux.reading.names import COMBINED_NAME, split_name_column
 from benzoredux_adapters._column_names import DUTCH_NAMES
 from benzoredux_adapters._results import reader_result
 from benzoredux_adapters._sources import source_files

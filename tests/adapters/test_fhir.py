@@ -71,7 +71,7 @@ def test_a_drug_without_atc_or_code_map_entry_is_rejected_with_its_codings(
         read_source(examples / "fhir-bundle.json")
     assert (
         "fhir-bundle.json, entry 7 (MedicationDispense): medication has no ATC coding "
-        "(http://www.whocc.no/atc) and no code-map entry for its codings "
+        "(http://www.whocc.no/atc) and no code-map or G-Standaard table entry for its codings "
         "(urn:oid:2.16.840.1.113883.2.4.4.7|1234567)"
     ) in str(caught.value)
 
@@ -523,8 +523,8 @@ def test_record_labels_and_codings_carry_no_personal_data(tmp_path: Path) -> Non
     result = read_source(path, strict=False)
     assert result.rejected["record"].tolist() == ["entry 0 (MedicationDispense)"]
     assert result.rejected["reason"].tolist() == [
-        "medication has no ATC coding (http://www.whocc.no/atc) and no code-map entry for its "
-        "codings (urn:oid:2.16.840.1.113883.2.4.4.7|1234567, "
+        "medication has no ATC coding (http://www.whocc.no/atc) and no code-map or G-Standaard "
+        "table entry for its codings (urn:oid:2.16.840.1.113883.2.4.4.7|1234567, "
         "urn:oid:2.16.840.1.113883.2.4.4.7|<hidden>, http://example.org/names|<hidden>, "
         "<hidden>|<hidden>)"
     ]

@@ -1,7 +1,9 @@
 """A fuzzer of the FHIR reader (issue 16, item 3): one bad record never sinks a file.
 
 A seeded generator builds a small, valid FHIR source (a Bundle or NDJSON: Practitioner,
-Patient, Medication, MedicationRequest, MedicationDispenses, a Condition, an Observation) and
+Patient, Medication, MedicationRequest, MedicationDispenses, a Condition, an Observation, and
+MP9 documents: an nl-core-Patient, a PractitionerRole, a pharmacy, G-Standaard-coded and
+magistral products, agreements and a dispense request referred to by identifier) and
 damages it the way a bad export, a damaged disk or a hostile user would: elements deleted or
 swapped for another JSON type, lists where objects belong and back, extreme numbers (401 and
 5,000 digits, ``1e308``, NaN, Infinity), extreme and impossible dates
@@ -53,7 +55,13 @@ SEED = int(os.environ.get("BENZOREDUX_FUZZ_SEED", "0"))
 """The seed of the first file (``BENZOREDUX_FUZZ_SEED``); file ``n`` uses ``SEED + n``."""
 
 PRODUCT_SYSTEM = "urn:oid:2.16.840.1.113883.2.4.4.7"
-CODE_MAP = {f"{PRODUCT_SYSTEM}|1234567": "N05CD07"}
+GPK_SYSTEM = "urn:oid:2.16.840.1.113883.2.4.4.1"
+CODE_MAP = {
+    f"{PRODUCT_SYSTEM}|1234567": "N05CD07",
+    # MP9 (issue 18): an HPK linked to its GPK, the GPK to its ATC code.
+    f"{PRODUCT_SYSTEM}|1000017": f"{GPK_SYSTEM}|100013",
+    f"{GPK_SYSTEM}|100013": "N05BA04",
+}
 
 # Personal values of the source: the patient's own and the ones planted elsewhere. None may
 # appear in a message. They are chosen so that no message can contain one by chance.
@@ -277,6 +285,7 @@ def _resources() -> list[dict[str, Any]]:
             "whenHandedOver": "2025-03-11",
             "quantity": {"value": 60},
         },
+        *_mp9_resources(),
         {
             "resourceType": "Condition",
             "id": "c1",
@@ -291,6 +300,171 @@ def _resources() -> list[dict[str, Any]]:
             "id": "o1",
             "status": "final",
             "valueString": "Vermeulenplant",
+        },
+    ]
+
+
+def _mp9_resources() -> list[dict[str, Any]]:
+    """MP9 documents (issue 18): an nl-core-Patient with Dutch name parts and qualified given
+    names, a pharmacy and a prescriber role, a product coded by G-Standaard HPK and GPK with a
+    display, a magistral preparation, a medication agreement and a dispense request referred
+    to by identifier, an administration agreement, and an mp-MedicationDispense with the
+    G-Standaard unit, days of supply and performer."""
+    sd = "http://hl7.org/fhir/StructureDefinition/"
+    sct = "http://snomed.info/sct"
+    vv = {"system": "urn:oid:2.16.840.1.113883.2.4.3.11.999.77.52711000146108.1", "value": "VV-1"}
+    return [
+        {
+            "resourceType": "Patient",
+            "id": "p2",
+            "identifier": [{"system": BSN_SYSTEM, "value": "123456782"}],
+            "name": [
+                {
+                    "extension": [{"url": sd + "humanname-assembly-order", "valueCode": "NL4"}],
+                    "use": "official",
+                    "family": "Bloemendaal-Kwakernaak",
+                    "_family": {
+                        "extension": [
+                            {"url": sd + "humanname-own-name", "valueString": "Bloemendaal"},
+                            {"url": sd + "humanname-partner-prefix", "valueString": "van"},
+                            {"url": sd + "humanname-partner-name", "valueString": "Kwakernaak"},
+                        ]
+                    },
+                    "given": ["Hendrikje", "H."],
+                    "_given": [
+                        {"extension": [{"url": sd + "iso21090-EN-qualifier", "valueCode": "BR"}]},
+                        {"extension": [{"url": sd + "iso21090-EN-qualifier", "valueCode": "IN"}]},
+                    ],
+                },
+                {"use": "usual", "given": ["Hendrikje"]},
+            ],
+            "gender": "female",
+            "birthDate": "1948-05-12",
+            "generalPractitioner": [{"reference": "PractitionerRole/role-1"}],
+        },
+        {
+            "resourceType": "PractitionerRole",
+            "id": "role-1",
+            "practitioner": {"reference": "Practitioner/prac-1"},
+            "organization": {"reference": "Organization/ph-1"},
+        },
+        {
+            "resourceType": "Organization",
+            "id": "ph-1",
+            "identifier": [
+                {"system": "http://fhir.nl/fhir/NamingSystem/ura", "value": "01236578"},
+                {"system": "http://fhir.nl/fhir/NamingSystem/agb-z", "value": "06011234"},
+            ],
+            "name": "Apotheek Kwakernaak",
+        },
+        {
+            "resourceType": "Medication",
+            "id": "med-mp9",
+            "code": {
+                "coding": [
+                    {
+                        "system": PRODUCT_SYSTEM,
+                        "code": "1000017",
+                        "display": "OXAZEPAM ACME TABLET 10MG",
+                    },
+                    {"system": GPK_SYSTEM, "code": "100013", "display": "OXAZEPAM TABLET 10MG"},
+                ],
+                "text": "OXAZEPAM ACME TABLET 10MG",
+            },
+        },
+        {
+            "resourceType": "Medication",
+            "id": "med-magistral",
+            "code": {"coding": [{"system": PRODUCT_SYSTEM, "code": "90000123"}]},
+            "form": {"text": "capsule"},
+            "ingredient": [
+                {
+                    "itemCodeableConcept": {"coding": [{"system": ATC_SYSTEM, "code": "N05BA04"}]},
+                    "isActive": True,
+                    "strength": {"numerator": {"value": 7.5, "code": "mg"}},
+                },
+                {"itemCodeableConcept": {"text": "lactose"}, "isActive": False},
+            ],
+        },
+        {
+            "resourceType": "MedicationRequest",
+            "id": "ma-1",
+            "identifier": [
+                {"system": "urn:oid:2.16.840.1.113883.2.4.3.11.999.77.16076005.1", "value": "MA-1"}
+            ],
+            "status": "active",
+            "intent": "order",
+            "category": [{"coding": [{"system": sct, "code": "16076005"}]}],
+            "medicationReference": {"reference": "Medication/med-mp9"},
+            "subject": {"reference": "Patient/p2"},
+            "authoredOn": "2025-01-14",
+            "requester": {"reference": "PractitionerRole/role-1"},
+        },
+        {
+            "resourceType": "MedicationRequest",
+            "id": "vv-1",
+            "identifier": [vv],
+            "basedOn": [
+                {
+                    "type": "MedicationRequest",
+                    "identifier": {
+                        "system": "urn:oid:2.16.840.1.113883.2.4.3.11.999.77.16076005.1",
+                        "value": "MA-1",
+                    },
+                }
+            ],
+            "status": "unknown",
+            "intent": "order",
+            "category": [{"coding": [{"system": sct, "code": "52711000146108"}]}],
+            "medicationReference": {"reference": "Medication/med-mp9"},
+            "subject": {"reference": "Patient/p2"},
+            "authoredOn": "2025-01-14",
+            "dispenseRequest": {"quantity": {"value": 60, "unit": "stuk"}},
+        },
+        {
+            "resourceType": "MedicationDispense",
+            "id": "mve-1",
+            "status": "completed",
+            "category": {"coding": [{"system": sct, "code": "373784005"}]},
+            "medicationReference": {"reference": "Medication/med-mp9"},
+            "subject": {"reference": "Patient/p2"},
+            "performer": [{"actor": {"reference": "Organization/ph-1"}}],
+            "authorizingPrescription": [{"type": "MedicationRequest", "identifier": vv}],
+            "quantity": {
+                "extension": [
+                    {
+                        "url": sd + "iso21090-PQ-translation",
+                        "valueQuantity": {
+                            "value": 60,
+                            "system": "urn:oid:2.16.840.1.113883.2.4.4.1.900.2",
+                            "code": "245",
+                        },
+                    }
+                ],
+                "value": 60,
+                "unit": "stuk",
+                "system": "http://unitsofmeasure.org",
+                "code": "1",
+            },
+            "daysSupply": {"value": 4, "system": "http://unitsofmeasure.org", "code": "wk"},
+            "whenHandedOver": "2025-01-15T10:30:00+01:00",
+        },
+        {
+            "resourceType": "MedicationDispense",
+            "id": "mve-2",
+            "status": "completed",
+            "medicationReference": {"reference": "Medication/med-magistral"},
+            "subject": {"reference": "Patient/p2"},
+            "quantity": {"value": 150, "unit": "ml", "system": "http://unitsofmeasure.org"},
+            "whenHandedOver": "2025-02-15",
+        },
+        {
+            "resourceType": "MedicationDispense",
+            "id": "ta-1",
+            "status": "unknown",
+            "category": {"coding": [{"system": sct, "code": "422037009"}]},
+            "medicationReference": {"reference": "Medication/med-mp9"},
+            "subject": {"reference": "Patient/p2"},
         },
     ]
 

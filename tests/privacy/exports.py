@@ -526,11 +526,15 @@ def fhir_bundle(*, personal_only: bool = False) -> dict[str, Any]:
     return bundle
 
 
-def write_fhir(root: Path, *, empty: bool = False) -> tuple[Path, Path]:
-    """The planted bundle (or an empty file) and the example's mapping file under ``root``."""
+def write_fhir(root: Path, *, empty: bool = False, xml: bool = False) -> tuple[Path, Path]:
+    """The planted bundle (or an empty file) and the example's mapping file under ``root``;
+    with ``xml``, the bundle is written as FHIR XML."""
+    from tests.adapters.fhir_xml_writer import to_xml
+
     root.mkdir(parents=True, exist_ok=True)
-    path = root / "bundle.json"
-    path.write_text("" if empty else json.dumps(fhir_bundle()), encoding="utf-8")
+    path = root / ("bundle.xml" if xml else "bundle.json")
+    text = "" if empty else to_xml(fhir_bundle()) if xml else json.dumps(fhir_bundle())
+    path.write_text(text, encoding="utf-8")
     mapping = root / "fhir-mapping.toml"
     mapping.write_text(_fhir_mapping(), encoding="utf-8")
     return path, mapping

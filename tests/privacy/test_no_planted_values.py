@@ -1,8 +1,9 @@
 """No personal data in any message (issue 16, item 1), tested generically.
 
-Every reader's input (AIS, HIS, SFK, FHIR, the generic reader with a mapping file, canonical
-CSV) gets planted names, BSNs, birth dates in six formats and postcodes in every column
-(:mod:`tests.privacy.exports`); so does dataframe input to the validation and the selection.
+Every reader's input (AIS, HIS, SFK, FHIR in JSON and XML, the generic reader with a mapping
+file, canonical CSV) gets planted names, BSNs, birth dates in six formats and postcodes in
+every column (:mod:`tests.privacy.exports`); so does dataframe input to the validation and the
+selection.
 The tests drive each through its error paths (bad dates, numbers and codes, values outside a
 closed set, duplicates, no header line, an empty file, a required column missing; strict and
 not strict), through the library and through the command line with and without ``--debug``,
@@ -144,11 +145,12 @@ def test_reading_an_export_says_nothing_planted(
     assert_no_leak(texts, f"{export.id}, {variant}")
 
 
+@pytest.mark.parametrize("xml", [False, True], ids=["json", "xml"])
 @pytest.mark.parametrize("variant", ["planted", "empty-file"])
 def test_reading_fhir_says_nothing_planted(
-    variant: str, tmp_path: Path, records: Callable[[], list[logging.LogRecord]]
+    variant: str, xml: bool, tmp_path: Path, records: Callable[[], list[logging.LogRecord]]
 ) -> None:
-    source, mapping = write_fhir(tmp_path, empty=variant == "empty-file")
+    source, mapping = write_fhir(tmp_path, empty=variant == "empty-file", xml=xml)
     assert_no_leak(_reading_texts(source, "fhir", mapping, records), f"fhir, {variant}")
 
 
@@ -210,11 +212,16 @@ def test_select_from_an_export_says_nothing_planted(
 
 
 @pytest.mark.parametrize("debug", [False, True], ids=["plain", "debug"])
+@pytest.mark.parametrize("xml", [False, True], ids=["json", "xml"])
 @pytest.mark.parametrize("variant", ["planted", "empty-file"])
 def test_select_from_fhir_says_nothing_planted(
-    variant: str, debug: bool, tmp_path: Path, records: Callable[[], list[logging.LogRecord]]
+    variant: str,
+    xml: bool,
+    debug: bool,
+    tmp_path: Path,
+    records: Callable[[], list[logging.LogRecord]],
 ) -> None:
-    source, mapping = write_fhir(tmp_path / "in", empty=variant == "empty-file")
+    source, mapping = write_fhir(tmp_path / "in", empty=variant == "empty-file", xml=xml)
     arguments = _select(source, tmp_path / "out", "--format", "fhir", "--mapping", str(mapping))
     assert_no_leak(
         [*_cli_texts(arguments, debug), *log_texts(records())], f"select fhir, {variant}"

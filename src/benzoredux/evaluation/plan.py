@@ -670,7 +670,7 @@ class PlanRows:
     plan: PlanOfAction | None
     """The plan of the rows that can be read (``None`` when none can)."""
     rejected: Any
-    """The rows left out, with the columns of :attr:`benzoredux.reading.ReadResult.rejected`
+    """The rows left out, with the columns of :attr:`benzoredux.reading.result.ReadResult.rejected`
     (``record`` is the row as the spreadsheet numbers it, the header being row 1)."""
     left_out: tuple[str, ...]
     """The task ids of the rows left out, where the row has one."""

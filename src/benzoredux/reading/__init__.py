@@ -26,6 +26,7 @@ from __future__ import annotations
 from benzoredux.errors import describe_columns
 from benzoredux.reading.canonical import FileFormatError, read_canonical
 from benzoredux.reading.mapping import TABLES, MappingFileError, SourceMapping, load_mapping
+from benzoredux.reading.names import COMBINED_NAME, split_name_column
 from benzoredux.reading.parsing import (
     DUTCH_DATE_FORMATS,
     ISO_DATE_FORMATS,
@@ -61,6 +62,7 @@ from benzoredux.reading.text import (
 )
 
 __all__ = [
+    "COMBINED_NAME",
     "DEFAULT_MAPPING_FORMAT",
     "DUTCH_DATE_FORMATS",
     "DUTCH_VALUES",
@@ -96,5 +98,6 @@ __all__ = [
     "read_source",
     "read_text_table",
     "sniff_separator",
+    "split_name_column",
     "unused_columns_note",
 ]

@@ -22,8 +22,10 @@ small TOML file that says what the export calls each canonical column and how it
     [values.sex]                    # the export's value = the canonical value
     V = "F"
 
-    [code_map]                      # FHIR: "system|code" = ATC code
+    [code_map]                      # FHIR: "system|code" = ATC code, or = "system|code" (a link)
     "urn:oid:2.16.840.1.113883.2.4.4.10|1234" = "N05BA04"
+
+    code_table = "g-standaard.csv"  # FHIR: the practice's G-Standaard table (before any [section])
 
 Unknown keys are errors (a misspelt ``seperator`` must not be ignored), and so are canonical
 column names that no table has, and values of the wrong type anywhere (``columns = "Pat"``,
@@ -56,7 +58,7 @@ into the name parts (:mod:`benzoredux.reading.names`)."""
 _FILE_KEYS = frozenset(
     {"encoding", "separator", "decimal", "thousands", "date_formats", "sheet", "header_line"}
 )
-_TOP_KEYS = frozenset({"format", "table", "file", "columns", "values", "code_map"})
+_TOP_KEYS = frozenset({"format", "table", "file", "columns", "values", "code_map", "code_table"})
 _DECIMALS = frozenset({",", "."})
 _THOUSANDS = frozenset({",", ".", " ", "'", "_"})
 """The thousands separators :func:`benzoredux.reading.parsing.parse_numbers` knows."""
@@ -166,6 +168,17 @@ def _check_code_map(_: Any, __: Attribute[Any], value: Any) -> None:
     for code, atc in value.items():
         if not isinstance(atc, str) or not atc.strip():
             raise _fail(f"code_map.{code}", "an ATC code (text)", atc)
+
+
+def _as_path(value: Any) -> Any:
+    """The converter of ``code_table``: text (not empty) as a path; anything else as it is,
+    for the validator to name."""
+    return Path(value) if isinstance(value, str) and value.strip() else value
+
+
+def _check_code_table(_: Any, __: Attribute[Any], value: Any) -> None:
+    if value is not None and not isinstance(value, Path):
+        raise _fail("code_table", "the path of a CSV file", value)
 
 
 def _check_encoding(_: Any, __: Attribute[Any], value: Any) -> None:
@@ -279,7 +292,13 @@ class SourceMapping:
     header_line: int | None = field(default=None, validator=_check_header_line)
     """The line (from 1) of the header; ``None``: found by its column names."""
     code_map: Mapping[str, str] = field(factory=dict, converter=_plain, validator=_check_code_map)
-    """``"system|code"`` -> ATC code, for drug codings other than ATC (FHIR)."""
+    """``"system|code"`` -> ATC code, for drug codings other than ATC (FHIR); a value written
+    ``"system|code"`` links the coding to another one, whose ATC code it shares (a G-Standaard
+    HPK to its PRK or GPK)."""
+    code_table: Path | None = field(default=None, converter=_as_path, validator=_check_code_table)
+    """A G-Standaard table (CSV: ``gpk,prk,hpk,atc``) for the FHIR reader, as
+    :func:`benzoredux_adapters.gstandaard.load_code_table` reads it; in a mapping file, a path
+    relative to the mapping file's folder. The file must exist when the mapping is loaded."""
     path: Path | None = None
     """Where it was read from (for messages)."""
 
@@ -374,6 +393,7 @@ def _parse(data: Mapping[str, Any], path: Path | None) -> SourceMapping:
         code, bad = next((k, v) for k, v in code_map.items() if not isinstance(v, str))
         raise _fail(f"code_map.{code}", "an ATC code (text)", bad)
     thousands = file.get("thousands")
+    code_table = _code_table(data.get("code_table"), path)
     return SourceMapping(
         format=data.get("format"),
         table=data.get("table"),
@@ -390,6 +410,30 @@ def _parse(data: Mapping[str, Any], path: Path | None) -> SourceMapping:
         date_formats=file.get("date_formats"),
         sheet=file.get("sheet"),
         header_line=file.get("header_line"),
-        code_map={str(k): v.strip().upper() for k, v in code_map.items()},
+        code_map={str(k): _code_map_value(v) for k, v in code_map.items()},
+        code_table=code_table,
         path=path,
     )
+
+
+def _code_map_value(value: str) -> str:
+    """An ATC code upper case; a link (``"system|code"``) as written, stripped."""
+    text = value.strip()
+    return text if "|" in text else text.upper()
+
+
+def _code_table(value: Any, path: Path | None) -> Path | None:
+    """The ``code_table`` file, relative to the mapping file's folder; it must exist."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise _fail("code_table", 'the path of a CSV file, such as "g-standaard.csv"', value)
+    table = Path(value.strip())
+    if not table.is_absolute() and path is not None:
+        table = path.parent / table
+    if not table.is_file():
+        raise MappingFileError(
+            f"code_table = {_shown(value)}: no such file"
+            + (f" (looked in {table.parent})" if path is not None else "")
+        )
+    return table

@@ -40,13 +40,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import pandas as pd
 from attrs import frozen
 
-if TYPE_CHECKING:
-    from benzoredux.reading.raw import RawTable
+from benzoredux.reading.raw import RawTable
 
 __all__ = [
     "COMBINED_NAME",
