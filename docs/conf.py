@@ -76,8 +76,9 @@ nitpick_ignore_regex = [
     # narwhals: every algorithm is a narwhals query (expressions, lazy frames, the frame types a
     # caller may pass in as ``IntoFrame``).
     (r"py:.*", r"narwhals(\..*)?"),
-    # The dataframe libraries callers pass in and get back.
-    (r"py:.*", r"(pandas|polars|pyarrow|duckdb)(\..*)?"),
+    # The dataframe libraries callers pass in and get back (and numpy, whose arrays the reader
+    # toolkit hands over: RawTable.lines, distinct_cells).
+    (r"py:.*", r"(pandas|polars|pyarrow|duckdb|numpy)(\..*)?"),
     # attrs (the records) and python-dateutil (the calendar arithmetic of the windows).
     (r"py:.*", r"(attr|attrs|dateutil)(\..*)?"),
     # The optional letters and schedule extras (templates, documents, spreadsheets, calendars).

@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from attrs import evolve
 
 from benzoredux.reading import (
+    COMBINED_NAME,
     EXCEL_SUFFIXES,
     SEPARATORS,
     MappingFileError,
@@ -27,6 +29,7 @@ from benzoredux.reading import (
     RawTable,
     SourceMapping,
     TextTable,
+    distinct_cells,
     guess_separator,
     read_text_table,
 )
@@ -229,8 +232,12 @@ def mapping_of(options: Mapping[str, Any]) -> SourceMapping | None:
     return mapping
 
 
-def _kept(values: Sequence[Any] | None, keep: np.ndarray[Any, Any]) -> list[Any] | None:
-    return None if values is None else np.asarray(values, dtype=object)[keep].tolist()
+def _kept(values: Sequence[Any] | np.ndarray[Any, Any] | None, keep: np.ndarray[Any, Any]) -> Any:
+    """The entries of ``values`` (lines or records, aligned with a frame) where ``keep``."""
+    if values is None:
+        return None
+    array = np.asarray(values) if isinstance(values, np.ndarray) else np.asarray(values, object)
+    return array[keep]
 
 
 def drop_rows(raw: RawTable, bad: np.ndarray[Any, Any], reasons: Sequence[str]) -> RawTable:
@@ -241,9 +248,16 @@ def drop_rows(raw: RawTable, bad: np.ndarray[Any, Any], reasons: Sequence[str]) 
     positions = np.flatnonzero(bad)
     if not len(positions):
         return raw
-    lines = _kept(raw.lines, bad) or [None] * len(positions)
-    records = _kept(raw.records, bad) or [None] * len(positions)
-    unreadable = tuple(zip(lines, records, reasons, strict=True))
+    lines = _kept(raw.lines, bad)
+    records = _kept(raw.records, bad)
+    unreadable = tuple(
+        zip(
+            [None] * len(positions) if lines is None else lines.tolist(),
+            [None] * len(positions) if records is None else records.tolist(),
+            reasons,
+            strict=True,
+        )
+    )
     keep = ~bad
     return evolve(
         raw,
@@ -254,6 +268,51 @@ def drop_rows(raw: RawTable, bad: np.ndarray[Any, Any], reasons: Sequence[str]) 
     )
 
 
+def text_column(codes: np.ndarray[Any, Any], cells: Any, index: pd.Index) -> pd.Series:
+    """A column of text cells: row ``i`` holds ``cells[codes[i]]`` (``None``: missing), as a
+    pandas categorical like the text reader's columns (each distinct value stored once)."""
+    found = np.asarray(cells, dtype=object).copy()
+    found[pd.isna(found)] = None
+    numbers, categories = pd.factorize(found)
+    column = pd.Categorical.from_codes(
+        numbers[codes], categories=pd.Index(categories, dtype=object)
+    )
+    return pd.Series(column, index=index)
+
+
+def before_name_split(raw: RawTable) -> RawTable:
+    """``raw`` ready for :func:`~benzoredux.reading.split_name_column`: when it has a combined
+    name column, its columns as object columns (text or ``None``), since the split writes name
+    parts into them and a categorical column takes only its own categories."""
+    if COMBINED_NAME not in raw.frame.columns:
+        return raw
+    frame = raw.frame.astype(object)
+    return evolve(raw, frame=frame.where(frame.notna(), None))
+
+
+def first_rows(frame: pd.DataFrame) -> np.ndarray[Any, Any]:
+    """Per row of ``frame``: whether no earlier row has the same cells in every column (the
+    opposite of ``frame.duplicated(keep="first")``), worked out on each column's distinct
+    cells (:func:`~benzoredux.reading.distinct_cells`), not on every cell."""
+    key = np.zeros(len(frame), dtype=np.int64)
+    size = 1  # the key is below this
+    for name in frame.columns:
+        codes, distinct = distinct_cells(frame[name])
+        # Equal cells that are different objects get one number (missing ones too, as in
+        # DataFrame.duplicated).
+        numbers, found = pd.factorize(distinct.to_numpy(dtype=object))
+        ids = numbers[codes].astype(np.int64) + 1
+        width = len(found) + 1
+        if size * width >= 2**62:  # renumber the keys before they could overflow
+            key, kept = pd.factorize(key)
+            size = len(kept)
+        key = key * width + ids
+        size *= width
+    group = pd.factorize(key)[0]  # numbered as the rows first appear
+    seen = np.maximum.accumulate(np.concatenate([[-1], group[:-1]]))
+    return np.asarray(group > seen, dtype=bool)
+
+
 def distinct_rows(raw: RawTable) -> RawTable:
     """``raw`` with rows whose every cell repeats an earlier row left out (the first is kept).
 
@@ -261,7 +320,7 @@ def distinct_rows(raw: RawTable) -> RawTable:
     details repeat on every dispensing); rows that differ stay, so conflicting details for one
     patient are reported by the patients schema.
     """
-    keep = ~raw.frame.duplicated(keep="first").to_numpy()
+    keep = first_rows(raw.frame)
     return evolve(
         raw,
         frame=raw.frame[keep].reset_index(drop=True),

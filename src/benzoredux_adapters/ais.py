@@ -24,6 +24,7 @@ from benzoredux.hookspecs import Reader, hookimpl
 from benzoredux.reading import (
     COMBINED_NAME,
     ReadResult,
+    distinct_cells,
     raw_table,
     split_name_column,
     unused_columns_note,
@@ -31,12 +32,14 @@ from benzoredux.reading import (
 from benzoredux_adapters._column_names import DUTCH_NAMES
 from benzoredux_adapters._results import reader_result
 from benzoredux_adapters._tabular import (
+    before_name_split,
     best_header_score,
     distinct_rows,
     drop_rows,
     mapping_of,
     read_table_file,
     settings_for,
+    text_column,
 )
 
 __all__ = ["DISPENSINGS_LAYOUT", "PATIENTS_LAYOUT", "AisReader", "benzoredux_register_readers"]
@@ -109,7 +112,7 @@ class AisReader:
             keep=PATIENTS_LAYOUT,
         )
         # A combined name column ("Vries, A. de") becomes the name parts the letters need.
-        patients, name_notes = split_name_column(patients)
+        patients, name_notes = split_name_column(before_name_split(patients))
         if patient_columns & set(patients.frame.columns):
             raws.append(distinct_rows(patients))
             used = set(dispensings.source_columns.values()) | set(patients.source_columns.values())
@@ -132,13 +135,23 @@ def _apply_return_flag(raw: Any) -> Any:
     if "return" not in raw.frame.columns or "quantity" not in raw.frame.columns:
         # Without Aantal there is nothing to negate: the missing column is reported as such.
         return raw
-    flag = raw.frame["return"].astype("string").str.strip().str.casefold()
-    yes = flag.isin(_YES).to_numpy(dtype=bool)
-    unknown = (flag.notna() & ~flag.isin(_YES | _NO)).to_numpy(dtype=bool)
-    quantity = raw.frame["quantity"].astype("string").str.strip()
-    negate = yes & ~quantity.str.startswith("-").fillna(False).to_numpy(dtype=bool)
+    # Each distinct flag and quantity is looked at once (distinct_cells): a million rows hold
+    # a few of each.
+    flag_codes, flags = distinct_cells(raw.frame["return"])
+    flag = flags.astype("string").str.strip().str.casefold()
+    yes = flag.isin(_YES).to_numpy(dtype=bool)[flag_codes]
+    unknown = (flag.notna() & ~flag.isin(_YES | _NO)).to_numpy(dtype=bool)[flag_codes]
+    codes, quantities = distinct_cells(raw.frame["quantity"])
+    quantity = quantities.astype("string").str.strip()
+    negative = quantity.str.startswith("-").fillna(False).to_numpy(dtype=bool)[codes]
+    negate = yes & ~negative
+    # The quantity as written, trimmed; with a minus sign on a return.
+    written = quantity.astype(object).where(quantity.notna(), None).to_numpy(dtype=object)
+    minus = ("-" + quantity).astype(object).where(quantity.notna(), None).to_numpy(dtype=object)
+    cells = np.concatenate([written, minus])
+    chosen = np.where(negate, codes + len(written), codes)
     frame = raw.frame.drop(columns="return").assign(
-        quantity=quantity.where(~negate, "-" + quantity)
+        quantity=text_column(chosen, cells, raw.frame.index)
     )
     source_name = raw.source_columns.get("return", "Retour")
     # The reason names the column, not the value: a swapped column puts names here.

@@ -40,6 +40,7 @@ from benzoredux_adapters._results import reader_result
 from benzoredux_adapters._sources import source_files
 from benzoredux_adapters._tabular import (
     TEXT_SUFFIXES,
+    before_name_split,
     best_header,
     best_header_score,
     mapped_layout,
@@ -235,7 +236,7 @@ class HisReader:
             text = read_table_file(path, mapping, layout=layout, signature=signature, table=table)
             raw, more = raw_table(text, table, layout, mapping=mapping, settings=settings)
             # A combined name column ("Vries, A. de") becomes the name parts the letters need.
-            raw, named = split_name_column(raw)
+            raw, named = split_name_column(before_name_split(raw))
             raws.append(raw)
             notes.extend([*more, *named])
         if lacking and options.get("strict", True):

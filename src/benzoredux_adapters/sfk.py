@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from attrs import evolve
 
 from benzoredux.hookspecs import Reader, hookimpl
@@ -31,6 +32,7 @@ from benzoredux.reading import (
     ReadError,
     ReadResult,
     describe_columns,
+    distinct_cells,
     raw_table,
     unused_columns_note,
 )
@@ -42,6 +44,7 @@ from benzoredux_adapters._tabular import (
     mapping_of,
     read_table_file,
     settings_for,
+    text_column,
 )
 
 __all__ = ["LAYOUT", "LISTS", "SfkReader", "benzoredux_register_readers"]
@@ -120,15 +123,21 @@ class SfkReader:
                 f"{source.name} (sfk): missing column(s) {', '.join(map(repr, absent))}; "
                 f"columns found: {describe_columns(text.header)}"
             )
-        kind = frame["sfk_list"].astype("string").str.strip().str.casefold().map(LISTS)
-        unknown = kind.isna().to_numpy(dtype=bool)
-        long_term = (kind == "long_term").fillna(False).to_numpy(dtype=bool)
+        # Each distinct list name and date is looked at once (distinct_cells).
+        codes, lists = distinct_cells(frame["sfk_list"])
+        kinds = lists.astype("string").str.strip().str.casefold().map(LISTS)
+        unknown = kinds.isna().to_numpy(dtype=bool)[codes]
+        long_term = (kinds == "long_term").fillna(False).to_numpy(dtype=bool)[codes]
+        last_codes, last = distinct_cells(frame["last_dispensing"])
+        first_codes, first = distinct_cells(frame["first_dispensing"])
+        dates = np.concatenate([last.to_numpy(dtype=object), first.to_numpy(dtype=object)])
+        date_codes = np.where(long_term, last_codes, first_codes + len(last))
         dispensings = (
             frame.drop(columns=["first_dispensing", "last_dispensing"])
             .rename(columns={"gp_id": "prescriber_id"})
             .assign(
-                date=frame["last_dispensing"].where(long_term, frame["first_dispensing"]),
-                sfk_list=kind.astype("string"),
+                date=text_column(date_codes, dates, frame.index),
+                sfk_list=text_column(codes, kinds.to_numpy(dtype=object), frame.index),
             )
         )
         names = rows.source_columns

@@ -34,7 +34,14 @@ from benzoredux.reading.parsing import (
     parse_dates,
     parse_numbers,
 )
-from benzoredux.reading.raw import DUTCH_VALUES, ParseSettings, RawTable, build_result, raw_table
+from benzoredux.reading.raw import (
+    DUTCH_VALUES,
+    ParseSettings,
+    RawTable,
+    build_result,
+    distinct_cells,
+    raw_table,
+)
 from benzoredux.reading.result import (
     PROBLEM_COLUMNS,
     ReadError,
@@ -87,6 +94,7 @@ __all__ = [
     "describe_columns",
     "describe_date_formats",
     "detect_format",
+    "distinct_cells",
     "guess_separator",
     "header_line_of",
     "known_formats",

@@ -16,10 +16,25 @@ record is which row) and hand the text cells over as :class:`RawTable` objects;
    could make someone a chronic user.
 
 A row with any problem is rejected with *every* problem it has; counts reconcile.
+
+**How a million rows stay fast** (issue 19). Every step above works cell by cell or row by row,
+so the work is done on what is distinct: each column's distinct cells are converted once
+(:func:`distinct_cells`; a column of a million dispensings holds a few hundred dates, codes and
+quantities) and the results are taken at each row's code. The row checks run with polars on
+only the columns a rule reads (which rules run is asked of
+:func:`~benzoredux.tables.validate` on an empty table first), a block of
+``CHECK_ROWS`` (2,097,152) rows at a time when every rule judges a row by its own values (the
+patients' unique ``patient_id`` is a count over all rows, so that table is checked whole).
+Exact duplicates are found on per-row numbers of the distinct values. The usable rows are
+taken from the distinct values in the end, in the types a caller gets (text in pandas' string
+dtype, dates ``datetime64``, numbers ``float64``, true/false ``boolean``). The results are the
+ones converting and checking every cell gives: a property test holds them to the code this
+replaced (``tests/property/test_reading_matches_reference.py``).
 """
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -49,7 +64,17 @@ from benzoredux.reading.result import (
     problem_frame,
 )
 from benzoredux.reading.text import LINE, TextTable
-from benzoredux.tables import MAX_QUANTITY, REASONS, ROW, Kind, Plausibility, TableSchema, validate
+from benzoredux.tables import (
+    MAX_QUANTITY,
+    REASONS,
+    Column,
+    Kind,
+    Plausibility,
+    TableSchema,
+    form_rule,
+    plausibility_rules,
+    validate,
+)
 
 __all__ = [
     "BOOLEAN_VALUES",
@@ -57,6 +82,7 @@ __all__ = [
     "ParseSettings",
     "RawTable",
     "build_result",
+    "distinct_cells",
     "raw_table",
 ]
 
@@ -161,7 +187,8 @@ class RawTable:
     frame: pd.DataFrame
     file: str
     settings: ParseSettings = field(factory=ParseSettings)
-    lines: Sequence[int] | None = None
+    lines: Sequence[int] | np.ndarray[Any, Any] | None = None
+    """The line each row starts on (a list, or a numpy array as :func:`raw_table` gives)."""
     records: Sequence[str] | None = None
     source_columns: Mapping[str, str] = field(factory=dict, converter=plain_dict)
     """Canonical name -> the export's column name, for messages."""
@@ -280,7 +307,7 @@ def raw_table(
         frame=frame.reset_index(drop=True),
         file=text.file.name,
         settings=used_settings,
-        lines=text.rows[LINE].tolist(),
+        lines=text.rows[LINE].to_numpy(dtype=np.int64),
         source_columns={v: k for k, v in renames.items()},
         unreadable=tuple((line, None, f"line {reason}") for line, reason in text.bad_lines),
         found_columns=text.header,
@@ -402,60 +429,123 @@ def _normalise_text(name: str, text: pd.Series) -> pd.Series:
     return text
 
 
-def _convert(
-    schema: TableSchema, raw: RawTable
-) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, np.ndarray[Any, Any]]]:
-    """Typed columns, the conversion problems ``(position, column, reason)``, and per column
-    the mask of cells that failed to convert."""
-    settings = raw.settings
-    known = {c.name: c for c in schema.columns}
-    typed: dict[str, pd.Series] = {}
-    failures: dict[str, np.ndarray[Any, Any]] = {}
-    found: list[pd.DataFrame] = []
-    for name in raw.frame.columns:
-        text = raw.frame[name].astype(pd.StringDtype()).str.strip()
-        text = text.mask(text == "")
-        values = settings.values.get(name)
-        if values:
-            lookup = {k.casefold(): v for k, v in values.items()}
-            mapped = text.str.casefold().map(lookup)
-            text = mapped.where(mapped.notna(), text).astype(pd.StringDtype())
-        column = known.get(name)
-        if column is None or column.kind is Kind.TEXT:
-            typed[name] = _normalise_text(name, text)
-            continue
-        if column.kind is Kind.DATE:
-            parsed, failed = parse_dates(
-                text,
-                settings.date_formats,
-                past_only=name in _PAST_ONLY,
-                today=settings.today,
-            )
-            # A plain sentence naming what is expected; the message names the column already.
-            reason = f"not a real date written {describe_date_formats(settings.date_formats)}"
-        elif column.kind is Kind.BOOLEAN:
-            parsed = text.str.casefold().map(BOOLEAN_VALUES).astype("boolean")
-            failed = text.notna() & parsed.isna()
-            reason = "not true or false (also written 1/0, ja/nee or J/N)"
-        else:
-            parsed, failed = parse_numbers(
-                text, decimal=settings.decimal, thousands=settings.thousands
-            )
-            notation = "a decimal comma" if settings.decimal == "," else "a decimal point"
-            reason = f"not a number written with {notation}"
-        typed[name] = parsed
-        mask = failed.to_numpy(dtype=bool)
-        failures[name] = mask
-        positions = np.flatnonzero(mask)
-        if len(positions):
-            found.append(pd.DataFrame({"pos": positions, "column": name, "reason": reason}))
-    frame = pd.DataFrame(typed, index=raw.frame.index)
-    problems = (
-        pd.concat(found, ignore_index=True)
-        if found
-        else pd.DataFrame({"pos": pd.Series([], dtype="int64"), "column": [], "reason": []})
-    )
-    return frame, problems, failures
+def _convert_values(
+    name: str, cells: pd.Series, column: Column | None, settings: ParseSettings
+) -> tuple[pd.Series, np.ndarray[Any, Any] | None, str | None]:
+    """The values of the cells of column ``name`` (text as written): ``(values, failed,
+    reason)``, where ``failed`` marks the cells that did not convert (``None`` for text).
+
+    Every step works cell by cell (the result of a cell depends on that cell only), so the
+    caller converts each distinct cell once (:func:`distinct_cells`).
+    """
+    text = cells.astype(pd.StringDtype()).str.strip()
+    text = text.mask(text == "")
+    values = settings.values.get(name)
+    if values:
+        lookup = {k.casefold(): v for k, v in values.items()}
+        mapped = text.str.casefold().map(lookup)
+        text = mapped.where(mapped.notna(), text).astype(pd.StringDtype())
+    if column is None or column.kind is Kind.TEXT:
+        return _normalise_text(name, text).astype(pd.StringDtype()), None, None
+    if column.kind is Kind.DATE:
+        parsed, failed = parse_dates(
+            text,
+            settings.date_formats,
+            past_only=name in _PAST_ONLY,
+            today=settings.today,
+        )
+        # A plain sentence naming what is expected; the message names the column already.
+        reason = f"not a real date written {describe_date_formats(settings.date_formats)}"
+    elif column.kind is Kind.BOOLEAN:
+        parsed = text.str.casefold().map(BOOLEAN_VALUES).astype("boolean")
+        failed = text.notna() & parsed.isna()
+        reason = "not true or false (also written 1/0, ja/nee or J/N)"
+    else:
+        parsed, failed = parse_numbers(text, decimal=settings.decimal, thousands=settings.thousands)
+        notation = "a decimal comma" if settings.decimal == "," else "a decimal point"
+        reason = f"not a number written with {notation}"
+    return parsed, failed.to_numpy(dtype=bool), reason
+
+
+def _addresses(cells: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """The addresses of the objects of the contiguous object array ``cells``, as integers.
+
+    An object array holds pointers to its objects; reading them (not the objects) tells which
+    cells hold the very same string object, which a text table's cells do for every repeated
+    value (:attr:`~benzoredux.reading.text.TextTable.rows`). ``cells`` must stay alive while
+    the result is used.
+    """
+    assert cells.dtype == object
+    assert cells.flags.c_contiguous
+    pointers = (ctypes.c_size_t * len(cells)).from_address(cells.ctypes.data)
+    return np.ctypeslib.as_array(pointers)
+
+
+def distinct_cells(values: pd.Series) -> tuple[np.ndarray[Any, Any], pd.Series]:
+    """``(codes, distinct)``: the column ``values`` is ``distinct`` taken at ``codes``, cell
+    for cell (``distinct.iloc[codes[i]]`` is the very object in row ``i``).
+
+    For a reader that works on a column of text cells: work on each distinct cell once and
+    take the results at ``codes``. A column of a million dispensings holds a few hundred dates
+    and codes, so this is a thousand times less work than working on every cell, and the same
+    result when the work is done cell by cell. ``build_result`` converts columns this way.
+
+    Cells of an object column are told apart by identity (the text reader shares one string
+    object among the cells that hold it, :attr:`~benzoredux.reading.text.TextTable.rows`),
+    which is fast and never wrong: two equal strings that are different objects are merely
+    distinct cells twice. A categorical column gives its categories (and a missing cell);
+    any other column is cast to text first, as a converted cell is.
+
+    >>> from benzoredux.reading import distinct_cells
+    >>> codes, distinct = distinct_cells(pd.Series(["a", None, "a"], dtype=object))
+    >>> codes.tolist(), distinct.tolist()
+    ([0, 1, 0], ['a', None])
+    """
+    if len(values) == 0:
+        return np.zeros(0, dtype=np.int32), values.astype(object)
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy().astype(np.int32)
+        categories = values.cat.categories.astype(object).tolist()
+        distinct = np.empty(len(categories) + 1, dtype=object)
+        distinct[:-1] = categories
+        distinct[-1] = None
+        codes[codes < 0] = len(categories)
+        return codes, pd.Series(distinct, dtype=object)
+    if values.dtype == object:
+        cells = np.ascontiguousarray(values.to_numpy(dtype=object))
+        numbers, _ = pd.factorize(_addresses(cells))  # numbered as they first appear
+        seen = np.maximum.accumulate(np.concatenate([[-1], numbers[:-1]]))
+        first = np.flatnonzero(numbers > seen)
+        return numbers.astype(np.int32), pd.Series(cells[first], dtype=object)
+    numbers, found = pd.factorize(values.astype(pd.StringDtype()), use_na_sentinel=False)
+    return numbers.astype(np.int32), pd.Series(found).astype(object)
+
+
+def _take(values: pd.Series, codes: np.ndarray[Any, Any]) -> pd.Series:
+    """``values.take(codes)`` with a fresh index. Arrow-backed text is taken by polars, several
+    times faster than pandas' own take, and in the memory polars kept from checking the rows
+    (its allocator holds on to freed memory, so this costs the process little more)."""
+    import polars as pl
+    import pyarrow as pa
+
+    if isinstance(values.array, pd.arrays.ArrowStringArray):
+        text = pl.from_arrow(pa.array(values.array))
+        assert isinstance(text, pl.Series)
+        taken = text.gather(codes).to_arrow(compat_level=pl.CompatLevel.oldest())
+        return pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([taken])), copy=False)
+    return pd.Series(values.array.take(codes), copy=False)
+
+
+@frozen
+class _Converted:
+    """One column of one :class:`RawTable`, converted: per row the code of its cell, and per
+    distinct cell the cell as written, its value and whether it failed to convert."""
+
+    codes: np.ndarray[Any, Any]
+    cells: np.ndarray[Any, Any]
+    values: pd.Series
+    failed: np.ndarray[Any, Any] | None
+    reason: str | None
 
 
 def _blamed(reason: str, columns: Sequence[str]) -> str:
@@ -465,66 +555,203 @@ def _blamed(reason: str, columns: Sequence[str]) -> str:
 
 @frozen
 class _Rows:
-    """The rows of one table from all its files: typed values and where each row came from."""
+    """The rows of one table from all its files: the converted columns and where each row
+    came from."""
 
-    typed: pd.DataFrame
-    text: pd.DataFrame
-    """The cells as written (after renaming), for showing rejected values."""
-    file: np.ndarray[Any, Any]
-    line: np.ndarray[Any, Any]
-    record: np.ndarray[Any, Any]
-    origin: np.ndarray[Any, Any]
-    """Index of the :class:`RawTable` each row came from."""
-    failed: dict[str, np.ndarray[Any, Any]]
-    """Per date or number column: the cells that did not parse."""
-    conversion: pd.DataFrame
-    """``pos, column, reason`` of the cells that did not parse."""
+    names: list[str]
+    """The table's columns: the schema's order, then extra columns."""
+    parts: list[dict[str, _Converted]]
+    """Per :class:`RawTable`: its converted columns."""
+    raws: Sequence[RawTable]
+    sizes: list[int]
+    kinds: Mapping[str, Kind]
+    distinct_polars: dict[str, list[Any]] = field(factory=dict)
+    """Per column, the distinct values as polars Series (made on first use)."""
 
+    def __len__(self) -> int:
+        return sum(self.sizes)
 
-def _collect(schema: TableSchema, raws: Sequence[RawTable]) -> _Rows:
-    typed_parts, conversion, failure_parts = [], [], []
-    files, lines, records, origin = [], [], [], []
-    offset = 0
-    for index, raw in enumerate(raws):
-        typed, found, failed = _convert(schema, raw)
-        n = len(typed)
-        typed_parts.append(typed)
-        conversion.append(found.assign(pos=found["pos"] + offset))
-        failure_parts.append(failed)
-        files.append(np.full(n, raw.file, dtype=object))
-        lines.append(np.asarray(raw.lines if raw.lines is not None else [None] * n, dtype=object))
-        records.append(
-            np.asarray(raw.records if raw.records is not None else [None] * n, dtype=object)
-        )
-        origin.append(np.full(n, index))
-        offset += n
-    typed_all = pd.concat(typed_parts, ignore_index=True)
-    order = [c.name for c in schema.columns if c.name in typed_all.columns]
-    typed_all = typed_all[order + [c for c in typed_all.columns if c not in order]]
-    kinds = {c.name: c.kind for c in schema.columns}
-    for name in typed_all.columns:
-        if kinds.get(name, Kind.TEXT) is Kind.TEXT:  # documented extra columns are text too
-            typed_all[name] = typed_all[name].astype(pd.StringDtype())
-    names = {n for part in failure_parts for n in part}
-    failed_all = {
-        name: np.concatenate(
-            [
-                part.get(name, np.zeros(len(t), dtype=bool))
-                for part, t in zip(failure_parts, typed_parts, strict=True)
+    def origin(self, positions: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        """Index of the :class:`RawTable` the rows at ``positions`` came from."""
+        return np.searchsorted(np.cumsum(self.sizes), positions, side="right")
+
+    def where(self, positions: np.ndarray[Any, Any]) -> tuple[np.ndarray[Any, Any], ...]:
+        """``(file, line, record)`` of the rows at ``positions`` (``None`` where unknown)."""
+        origin = self.origin(positions)
+        starts = np.cumsum([0, *self.sizes])
+        file = np.full(len(positions), None, dtype=object)
+        line = np.full(len(positions), None, dtype=object)
+        record = np.full(len(positions), None, dtype=object)
+        for index, raw in enumerate(self.raws):
+            at = origin == index
+            if not at.any():
+                continue
+            inside = positions[at] - starts[index]
+            file[at] = raw.file
+            if raw.lines is not None:
+                line[at] = np.asarray(raw.lines, dtype=object)[inside]
+            if raw.records is not None:
+                record[at] = np.asarray(raw.records, dtype=object)[inside]
+        return file, line, record
+
+    def missing(self, name: str) -> pd.Series:
+        """The value of a missing cell of column ``name`` (a file without that column)."""
+        kind = self.kinds.get(name, Kind.TEXT)
+        if kind is Kind.DATE:
+            return pd.Series([pd.NaT], dtype="datetime64[us]")
+        if kind is Kind.NUMBER:
+            return pd.Series([np.nan], dtype="float64")
+        if kind is Kind.BOOLEAN:
+            return pd.Series([pd.NA], dtype="boolean")
+        return pd.Series([pd.NA], dtype=pd.StringDtype())
+
+    def pieces(self, name: str) -> list[tuple[pd.Series, np.ndarray[Any, Any]]]:
+        """Per file: the distinct values of column ``name`` and the row codes into them."""
+        found = []
+        for part, size in zip(self.parts, self.sizes, strict=True):
+            converted = part.get(name)
+            if converted is None:
+                found.append((self.missing(name), np.zeros(size, dtype=np.int32)))
+            else:
+                found.append((converted.values, converted.codes))
+        return found
+
+    def values(
+        self, name: str, rows: np.ndarray[Any, Any] | None = None, *, last_use: bool = False
+    ) -> pd.Series:
+        """Column ``name`` as pandas values, of every row or of the ``rows`` (a mask);
+        ``last_use`` lets the column's codes go as soon as they are taken."""
+        taken = []
+        offset = 0
+        pieces = self.pieces(name)
+        if last_use:
+            for part in self.parts:
+                part.pop(name, None)
+        for values, codes in pieces:
+            chosen = (
+                codes if rows is None or rows.all() else codes[rows[offset : offset + len(codes)]]
+            )
+            offset += len(codes)
+            taken.append(_take(values, chosen))
+        if len(taken) == 1:
+            return taken[0]
+        return pd.concat(taken, ignore_index=True)
+
+    def polars(self, name: str, start: int = 0, stop: int | None = None) -> Any:
+        """Column ``name`` of the rows ``start`` to ``stop`` as a polars Series (for the row
+        checks)."""
+        import polars as pl
+
+        stop = len(self) if stop is None else min(stop, len(self))
+        if name not in self.distinct_polars:  # the distinct values, converted once
+            self.distinct_polars[name] = [
+                pl.from_pandas(values.reset_index(drop=True)) for values, _ in self.pieces(name)
             ]
-        )
-        for name in names
-    }
-    return _Rows(
-        typed=typed_all,
-        text=pd.concat([raw.frame for raw in raws], ignore_index=True),
-        file=np.concatenate(files),
-        line=np.concatenate(lines),
-        record=np.concatenate(records),
-        origin=np.concatenate(origin),
-        failed=failed_all,
-        conversion=pd.concat(conversion, ignore_index=True),
+        parts = []
+        offset = 0
+        for distinct, (_, codes) in zip(self.distinct_polars[name], self.pieces(name), strict=True):
+            chosen = codes[max(start - offset, 0) : max(stop - offset, 0)]
+            offset += len(codes)
+            parts.append(distinct.gather(chosen))
+        return (parts[0] if len(parts) == 1 else pl.concat(parts)).alias(name)
+
+    def failed(self, name: str) -> np.ndarray[Any, Any] | None:
+        """Per row: whether the cell of column ``name`` failed to convert (``None``: text)."""
+        if not any(name in part and part[name].failed is not None for part in self.parts):
+            return None
+        masks = []
+        for part, size in zip(self.parts, self.sizes, strict=True):
+            converted = part.get(name)
+            if converted is None or converted.failed is None:
+                masks.append(np.zeros(size, dtype=bool))
+            else:
+                masks.append(converted.failed[converted.codes])
+        return np.concatenate(masks)
+
+    def cells(self, name: str, positions: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        """The cells of column ``name`` as written at ``positions`` (``None`` where a file has
+        no such column)."""
+        found = np.full(len(positions), None, dtype=object)
+        offset = 0
+        for part, size in zip(self.parts, self.sizes, strict=True):
+            inside = (positions >= offset) & (positions < offset + size)
+            converted = part.get(name)
+            if converted is not None and inside.any():
+                found[inside] = converted.cells[converted.codes[positions[inside] - offset]]
+            offset += size
+        return found
+
+
+def _collect(schema: TableSchema, raws: Sequence[RawTable]) -> tuple[_Rows, pd.DataFrame]:
+    """The rows of ``raws`` converted (each distinct cell once), and the conversion problems
+    ``(pos, column, reason)``."""
+    known = {c.name: c for c in schema.columns}
+    parts: list[dict[str, _Converted]] = []
+    found: list[pd.DataFrame] = []
+    sizes: list[int] = []
+    names: list[str] = []
+    offset = 0
+    for raw in raws:
+        frame = raw.frame
+        n = len(frame)
+        converted: dict[str, _Converted] = {}
+        for name in frame.columns:
+            codes, distinct = distinct_cells(frame[name])
+            values, failed, reason = _convert_values(name, distinct, known.get(name), raw.settings)
+            converted[name] = _Converted(
+                codes, distinct.to_numpy(dtype=object), values, failed, reason
+            )
+            if name not in names:
+                names.append(name)
+            if failed is not None and failed.any():
+                positions = np.flatnonzero(failed[codes])
+                if len(positions):
+                    found.append(
+                        pd.DataFrame({"pos": positions + offset, "column": name, "reason": reason})
+                    )
+        parts.append(converted)
+        sizes.append(n)
+        offset += n
+    order = [c.name for c in schema.columns if c.name in names]
+    rows = _Rows(
+        names=order + [c for c in names if c not in order],
+        parts=parts,
+        raws=raws,
+        sizes=sizes,
+        kinds={c.name: c.kind for c in schema.columns},
     )
+    conversion = (
+        pd.concat(found, ignore_index=True)
+        if found
+        else pd.DataFrame({"pos": pd.Series([], dtype="int64"), "column": [], "reason": []})
+    )
+    return rows, conversion
+
+
+_POSITION = "__benzoredux_read_row"
+"""The column holding each row's position while the rows are checked."""
+CHECK_ROWS = 1 << 21
+"""Rows checked at a time when every rule judges a row by its own values: a copy in polars of
+the values of several million rows is not made at once."""
+
+
+def _row_by_row(
+    schema: TableSchema,
+    columns: Mapping[str, Any],
+    applied: Mapping[str, Sequence[str]],
+    extra_forms: Mapping[str, bool] | None,
+    plausibility: Plausibility,
+) -> bool:
+    """Whether every rule that runs (``applied``: reason -> columns) is one this module knows
+    judges a row by that row's values alone: not a count over rows (``RowRule.counted_by``,
+    the patients' unique ``patient_id``), and not a rule it does not know of."""
+    known = [
+        *schema.rules,
+        form_rule(extra_forms),
+        *plausibility_rules(schema, columns, plausibility),
+    ]
+    by_reason = {rule.reason: rule for rule in known}
+    return all(r in by_reason and by_reason[r].counted_by is None for r in applied)
 
 
 def _rule_problems(
@@ -533,15 +760,50 @@ def _rule_problems(
     extra_forms: Mapping[str, bool] | None,
     plausibility: Plausibility,
 ) -> pd.DataFrame:
-    """``pos, column, reason`` for each row rule of the schema a row breaks."""
-    checked = validate(
-        rows.typed, schema, engine="auto", forms=extra_forms, plausibility=plausibility
+    """``pos, column, reason`` for each row rule of the schema a row breaks.
+
+    The rules run on polars frames of the converted values (what :func:`validate` does with a
+    pandas frame too), built from the distinct values without converting any cell again.
+    """
+    import narwhals as nw
+    import polars as pl
+
+    def check(frame: Any) -> Any:
+        # Lazy, with the row numbers as a column of their own: validate() then leaves the
+        # usable rows uncollected (only the rejected ones are needed here).
+        return validate(
+            frame.lazy(), schema, engine="auto", forms=extra_forms, plausibility=plausibility
+        )
+
+    # Which rules run with all the columns is asked of validate() on an empty table: only the
+    # columns they read are handed over (not a prescriber's or pharmacy's code), and when all
+    # of them judge a row by itself, the rows are checked a block at a time.
+    empty = pl.DataFrame([rows.polars(name, 0, 0) for name in rows.names])
+    applied = check(empty).rule_columns
+    read = {c for columns in applied.values() for c in columns} | set(schema.required)
+    columns = nw.from_native(empty).collect_schema()
+    block = len(rows) or 1
+    if _row_by_row(schema, columns, applied, extra_forms, plausibility):
+        block = CHECK_ROWS
+    found = []
+    for start in range(0, len(rows), block):
+        typed = pl.DataFrame(
+            [rows.polars(name, start, start + block) for name in rows.names if name in read]
+        ).with_row_index(_POSITION, offset=start)
+        checked = check(typed)
+        assert checked.rule_columns.keys() == applied.keys()  # the same rules ran
+        found.append(checked.rejected.select(_POSITION, REASONS).collect())
+        del typed, checked
+    rejected = (
+        pl.concat(found).to_pandas()
+        if found
+        else pd.DataFrame({_POSITION: pd.Series([], dtype="int64"), REASONS: []})
     )
-    blame = {reason: _blamed(reason, columns) for reason, columns in checked.rule_columns.items()}
+    blame = {reason: _blamed(reason, columns) for reason, columns in applied.items()}
     pairs = pd.DataFrame(
         {
-            "pos": checked.rejected[ROW].to_numpy(dtype="int64"),
-            "reason": checked.rejected[REASONS].astype(str).str.split("; "),
+            "pos": rejected[_POSITION].to_numpy(dtype="int64"),
+            "reason": rejected[REASONS].astype(str).str.split("; "),
         }
     ).explode("reason")
     pairs["column"] = pairs["reason"].map(blame)
@@ -554,27 +816,56 @@ def _rule_problems(
     redundant = np.zeros(len(pairs), dtype=bool)
     positions = pairs["pos"].to_numpy(dtype="int64")
     reasons = pairs["reason"].to_numpy(dtype=object)
-    for name, mask in rows.failed.items():
-        # "date is missing" after "date is not a date" says nothing new.
-        redundant |= (reasons == f"{name} is missing") & mask[positions]
+    for name in rows.names:
+        mask = rows.failed(name)
+        if mask is not None:
+            # "date is missing" after "date is not a date" says nothing new.
+            redundant |= (reasons == f"{name} is missing") & mask[positions]
     return pairs[~redundant]
+
+
+def _row_keys(rows: _Rows) -> np.ndarray[Any, Any]:
+    """Per row, a number that two rows share exactly when every column of theirs is equal.
+
+    Equality is :func:`pandas.factorize`'s (missing equals missing), as in
+    :meth:`pandas.DataFrame.duplicated`: each column's distinct values are numbered once, and
+    the numbers of the columns are combined into one (renumbered before it could overflow).
+    """
+    key = np.zeros(len(rows), dtype=np.int64)
+    size = 1  # the key is below this
+    for name in rows.names:
+        pieces = rows.pieces(name)
+        values = pd.concat([v.reset_index(drop=True) for v, _ in pieces], ignore_index=True)
+        numbers, distinct = pd.factorize(values, use_na_sentinel=False)
+        column = []
+        offset = 0
+        for value, codes in pieces:
+            column.append(numbers[offset : offset + len(value)][codes])
+            offset += len(value)
+        width = len(distinct) + 1
+        if size * width >= 2**62:
+            key, found = pd.factorize(key)
+            size = len(found)
+        key *= width
+        key += column[0] if len(column) == 1 else np.concatenate(column)
+        size *= width
+    return key
 
 
 def _duplicate_problems(rows: _Rows) -> pd.DataFrame:
     """``pos, column, reason`` for every copy of a row after its first (all columns equal)."""
-    keys = list(rows.typed.columns)
-    duplicated = rows.typed.duplicated(subset=keys, keep="first").to_numpy()
-    positions = np.flatnonzero(duplicated)
+    key = _row_keys(rows)
+    positions = np.flatnonzero(pd.Series(key, copy=False).duplicated(keep="first").to_numpy())
     if not len(positions):
         return pd.DataFrame({"pos": positions, "column": [], "reason": []})
-    numbers = pd.Series(pd.array(rows.line, dtype="Int64")).astype(pd.StringDtype())
-    where = ("line " + numbers).fillna(pd.Series(rows.record, dtype=pd.StringDtype()))
-    first = (
-        rows.typed.assign(__where=where.to_numpy())
-        .groupby(keys, dropna=False, sort=False)["__where"]
-        .transform("first")
-    )
-    reasons = "exact duplicate of " + first.iloc[positions].astype(str)
+    # Only the rows of groups with copies are looked at again, for the first row's line.
+    members = np.flatnonzero(np.isin(key, np.unique(key[positions])))
+    _, line, record = rows.where(members)
+    numbers = pd.Series(pd.array(line, dtype="Int64")).astype(pd.StringDtype())
+    where = ("line " + numbers).fillna(pd.Series(record, dtype=pd.StringDtype()))
+    first = where.groupby(key[members], dropna=False, sort=False).transform("first")
+    copies = np.isin(members, positions)
+    reasons = "exact duplicate of " + first[copies].astype(str)
     return pd.DataFrame({"pos": positions, "column": None, "reason": reasons.to_numpy()})
 
 
@@ -585,18 +876,18 @@ def _build_table(
     extra_forms: Mapping[str, bool] | None,
     plausibility: Plausibility,
 ) -> tuple[pd.DataFrame, pd.DataFrame, TableCounts, list[str]]:
-    rows = _collect(schema, raws)
+    rows, conversion = _collect(schema, raws)
     warned = (
         identifier_warnings(
-            rows.typed,
-            files=list(rows.file),
-            lines=list(rows.line),
+            pd.DataFrame({n: rows.values(n) for n in IDENTIFIER_CHECKS if n in rows.names}),
+            files=list(rows.where(np.arange(len(rows)))[0]),
+            lines=list(rows.where(np.arange(len(rows)))[1]),
             source_columns=raws[0].source_columns,
         )
         if schema.name == "patients"
         else []
     )
-    parts = [rows.conversion, _rule_problems(schema, rows, extra_forms, plausibility)]
+    parts = [conversion, _rule_problems(schema, rows, extra_forms, plausibility)]
     if duplicates == "reject" and schema.name == "dispensings":
         parts.append(_duplicate_problems(rows))
     found = pd.concat(parts, ignore_index=True).sort_values("pos", kind="stable")
@@ -607,22 +898,24 @@ def _build_table(
     values = np.full(len(found), None, dtype=object)
     source_columns = np.full(len(found), None, dtype=object)
     sensitive = {c.name for c in schema.columns if c.sensitive}
+    origin = rows.origin(pos)
+    file, line, record = rows.where(pos)
     for name in {c for c in column_names if isinstance(c, str)}:
         at = column_names == name
         if name in sensitive:
             values[at] = HIDDEN
-        elif name in rows.text.columns:
-            values[at] = rows.text[name].to_numpy(dtype=object)[pos[at]]
+        elif name in rows.names:
+            values[at] = rows.cells(name, pos[at])
         for index, raw in enumerate(raws):
-            source_columns[at & (rows.origin[pos] == index)] = raw.source_columns.get(name, name)
+            source_columns[at & (origin == index)] = raw.source_columns.get(name, name)
 
     unreadable = [(raw.file, *u) for raw in raws for u in raw.unreadable]
     n_unreadable = len(unreadable)
     problems = problem_frame(
         table=[schema.name] * (len(found) + n_unreadable),
-        file=[*rows.file[pos], *(u[0] for u in unreadable)],
-        line=[*rows.line[pos], *(u[1] for u in unreadable)],
-        record=[*rows.record[pos], *(u[2] for u in unreadable)],
+        file=[*file, *(u[0] for u in unreadable)],
+        line=[*line, *(u[1] for u in unreadable)],
+        record=[*record, *(u[2] for u in unreadable)],
         column=[*column_names, *([None] * n_unreadable)],
         source_column=[*source_columns, *([None] * n_unreadable)],
         value=[*values, *([None] * n_unreadable)],
@@ -631,13 +924,13 @@ def _build_table(
     problems = problems.sort_values(
         ["file", "line"], kind="stable", na_position="last"
     ).reset_index(drop=True)
-    rejected_rows = np.zeros(len(rows.typed), dtype=bool)
-    rejected_rows[pos] = True
-    valid = rows.typed[~rejected_rows].reset_index(drop=True)
+    kept = np.ones(len(rows), dtype=bool)
+    kept[pos] = False
+    valid = pd.DataFrame({name: rows.values(name, kept, last_use=True) for name in rows.names})
     count = TableCounts(
         table=schema.name,
-        rows_read=len(rows.typed) + n_unreadable,
+        rows_read=len(rows) + n_unreadable,
         rows_valid=len(valid),
-        rows_rejected=int(rejected_rows.sum()) + n_unreadable,
+        rows_rejected=int((~kept).sum()) + n_unreadable,
     )
     return valid, problems, count, warned
