@@ -146,3 +146,19 @@ def test_kept_rows_are_what_the_strict_reader_accepts(
     pd.testing.assert_frame_equal(
         result.tables["episodes"], read_canonical(only, EPISODES), check_dtype=False
     )
+
+
+def test_a_parquet_files_rejected_date_is_listed_as_a_date(tmp_path: Path) -> None:
+    path = tmp_path / "dispensings.parquet"
+    pd.DataFrame(
+        {
+            "patient_id": ["p1", "p2"],
+            "date": pd.to_datetime(["2025-03-01", "2099-01-01"]),
+            "atc": ["N05BA04"] * 2,
+            "quantity": [30.0] * 2,
+        }
+    ).to_parquet(path)
+    result = read_canonical_rows(path, DISPENSINGS, plausibility=Plausibility())
+    assert result.rejected[["record", "column", "value"]].values.tolist() == [
+        ["row 2", "date", "2099-01-01"]
+    ]

@@ -178,7 +178,7 @@ def read_canonical_rows(
     if parquet:
         raw = pd.read_parquet(file)
         _check_columns(file, raw, schema)
-        written = raw.astype(str).where(raw.notna(), None)
+        written = raw  # typed values; _text writes only those of rejected rows as text
         lines: list[Any] = list(range(1, len(raw) + 1))  # row numbers, as records
         problems: list[_Problem] = []
         bad_lines: tuple[tuple[int, str], ...] = ()
@@ -260,7 +260,11 @@ def _text(written: pd.DataFrame, row: int, column: str | None) -> str | None:
     if not column or column not in written.columns:
         return None
     value: Any = written.at[row, column]
-    return None if pd.isna(value) else str(value)
+    if pd.isna(value):
+        return None
+    if isinstance(value, pd.Timestamp) and value == value.normalize():
+        return value.date().isoformat()  # a date of a Parquet file, as a CSV would write it
+    return str(value)
 
 
 def _hidden_or(value: str | None, column: str | None, schema: TableSchema) -> str | None:
