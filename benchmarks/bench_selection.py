@@ -1,11 +1,14 @@
 """Benchmark ``select_chronic_users`` against a hand-written DuckDB query of the same rule.
 
-Run ``python benchmarks/bench_selection.py [--rows N] [--repeat K]``. The script generates one
-synthetic region (``benchmarks/generate.py``), keeps it in memory as a pandas and a polars
+Run ``python benchmarks/bench_selection.py [--rows N] [--repeat K] [--shape dense]``. The
+script generates one synthetic region (``benchmarks/generate.py``; ``--shape dense``: a
+pre-filtered export, a third benzodiazepines), keeps it in memory as a pandas and a polars
 DataFrame, and times on that same data, best of ``K`` wall times each:
 
-* DuckDB: one SQL query (below) on the pandas frame and on the polars frame, found by DuckDB's
-  replacement scans and fetched back as the same kind (``.df()`` / ``.pl()``);
+* DuckDB: one SQL query of the library's whole output (``SQL`` below) on the pandas frame and
+  on the polars frame, found by DuckDB's replacement scans and fetched back as the same kind
+  (``.df()`` / ``.pl()``); and the bare rule (``BARE_SQL``: window, more than 90 units, no
+  complex co-medication; patient and units only) on both;
 * ``benzoredux.select_chronic_users`` on pandas (default ``engine="auto"``), on pandas with
   ``engine="native"``, on the polars DataFrame and on a polars LazyFrame (plus ``collect``).
 
@@ -101,6 +104,13 @@ per_patient AS (
         ) AS last_rx_date,
         sum(quantity * strength_mg / ddd_mg) FILTER (WHERE counted) AS ddd_total,
         bool_or(counted AND (strength_mg IS NULL OR ddd_mg IS NULL)) AS ddd_missing,
+        coalesce(
+            sum(quantity * strength_mg / ddd_mg) FILTER (WHERE counted AND day > DATE '{recent}'),
+            0
+        ) AS ddd_recent,
+        bool_or(
+            counted AND day > DATE '{recent}' AND (strength_mg IS NULL OR ddd_mg IS NULL)
+        ) AS ddd_missing_recent,
         bool_or(cx_l AND quantity > 0) AS has_l,
         bool_or(cx_m03 AND quantity > 0) AS has_m03,
         bool_or(cx_m09a AND quantity > 0) AS has_m09a,
@@ -156,6 +166,8 @@ SELECT
     first_date,
     last_date,
     CASE WHEN NOT ddd_missing THEN ddd_total / {window_days} END AS ddd_per_day,
+    CASE WHEN NOT ddd_missing_recent THEN greatest(ddd_recent, 0) / {recent_days} END
+        AS ddd_per_day_recent,
     days_since_supply_end,
     days_since_supply_end > {grace_days} AS probably_stopped,
     concat_ws(', ',
@@ -171,6 +183,7 @@ ORDER BY patient_id
 def duckdb_sql(reference: dt.date, columns: list[str]) -> str:
     """The SQL above for one reference date and the input's columns."""
     start = reference - relativedelta(months=12)  # the window: after start, up to reference
+    recent = reference - relativedelta(months=3)  # the current dose: after recent, up to it
     ddd = ", ".join(f"('{atc}', {mg!r})" for atc, mg in sorted(codes.ddd_table().items()))
     solid = ", ".join(f"'{form}'" for form, solid in codes.dosage_forms().items() if solid)
     return SQL.format(
@@ -183,7 +196,51 @@ def duckdb_sql(reference: dt.date, columns: list[str]) -> str:
         min_units=MIN_UNITS,
         reference=reference,
         window_days=(reference - start).days,
+        recent=recent,
+        recent_days=(reference - recent).days,
         grace_days=GRACE_DAYS,
+    )
+
+
+# The bare rule and nothing else (issue 19's yardstick): the window, more than 90 units of solid
+# oral benzodiazepines, no complex co-medication; one row per chronic user with their units. No
+# output column beyond these, no row checks: the least any implementation must do.
+BARE_SQL = """
+SELECT
+    CAST(patient_id AS VARCHAR) AS patient_id,
+    coalesce(sum(quantity) FILTER (
+        WHERE benzo AND (form IS NULL OR lower(trim(form)) IN ({solid_forms}))
+    ), 0) AS units
+FROM (
+    SELECT
+        patient_id, quantity, {form_column},
+        atc LIKE 'N05BA%' OR atc LIKE 'N05CD%' OR atc LIKE 'N05CF%' AS benzo,
+        atc LIKE 'L%' OR atc LIKE 'M03%' OR (atc LIKE 'M09A%' AND atc <> 'M09AA01')
+            OR (atc LIKE 'N02A%' AND atc <> 'N02AA59') OR atc LIKE 'N03%' OR atc LIKE 'N05A%'
+            AS complex
+    FROM dispensings
+    WHERE date >= DATE '{first_day}' AND date < DATE '{day_after}'
+)
+WHERE benzo OR complex
+GROUP BY patient_id
+HAVING units > {min_units} AND NOT coalesce(bool_or(complex AND quantity > 0), false)
+"""
+
+
+def bare_sql(reference: dt.date, columns: list[str]) -> str:
+    """The bare rule query (:data:`BARE_SQL`) for one reference date and the input's columns.
+
+    Its patients and units are the library's (with its default options and no patients table):
+    the checksum of the (patient, units) pairs must be the same.
+    """
+    start = reference - relativedelta(months=12)
+    solid = ", ".join(f"'{form}'" for form, solid in codes.dosage_forms().items() if solid)
+    return BARE_SQL.format(
+        form_column="form" if "form" in columns else "NULL::VARCHAR AS form",
+        solid_forms=solid,
+        first_day=start + dt.timedelta(days=1),
+        day_after=reference + dt.timedelta(days=1),
+        min_units=MIN_UNITS,
     )
 
 
@@ -224,11 +281,14 @@ def variants(
     """The timed calls, by name; DuckDB first."""
     con = duckdb.connect()
     sql = duckdb_sql(REFERENCE, list(frame.columns))
+    bare = bare_sql(REFERENCE, list(frame.columns))
     ref = REFERENCE.isoformat()
     select = benzoredux.select_chronic_users
     calls: dict[str, Callable[[], Any]] = {
         "duckdb_pandas": lambda: run_duckdb(con, frame, sql),
         "duckdb_polars": lambda: run_duckdb(con, polars_frame, sql),
+        "duckdb_bare_pandas": lambda: run_duckdb(con, frame, bare),
+        "duckdb_bare_polars": lambda: run_duckdb(con, polars_frame, bare),
         "benzoredux_pandas_auto": lambda: select(frame, ref),
     }
     if native:
@@ -245,6 +305,8 @@ BASELINE = {
     "benzoredux_polars_lazy": "duckdb_polars",
     "duckdb_pandas": "duckdb_pandas",
     "duckdb_polars": "duckdb_polars",
+    "duckdb_bare_pandas": "duckdb_pandas",
+    "duckdb_bare_polars": "duckdb_polars",
 }
 
 
@@ -270,7 +332,7 @@ def compare(library: Any, reference: Any) -> dict[str, Any]:
     only_ref = set(ref["patient_id"]) - set(lib["patient_id"])
     both = lib.merge(ref, on="patient_id", suffixes=("", "_ref"))
     mismatches: dict[str, int] = {}
-    for column in ("units", "ddd_per_day", "days_since_supply_end"):
+    for column in ("units", "ddd_per_day", "ddd_per_day_recent", "days_since_supply_end"):
         # Both round days_since_supply_end half to even, but an exact .x5 can come out of the
         # two float computations a hair apart: allow one rounding step there.
         tol = 0.1 + 1e-9 if column == "days_since_supply_end" else 1e-9
@@ -568,6 +630,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--practice-repeat", type=int, default=15)
     parser.add_argument("--seed", type=int, default=2025)
+    parser.add_argument("--shape", choices=("sparse", "dense"), default="sparse")
     parser.add_argument("--no-native", action="store_true", help="skip engine='native'")
     parser.add_argument("--breakdown", action="store_true", help="time the library's steps")
     parser.add_argument("--output", type=Path, default=RESULTS)
@@ -576,14 +639,14 @@ def main() -> None:
     load_at_start = list(os.getloadavg())
     print(f"generating {args.rows:,} dispensings ...", flush=True)
     start = time.perf_counter()
-    frame = generate(args.rows, seed=args.seed)
+    frame = generate(args.rows, seed=args.seed, shape=args.shape)
     polars_frame = to_polars(frame)
     generated = time.perf_counter() - start
     print(
         f"  {generated:.1f} s; {frame.memory_usage(deep=True).sum() / 2**20:,.0f} MiB in pandas",
         flush=True,
     )
-    small = generate(PRACTICE_ROWS, seed=args.seed)
+    small = generate(PRACTICE_ROWS, seed=args.seed, shape=args.shape)
     small_polars = to_polars(small)
 
     print(f"warming up and timing {PRACTICE_ROWS:,} rows ...", flush=True)
@@ -616,6 +679,7 @@ def main() -> None:
         "machine": machine(),
         "load_average_at_start": load_at_start,
         "rows": args.rows,
+        "shape": args.shape,
         "repeat": args.repeat,
         "seed": args.seed,
         "reference_date": REFERENCE.isoformat(),

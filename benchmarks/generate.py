@@ -24,7 +24,14 @@ with ``n_rows`` unless given explicitly):
 * ~1% returns: copies of an earlier dispensing with a negative quantity, a few days later;
 * ~0.2% of rows without a prescriber.
 
-Run ``python benchmarks/generate.py --rows 1000000`` to print a summary of one region.
+That is the *sparse* shape (``shape="sparse"``, the default): a pharmacy's whole export, 20 rows
+a patient. The *dense* shape (``shape="dense"``) is a pre-filtered export, as pharmacies usually
+send for this purpose: a third of the rows are benzodiazepines and there are ten rows a patient
+(``n_rows // 10`` patients, of whom ~830,000 per 10 million rows have a dispensing); everything
+else (roles, co-medication, returns) follows the same mix.
+
+Run ``python benchmarks/generate.py --rows 1000000 [--shape dense]`` to print a summary of one
+region.
 """
 
 from __future__ import annotations
@@ -39,7 +46,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-__all__ = ["END", "START", "generate", "generate_both", "to_polars"]
+__all__ = ["END", "SHAPES", "START", "Shape", "generate", "generate_both", "to_polars"]
 
 START = dt.date(2024, 1, 1)
 """First day of the generated dispensings."""
@@ -104,6 +111,23 @@ COMPLEX_SHARE = 0.012
 EXCEPTION_SHARE = 0.006
 RETURN_SHARE = 0.01
 MISSING_PRESCRIBER_SHARE = 0.002
+
+
+@dataclass(frozen=True)
+class Shape:
+    """How dense the benzodiazepines are in an export: their share of the rows, rows a patient."""
+
+    benzo_share: float
+    rows_per_patient: int
+
+
+SHAPES = {
+    # A pharmacy's whole export: 8% benzodiazepines, 20 rows a patient.
+    "sparse": Shape(benzo_share=BENZO_SHARE, rows_per_patient=20),
+    # A pre-filtered export (issue 19): a third benzodiazepines, 10 rows a patient
+    # (~830,000 patients with a row per 10 million rows).
+    "dense": Shape(benzo_share=1 / 3, rows_per_patient=10),
+}
 
 
 class _Catalogue:
@@ -235,10 +259,14 @@ def _benzo_rows(
 
 
 def _dispensed(
-    rng: np.random.Generator, region: _Region, catalogue: _Catalogue, n_rows: int
+    rng: np.random.Generator,
+    region: _Region,
+    catalogue: _Catalogue,
+    n_rows: int,
+    benzo_share: float = BENZO_SHARE,
 ) -> dict[str, np.ndarray]:
     """All rows but the returns, as integer codes and numbers (one array per column)."""
-    n_benzo = int(BENZO_SHARE * n_rows)
+    n_benzo = int(benzo_share * n_rows)
     n_complex = int(COMPLEX_SHARE * n_rows)
     n_exception = int(EXCEPTION_SHARE * n_rows)
     n_common = n_rows - n_benzo - n_complex - n_exception
@@ -318,30 +346,37 @@ def generate(
     n_pharmacies: int | None = None,
     with_form: bool = True,
     with_pharmacy: bool = True,
+    shape: str = "sparse",
 ) -> pd.DataFrame:
     """A synthetic region of ``n_rows`` dispensings (see the module docstring), sorted by date.
 
     :param n_rows: number of rows.
     :param seed: the same seed gives the same frame.
-    :param n_patients: default ``n_rows // 20`` (500,000 for 10 million rows).
+    :param n_patients: default ``n_rows`` divided by the shape's rows a patient (500,000 for
+        10 million sparse rows, 1,000,000 for dense ones).
     :param n_prescribers: default one per 33,333 rows (300 for 10 million), at least 3.
     :param n_pharmacies: default one per 333,333 rows (30 for 10 million), at least 1.
     :param with_form: include the optional ``form`` column.
     :param with_pharmacy: include the optional ``pharmacy_id`` column.
+    :param shape: ``"sparse"`` (a whole export) or ``"dense"`` (a pre-filtered one): see
+        :data:`SHAPES`.
     :returns: columns ``patient_id`` (str), ``date`` (``datetime64[us]``, midnight), ``atc``,
         ``quantity``, ``strength_mg``, ``form``, ``prescriber_id`` (str, ~0.2% missing),
         ``pharmacy_id``.
     """
     if n_rows < 100:
         raise ValueError("n_rows must be at least 100")
+    if shape not in SHAPES:
+        raise ValueError(f"shape must be one of {', '.join(SHAPES)}, got {shape!r}")
+    mix = SHAPES[shape]
     rng = np.random.default_rng(seed)
-    n_pat = n_patients or max(n_rows // 20, 50)
+    n_pat = n_patients or max(n_rows // mix.rows_per_patient, 50)
     n_presc = n_prescribers or max(n_rows // 33_333, 3)
     n_pharm = n_pharmacies or max(n_rows // 333_333, 1)
     region = _region(rng, n_pat, n_presc, n_pharm)
     catalogue = _Catalogue(COMMON + BENZOS + COMPLEX + EXCEPTIONS)
     n_returns = int(RETURN_SHARE * n_rows)
-    rows = _dispensed(rng, region, catalogue, n_rows - n_returns)
+    rows = _dispensed(rng, region, catalogue, n_rows - n_returns, mix.benzo_share)
     rows = _with_returns(rng, rows, n_returns, region.n_days)
     rows["prescriber"][rng.random(n_rows) < MISSING_PRESCRIBER_SHARE] = -1
 
@@ -403,9 +438,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=2025)
+    parser.add_argument("--shape", choices=sorted(SHAPES), default="sparse")
     args = parser.parse_args()
     start = time.perf_counter()
-    frame = generate(args.rows, seed=args.seed)
+    frame = generate(args.rows, seed=args.seed, shape=args.shape)
     print(f"generated {len(frame):,} rows in {time.perf_counter() - start:.1f} s")
     _summary(frame)
 

@@ -12,7 +12,8 @@ integer ``quantity`` is always finite") is not run over the rows. Only a proof s
 a file without statistics, a column whose statistics are incomplete, or a bound that does not
 settle the question leaves the rule to the full scan, which gives the same answer as before.
 
-The files are those :func:`benzoredux.engine.parquet_files` lists for the path. Polars decides
+The files are those :func:`benzoredux.engine.parquet_files` lists for the path (or for the
+sources of a polars ``LazyFrame`` that is a bare ``pl.scan_parquet``). Polars decides
 for itself which files it scans; the two are held together by the row count: the statistics
 are used only when their files hold exactly as many rows as polars' scan of the path (which it
 counts from the same footers). Both listings take every file of a directory, and a glob's
@@ -29,7 +30,7 @@ from typing import Any
 
 from attrs import field, frozen
 
-from benzoredux.engine import PathSource, parquet_files
+from benzoredux.engine import ParquetDataset, parquet_files
 
 __all__ = ["ColumnStatistics", "DatasetStatistics", "read_statistics"]
 
@@ -72,8 +73,9 @@ class DatasetStatistics:
     """Top-level columns present in every file with the same physical type."""
 
 
-def read_statistics(source: PathSource, name: str = "input") -> DatasetStatistics:
-    """The footer statistics of the Parquet files at ``source`` (a file, directory or glob).
+def read_statistics(source: ParquetDataset, name: str = "input") -> DatasetStatistics:
+    """The footer statistics of the Parquet files at ``source`` (a file, directory or glob, or
+    the sources of a bare polars scan: :func:`benzoredux.engine.parquet_dataset`).
 
     Reads only the footers (pyarrow). A column missing from a file, stored with another
     physical type in another file, or nested, is left out.

@@ -24,6 +24,7 @@ import enum
 import math
 import numbers
 import re
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -32,7 +33,7 @@ from attrs import Factory, field, frozen, validators
 from narwhals.typing import IntoFrame
 
 from benzoredux import codes
-from benzoredux.engine import Engine, Execution, PathSource, is_path_source
+from benzoredux.engine import Engine, Execution, ParquetDataset, PathSource, parquet_dataset
 from benzoredux.errors import (
     BenzoreduxError,
     ColumnTypeError,
@@ -48,6 +49,7 @@ __all__ = [
     "CHANNELS",
     "DISPENSINGS",
     "EPISODES",
+    "FOOTERS_FROM_ROWS",
     "FUTURE_MARGIN_DAYS",
     "MAX_AGE_YEARS",
     "MAX_QUANTITY",
@@ -169,8 +171,17 @@ class RowRule:
     regular expression over ten million rows; ``invalid`` stays the definition (and is tested
     against this shortcut)."""
     atc_filter: Callable[[str], bool] | None = None
-    """For a ``by_value`` rule that only concerns some drugs: the ATC codes it reads. Distinct
-    values are then taken from those rows only (the form rule reads benzodiazepine rows)."""
+    """For a rule that only concerns some drugs: the ATC codes it reads. For a ``by_value``
+    rule, distinct values are then taken from those rows only (the form rule reads
+    benzodiazepine rows); for a rule with :attr:`per_code`, a row breaks it when its code passes
+    this test and :attr:`per_code` is true on it."""
+    per_code: Callable[[], nw.Expr] | None = None
+    """For a rule with an :attr:`atc_filter`: the part of ``invalid`` that does not read the
+    ATC code, so that ``invalid`` is "``per_code`` and the code passes ``atc_filter``". The
+    one-pass check (:func:`check_rows`) then counts ``per_code`` per distinct code, in the same
+    grouped pass that finds the codes, and applies ``atc_filter`` to the few codes in Python,
+    instead of testing ATC prefixes on every row. ``invalid`` stays the definition (and is
+    tested against this split)."""
     by_bounds: Callable[[Any, Any], nw.Expr] | None = None
     """For a rule on one text column that can only flag rows whose text starts with certain
     characters: given the column's smallest and largest value, an expression true on exactly the
@@ -249,6 +260,12 @@ class DistinctValues:
                 lazy = lazy.filter(self._atc_where(atc_filter))
             self._cache[key] = lazy.select(*columns).unique().collect().rows()
         return self._cache[key]
+
+    def seed(self, joint: tuple[str, ...], combinations: list[tuple[Any, ...]]) -> None:
+        """Take the distinct combinations of ``joint`` (the :attr:`JOINT` columns present)
+        from a pass that found them anyway (the grouped row checks), unless already read."""
+        if self._joint is None and not self.scan:
+            self._joint = (joint, list(dict.fromkeys(combinations)))
 
     def _joint_rows(self) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
         """The columns of :attr:`JOINT` present and their distinct combinations (one pass)."""
@@ -912,6 +929,11 @@ def _within(limit: float) -> Callable[[ColumnStatistics], bool]:
     return proven
 
 
+def _is_benzodiazepine(atc: str) -> bool:
+    """Whether the code ``atc`` is a benzodiazepine's (the groups' own test, in Python)."""
+    return any(g.contains(atc) for g in codes.benzodiazepine_groups())
+
+
 def _benzodiazepine(atc: nw.Expr) -> nw.Expr:
     """True on the rows whose ATC code is a benzodiazepine's, by the groups' own tests."""
     return nw.any_horizontal(
@@ -955,15 +977,25 @@ def plausibility_rules(
             )
         if "quantity" in columns and "atc" in columns:
             limit = bounds.max_quantity
+            # An integer column is compared with a whole number: pyarrow refuses to compare an
+            # integer beyond 2**53 (a misread field) with a float, where it must flag the row.
+            # For integers, "above the limit" is "above its whole part".
+            integers = (
+                isinstance(columns["quantity"], nw.dtypes.DType)
+                and columns["quantity"].is_integer()
+            )
+            bound: float = math.floor(limit) if integers else limit
 
-            def too_many(benzodiazepine: nw.Expr) -> nw.Expr:
+            def beyond() -> nw.Expr:
                 quantity = nw.col("quantity")
                 return (
                     ~quantity.is_null()
                     & quantity.is_finite()
-                    & ((quantity > limit) | (quantity < -limit))
-                    & benzodiazepine
+                    & ((quantity > bound) | (quantity < -bound))
                 )
+
+            def too_many(benzodiazepine: nw.Expr) -> nw.Expr:
+                return beyond() & benzodiazepine
 
             rules.append(
                 RowRule(
@@ -976,6 +1008,8 @@ def plausibility_rules(
                     by_distinct=lambda distinct: too_many(
                         distinct.atc_in(codes.benzodiazepine_groups())
                     ),
+                    atc_filter=_is_benzodiazepine,
+                    per_code=beyond,
                 )
             )
     if schema is PATIENTS and "birth_date" in columns:
@@ -1205,6 +1239,7 @@ def check_rows(
     used: Iterable[str] | None = None,
     distinct: DistinctValues | None = None,
     plausibility: Plausibility | None = None,
+    slices: Iterable[nw.LazyFrame[Any]] | None = None,
 ) -> None:
     """Raise unless every row of ``lazy`` (prepared from ``frame``) is usable.
 
@@ -1213,7 +1248,9 @@ def check_rows(
     limits the row rules to those reading only these columns (what the algorithm reads).
     ``distinct`` shares distinct values with the caller, which needs the same ones.
     ``plausibility`` gives the bounds of the rules on implausible values, usually with the
-    run's reference date (:class:`Plausibility`).
+    run's reference date (:class:`Plausibility`). ``slices``, the same rows as ``lazy`` in
+    slices (:meth:`benzoredux.engine.ArrowBatches.slices`), has the pass run slice by slice,
+    its counts added up.
     """
     columns = lazy.collect_schema()
     schema.check_columns(columns)
@@ -1225,24 +1262,19 @@ def check_rows(
     if used is not None:
         keep = set(used)
         rules = [r for r in rules if set(r.columns) <= keep]
-    if rules and is_path_source(frame):
-        footers = _footer_statistics(frame, lazy)
+    dataset = parquet_dataset(frame) if rules else None
+    if dataset is not None:
+        footers = _footer_statistics(dataset, lazy)
         if footers is not None:
             rules = [r for r in rules if not _proven(r, footers)]
     if not rules:
         return
     distinct = distinct or DistinctValues(lazy, scan=execution.scans_parquet(frame))
-    expressions = _invalid_expressions(rules, distinct)
-    if not expressions:
-        return
     if distinct.scan and not any(r.counted_by for r in rules):
-        bad = _breaks_any(lazy, expressions.values())
+        expressions = _invalid_expressions(rules, distinct)
+        bad = bool(expressions) and _breaks_any(lazy, expressions.values())
     else:
-        flagged = with_counts(lazy, rules).with_columns(
-            __bad=_any(expressions.values()).cast(nw.Int64)
-        )
-        # Flag first, sum after: SQL engines refuse some expressions inside an aggregate.
-        bad = bool(flagged.select(nw.col("__bad").sum()).collect().item())
+        bad = _breaks_any_grouped(lazy, rules, distinct, slices)
     if bad:
         # The re-check with row numbers sees the columns read plus the required ones (which
         # the schema insists on even when the algorithm does not read them).
@@ -1252,6 +1284,131 @@ def check_rows(
         validate(
             native.select(subset), schema, engine="native", forms=forms, plausibility=bounds
         ).raise_if_rejected()
+
+
+def _breaks_any_grouped(
+    lazy: nw.LazyFrame[Any],
+    rules: Sequence[RowRule],
+    distinct: DistinctValues,
+    slices: Iterable[nw.LazyFrame[Any]] | None = None,
+) -> bool:
+    """Whether a row of ``lazy`` breaks one of ``rules``: one grouped pass over the rows.
+
+    The rows are grouped by their distinct ATC code and dosage form
+    (:attr:`DistinctValues.JOINT`, a few hundred pairs), and per group the pass counts the
+    rows each rule flags and takes the bounds of the text identifiers. From those few rows,
+    in Python:
+
+    * a rule on the code and form only (the ATC pattern, the dosage form) is decided on the
+      distinct pairs (:attr:`RowRule.by_value`);
+    * a rule on some drugs only (:attr:`RowRule.per_code`: a benzodiazepine's quantity beyond
+      the maximum) counts its other condition per code, and the codes are tested in Python;
+    * a blank identifier is ruled out by the bounds (:attr:`RowRule.by_bounds`): only when
+      they cannot rule it out is the rule counted over the rows, in a second pass;
+    * every other rule is counted over the rows in the same pass.
+
+    The distinct pairs are handed to ``distinct``, which the query reads next. So the checks
+    cost one pass over the rows on every engine (they cost three: the identifiers' bounds,
+    the distinct pairs and the rule counts, each a pass of its own; on a DuckDB relation over
+    Parquet files, each pass reads the files again).
+
+    With ``slices`` (the same rows in parts) the pass runs on each part, and the groups of the
+    parts are added up: counts summed, bounds widened. Rules that count values across rows
+    (:attr:`RowRule.counted_by`) need the whole table: then ``slices`` is not used.
+    """
+    columns = lazy.collect_schema()
+    keys = [c for c in DistinctValues.JOINT if c in columns] if "atc" in columns else []
+    flags: dict[str, nw.Expr] = {}  # per-row flags, counted per group
+    per_code: dict[str, RowRule] = {}  # by flag name: "__code{i}"
+    by_value: list[RowRule] = []
+    bounded: dict[int, RowRule] = {}  # flags "__null{i}", text bounds of "__text{i}"
+    texts: dict[str, nw.Expr] = {}
+    for i, rule in enumerate(rules):
+        if rule.by_value is not None and keys and set(rule.columns) <= set(keys):
+            by_value.append(rule)
+        elif rule.per_code is not None and rule.atc_filter is not None and keys:
+            flags[f"__code{i}"] = rule.per_code()
+            per_code[f"__code{i}"] = rule
+        elif rule.by_bounds is not None and not columns[rule.columns[0]].is_integer():
+            flags[f"__null{i}"] = nw.col(rule.columns[0]).is_null()
+            texts[f"__text{i}"] = nw.col(rule.columns[0]).cast(nw.String)
+            bounded[i] = rule
+        else:  # an integer identifier is never blank: its rule flags missing values only
+            flags[f"__rule{i}"] = rule.invalid()
+    aggregates = [
+        nw.len().alias("__rows"),
+        *(nw.col(name).sum().alias(name) for name in flags),
+        *(nw.col(name).min().alias(f"{name}_low") for name in texts),
+        *(nw.col(name).max().alias(f"{name}_high") for name in texts),
+    ]
+
+    def summary(rows: nw.LazyFrame[Any]) -> list[dict[str, Any]]:
+        # Flags first, sums after: SQL engines refuse some expressions inside an aggregate.
+        flagged = with_counts(rows, rules).with_columns(
+            **{name: expr.cast(nw.Int64) for name, expr in flags.items()}, **texts
+        )
+        grouped = (
+            flagged.group_by(*keys, drop_null_keys=False).agg(*aggregates)
+            if keys
+            else flagged.select(*aggregates)
+        )
+        return grouped.collect().rows(named=True)
+
+    if slices is not None and not any(r.counted_by for r in rules):
+        groups = _added_up([g for part in slices for g in summary(part)], keys)
+    else:
+        groups = summary(lazy)
+    found = DistinctValues(lazy)
+    if keys:
+        pairs = [tuple(g[k] for k in keys) for g in groups]
+        found.seed(tuple(keys), pairs)
+        distinct.seed(tuple(keys), pairs)  # the query reads the same distinct pairs next
+    for rule in by_value:
+        values = found.rows(rule.columns, rule.atc_filter)
+        if rule.by_value is not None and rule.by_value(values) is not None:
+            return True
+    for name, rule in per_code.items():
+        assert rule.atc_filter is not None
+        if any(g[name] and g["atc"] is not None and rule.atc_filter(str(g["atc"])) for g in groups):
+            return True
+    if any(g[name] for g in groups for name in flags if name.startswith("__rule")):
+        return True
+    for i, rule in bounded.items():
+        if any(g[f"__null{i}"] for g in groups):
+            return True
+        lows = [g[f"__text{i}_low"] for g in groups if g[f"__text{i}_low"] is not None]
+        highs = [g[f"__text{i}_high"] for g in groups if g[f"__text{i}_high"] is not None]
+        if lows and not _starts_non_blank(min(lows), max(highs)):
+            # The bounds leave a blank value possible: the rule itself, over the rows.
+            blank = lazy.with_columns(__blank=rule.invalid().cast(nw.Int64))
+            if blank.select(nw.col("__blank").sum()).collect().item():
+                return True
+    return False
+
+
+def _added_up(groups: Iterable[dict[str, Any]], keys: Sequence[str]) -> list[dict[str, Any]]:
+    """The groups of several parts of one table as the groups of the whole: per key, counts
+    (``__rows``, the flags) summed, lower bounds (``*_low``) the least and upper bounds
+    (``*_high``) the greatest of those present."""
+    total: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for group in groups:
+        key = tuple(group[k] for k in keys)
+        if key not in total:
+            total[key] = dict(group)
+            continue
+        into = total[key]
+        for name, value in group.items():
+            if name in keys or value is None:
+                continue
+            if into[name] is None:
+                into[name] = value
+            elif name.endswith("_low"):
+                into[name] = min(into[name], value)
+            elif name.endswith("_high"):
+                into[name] = max(into[name], value)
+            else:
+                into[name] += value
+    return list(total.values())
 
 
 def _breaks_any(lazy: nw.LazyFrame[Any], invalid: Iterable[nw.Expr]) -> bool:
@@ -1266,18 +1423,37 @@ def _breaks_any(lazy: nw.LazyFrame[Any], invalid: Iterable[nw.Expr]) -> bool:
     return any(lazy.filter(expr).select(nw.len()).collect().item() for expr in invalid)
 
 
-def _footer_statistics(source: PathSource, lazy: nw.LazyFrame[Any]) -> DatasetStatistics | None:
-    """The Parquet footer statistics of ``source``, if they describe the rows of ``lazy``.
+def _footer_statistics(source: ParquetDataset, lazy: nw.LazyFrame[Any]) -> DatasetStatistics | None:
+    """The Parquet footer statistics of ``source`` (a path, or the sources of a bare polars
+    scan), if they describe the rows of ``lazy``.
 
     ``None`` when the footers cannot be read or their files hold another number of rows than
     the scan (see :mod:`benzoredux.parquet_statistics`): then every rule runs over the rows.
+    Also ``None`` for a dataset of fewer than :data:`FOOTERS_FROM_ROWS` rows in a process that
+    has not loaded pyarrow yet, which reads the footers: loading it (about 0.1 s) costs more
+    than checking so few rows, and a practice's first selection in a fresh process should not
+    pay it (issue 19: ``import benzoredux`` and a first selection under 0.3 s).
     """
+    rows = lazy.select(nw.len()).collect().item()  # polars counts from the footers itself
+    if rows < FOOTERS_FROM_ROWS and not _pyarrow_loaded():
+        return None
     try:
         statistics = read_statistics(source)
     except (OSError, ValueError):
         return None
-    rows = lazy.select(nw.len()).collect().item()
     return statistics if statistics.rows == rows else None
+
+
+def _pyarrow_loaded() -> bool:
+    return "pyarrow" in sys.modules
+
+
+FOOTERS_FROM_ROWS = 1_000_000
+"""From how many rows on a Parquet dataset's footer statistics are read to spare checks
+(:func:`check_rows`), in a process that has not loaded pyarrow yet, which reads them: loading
+it takes about 0.1 s, more than checking fewer rows over the rows themselves (for a million
+rows the checks take a few hundredths of a second). With pyarrow loaded the footers are always
+read."""
 
 
 def _proven(rule: RowRule, footers: DatasetStatistics) -> bool:

@@ -12,16 +12,20 @@ import datetime as dt
 import importlib.util
 import math
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
 import polars as pl
 import pyarrow as pa
+import pyarrow.parquet as pq
 from dateutil.relativedelta import relativedelta
 from hypothesis import strategies as st
 
 import benzoredux
+import benzoredux.engine
 
 
 def load_sibling(name: str) -> Any:
@@ -41,8 +45,24 @@ def load_sibling(name: str) -> Any:
 
 REFERENCE = load_sibling("reference")
 
-KINDS = ["pandas-auto", "pandas-native", "polars-auto", "polars-native", "polars-lazy"]
-"""Input kind and engine: a pandas or polars DataFrame with ``engine=...``, or a LazyFrame."""
+KINDS = [
+    "pandas-auto",
+    "pandas-native",
+    "polars-auto",
+    "polars-native",
+    "polars-lazy",
+    "polars-scan",
+    "pyarrow-auto",
+    "pyarrow-batches",
+    "pandas-batches",
+    "duckdb-lazy",
+]
+"""Input kind and engine: a pandas or polars DataFrame with ``engine=...``, a LazyFrame, a
+bare ``pl.scan_parquet`` of the rows written to a Parquet file (the path's route: footer
+proofs and filters, issue 19), a pyarrow Table, a pyarrow Table or pandas DataFrame moved to
+polars batch by batch as a large one is (``*-batches``: the threshold lowered to 0, issue 19),
+or a DuckDB relation (which runs on DuckDB, with the last day's details by window expressions,
+issue 19)."""
 
 # --- strategies -------------------------------------------------------------------------------
 
@@ -334,11 +354,24 @@ def _plain(value: Any) -> Any:
 
 def run(kind: str, data: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
     source, engine = kind.split("-")
+    if kind in ("polars-scan", "duckdb-lazy"):
+        return _run_lazy_source(kind, data)
+    if engine == "batches":
+        threshold = benzoredux.engine.BATCHES_FROM_ROWS
+        benzoredux.engine.BATCHES_FROM_ROWS = 0
+        try:
+            return run(f"{source}-auto", data)
+        finally:
+            benzoredux.engine.BATCHES_FROM_ROWS = threshold
     options = {**data["options"]}
+    if source == "pyarrow":
+        engine = "auto"
     if engine != "lazy":
         options["engine"] = engine
     if source == "pandas":
         frame: Any = pandas_frame(data)
+    elif source == "pyarrow":
+        frame = polars_frame(data).to_arrow()
     elif engine == "lazy":
         frame = polars_frame(data).lazy()
     else:
@@ -358,7 +391,46 @@ def run(kind: str, data: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]
         assert isinstance(result, pl.LazyFrame), "lazy in, lazy out"
         collected = result.collect()
         records, columns = collected.to_dicts(), collected.columns
+    elif source == "pyarrow":
+        assert isinstance(result, pa.Table)
+        records, columns = result.to_pylist(), result.column_names
     else:
         assert isinstance(result, pl.DataFrame)
         records, columns = result.to_dicts(), result.columns
     return columns, [{str(k): _plain(v) for k, v in r.items()} for r in records]
+
+
+def _reference_as_given(data: dict[str, Any]) -> dt.date | dt.datetime | str:
+    reference: dt.date = data["reference"]
+    if data.get("reference_as") == "datetime":
+        return dt.datetime.combine(reference, dt.time(23, 59))
+    if data.get("reference_as") == "text":
+        return reference.isoformat()
+    return reference
+
+
+def _run_lazy_source(kind: str, data: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
+    """``polars-scan``: the rows written to a Parquet file and passed as ``pl.scan_parquet``;
+    ``duckdb-lazy``: the rows as a DuckDB relation. Both come back lazy, of their own kind."""
+    table = polars_frame(data).to_arrow()
+    options = data["options"]
+    if kind == "duckdb-lazy":
+        con = duckdb.connect()
+        try:
+            relation = con.from_arrow(table)
+            result = benzoredux.select_chronic_users(relation, _reference_as_given(data), **options)
+            assert isinstance(result, duckdb.DuckDBPyRelation), "lazy in, lazy out"
+            collected = result.to_arrow_table()
+        finally:
+            con.close()
+    else:
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "dispensings.parquet"
+            pq.write_table(table, path)
+            result = benzoredux.select_chronic_users(
+                pl.scan_parquet(path), _reference_as_given(data), **options
+            )
+            assert isinstance(result, pl.LazyFrame), "lazy in, lazy out"
+            collected = result.collect().to_arrow()
+    records = collected.to_pylist()
+    return collected.column_names, [{str(k): _plain(v) for k, v in r.items()} for r in records]

@@ -91,6 +91,12 @@ EXAMPLES = {
     "polars-auto": 120,
     "polars-native": 120,
     "polars-lazy": 120,
+    # A Parquet file written per example, a DuckDB relation: the routes of issue 19.
+    "polars-scan": 60,
+    "pyarrow-auto": 60,
+    "pyarrow-batches": 60,
+    "pandas-batches": 40,
+    "duckdb-lazy": 60,
 }
 
 OUTPUT = [

@@ -357,6 +357,25 @@ def test_every_backend_rejects_the_same_rows(backend: str) -> None:
     assert _rejected_ids(checked) == ["a", "c"]
 
 
+@pytest.mark.parametrize("backend", list(BACKENDS))
+@pytest.mark.filterwarnings("ignore:Dask support is moving:FutureWarning")
+def test_an_integer_quantity_beyond_float_precision_is_refused_not_a_crash(backend: str) -> None:
+    """A misread field read as a 64-bit integer (10**18 units) is refused as implausible on
+    every backend; pyarrow used to fail comparing it with the float maximum (ArrowInvalid)."""
+    frame = pd.DataFrame(
+        {
+            "patient_id": ["p1", "p2", "p3"],
+            "date": pd.to_datetime(["2025-03-01"] * 3),
+            "atc": ["N05BA04", "N05BA04", "C09AA02"],
+            "quantity": pd.array([30, 10**18, 10**18], dtype="int64"),
+        }
+    )
+    result = validate_dispensings(BACKENDS[backend](frame), plausibility=PINNED)
+    assert _rejected_ids(result) == ["p2"]  # the antacid's quantity is not checked
+    with pytest.raises(benzoredux.InvalidRowsError, match="1 of 3 rows cannot be used"):
+        benzoredux.select_chronic_users(BACKENDS[backend](frame), "2025-12-31")
+
+
 def test_the_shortcut_by_distinct_codes_flags_exactly_what_the_rule_flags() -> None:
     frame = _dispensings(
         [
@@ -382,6 +401,16 @@ def test_the_shortcut_by_distinct_codes_flags_exactly_what_the_rule_flags() -> N
     # 10000.5 and -20000 of each benzodiazepine code; N05BA4 (a bad code, refused by the ATC
     # rule) is in the group by its prefix, as the selection would count it.
     assert sum(definition) == 4 * 2
+    # The split the one grouped pass of the checks uses (issue 19): the condition on the
+    # quantity, counted per code, and the code's test, applied to the codes in Python.
+    assert rule.per_code is not None
+    assert rule.atc_filter is not None
+    per_code = lazy.select(rule.per_code().alias("x")).collect()["x"].to_list()
+    atc = lazy.select("atc").collect()["atc"].to_list()
+    split = [
+        bool(p) and c is not None and rule.atc_filter(c) for p, c in zip(per_code, atc, strict=True)
+    ]
+    assert split == definition
 
 
 # --- Parquet: proven by the footers, or read ------------------------------------------------------
