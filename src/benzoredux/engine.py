@@ -445,9 +445,12 @@ def _bare_scan_sources(lazy: Any) -> tuple[str, ...] | None:
     # that holds an in-memory DataFrame would copy its data, so only a scan gets further.
     if not lazy.explain(optimized=False).lstrip().startswith("Parquet SCAN"):
         return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the JSON form is deprecated; the binary one is opaque
-        plan = json.loads(lazy.serialize(format="json"))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the JSON form is deprecated; the binary is opaque
+            plan = json.loads(lazy.serialize(format="json"))
+    except Exception:  # a polars without the JSON form: the checked route, always correct
+        return None
     if isinstance(plan, dict) and isinstance(plan.get("IR"), dict):
         plan = plan["IR"].get("dsl")  # a plan polars has resolved (its schema was asked for)
     scan = plan.get("Scan") if isinstance(plan, dict) and len(plan) == 1 else None
