@@ -219,6 +219,8 @@ class Dispensing:
     """Units; negative for a return."""
     strength_mg: float | None = field(default=None, validator=_positive_or_none)
     form: str | None = None
+    days_supply: float | None = field(default=None, validator=_positive_or_none)
+    """Days the dispensing lasts by its dosage instruction (MP9 ``daysSupply``), if given."""
     prescriber_id: str | None = None
     pharmacy_id: str | None = None
     channel: str | None = field(

@@ -44,7 +44,15 @@ from benzoredux.dates import (
 from benzoredux.engine import Engine, Execution, PathSource
 from benzoredux.errors import DataCoverageWarning, UnknownCodesWarning
 from benzoredux.models import LEFT_PRACTICE
-from benzoredux.supply import counted_expr, supply_ends, use_rate
+from benzoredux.supply import (
+    GIVEN_DAYS,
+    GIVEN_UNITS,
+    counted_expr,
+    given_days_columns,
+    supply_days,
+    supply_ends,
+    use_rate,
+)
 from benzoredux.tables import (
     DISPENSINGS,
     EPISODES,
@@ -75,6 +83,7 @@ _USED_DISPENSINGS = (
     "strength_mg",
     "form",
     "prescriber_id",
+    "days_supply",
 )
 _USED_PATIENTS = ("patient_id", "gp_id", "status", "status_date")
 _USED_EPISODES = ("patient_id", "icpc", "start", "end")
@@ -354,7 +363,12 @@ def select_chronic_users(
     per_patient = aggregated.per_patient
     if criteria.definition == "nhg":
         period = window_before(reference, months=criteria.nhg_months)
-        days = _days_of_use(aggregated.rows, period, criteria.nhg_units_per_day)
+        days = _days_of_use(
+            aggregated.rows,
+            period,
+            criteria.nhg_units_per_day,
+            days_given=aggregated.days_given,
+        )
         candidates = per_patient.join(days, on="patient_id", how="inner").filter(
             nw.col("days_used") > criteria.nhg_min_days
         )
@@ -363,13 +377,15 @@ def select_chronic_users(
     if aggregated.details_included:
         result = candidates
     else:
-        detail = _last_supply_and_prescriber(aggregated.rows, candidates)
+        detail = _last_supply_and_prescriber(
+            aggregated.rows, candidates, days_given=aggregated.days_given
+        )
         result = candidates.join(detail, on="patient_id", how="left")
     # Patients without complex co-medication have no row of flags: 0 for each group.
     result = result.join(aggregated.complex_flags, on="patient_id", how="left").with_columns(
         nw.col(f"_cx_{g.group}").fill_null(0) for g in groups
     )
-    result = _supply_estimate(result, reference, criteria)
+    result = _supply_estimate(result, reference, criteria, days_given=aggregated.days_given)
     result = result.with_columns(
         ddd_per_day=nw.when(nw.col("_no_ddd") == 0).then(nw.col("_ddd") / window.days),
         # Net DDDs of the recent window; more returned than dispensed there is no dose: 0.
@@ -461,6 +477,9 @@ class _WindowAggregates:
     details_included: bool
     """Whether :attr:`per_patient` holds the last day's details already (one pass with window
     expressions), so that :func:`_last_supply_and_prescriber` is not needed."""
+    days_given: bool
+    """Whether the dispensings have a ``days_supply`` column: :attr:`rows` then carry the
+    given days of supply and their units (:func:`benzoredux.supply.given_days_columns`)."""
 
 
 def _aggregate_window(
@@ -504,6 +523,7 @@ def _aggregate_window(
     """
     groups = complex_groups
     details_by_window = execution.plans_each_reading
+    days_given = bool(given_days_columns(schema, "_counted", "quantity"))
     has_strength = "strength_mg" in schema
     prescriber = (
         nw.col("prescriber_id").cast(nw.String)
@@ -541,8 +561,9 @@ def _aggregate_window(
                 if has_strength
                 else nw.lit(None, nw.Float64)
             ),
+            **given_days_columns(schema, "_counted", "quantity"),
         )
-        .select(*_ROW_COLUMNS)
+        .select(*_ROW_COLUMNS, *((GIVEN_DAYS, GIVEN_UNITS) if days_given else ()))
     )
     if not details_by_window:
         # Read by the aggregation and again by the second pass: computed once (eager inputs:
@@ -584,14 +605,15 @@ def _aggregate_window(
         per_row = per_row.with_columns(
             _last_day_row=nw.col("_udate").max().over("patient_id"),
             _last_rx_row=nw.col("_pdate").max().over("patient_id"),
-        ).with_columns(**_detail_columns("_last_day_row", "_last_rx_row"))
-        aggregates += _detail_aggregates()
+        ).with_columns(**_detail_columns("_last_day_row", "_last_rx_row", days_given=days_given))
+        aggregates += _detail_aggregates(days_given=days_given)
     per_patient = per_row.group_by("patient_id").agg(*aggregates)
     return _WindowAggregates(
         per_patient=per_patient,
         complex_flags=_complex_flags(in_window, distinct, groups),
         rows=rows,
         details_included=details_by_window,
+        days_given=days_given,
     )
 
 
@@ -640,13 +662,19 @@ def _complex_flags(
     )
 
 
-def _detail_columns(last_day: str, last_rx_day: str) -> dict[str, nw.Expr]:
+def _detail_columns(last_day: str, last_rx_day: str, *, days_given: bool) -> dict[str, nw.Expr]:
     """Per benzodiazepine row: its counted units if on the patient's last dispensing day
     (``last_day``) or before it, and its prescriber if a dispensing on the day of the last
-    prescriber (``last_rx_day``)."""
+    prescriber (``last_rx_day``); with ``days_given``, its given days of supply and their
+    units if on the last dispensing day."""
     on_last = nw.col("_counted") & (nw.col("date") == nw.col(last_day))
     before_last = nw.col("_counted") & (nw.col("date") < nw.col(last_day))
+    given = {
+        f"_last{name}": nw.when(on_last).then(nw.col(name)).otherwise(0.0)
+        for name in ((GIVEN_DAYS, GIVEN_UNITS) if days_given else ())
+    }
     return {
+        **given,
         "_last_units": nw.when(on_last).then(nw.col("_units")).otherwise(0.0),
         "_before_units": nw.when(before_last).then(nw.col("_units")).otherwise(0.0),
         "_last_prescriber": nw.when(
@@ -655,8 +683,12 @@ def _detail_columns(last_day: str, last_rx_day: str) -> dict[str, nw.Expr]:
     }
 
 
-def _detail_aggregates() -> list[nw.Expr]:
+def _detail_aggregates(*, days_given: bool) -> list[nw.Expr]:
     return [
+        *(
+            nw.col(f"_last{name}").sum()
+            for name in ((GIVEN_DAYS, GIVEN_UNITS) if days_given else ())
+        ),
         nw.col("_last_units").sum(),
         nw.col("_before_units").sum(),
         nw.col("_last_prescriber").min(),
@@ -664,7 +696,7 @@ def _detail_aggregates() -> list[nw.Expr]:
 
 
 def _last_supply_and_prescriber(
-    benzo_rows: nw.LazyFrame[Any], candidates: nw.LazyFrame[Any]
+    benzo_rows: nw.LazyFrame[Any], candidates: nw.LazyFrame[Any], *, days_given: bool
 ) -> nw.LazyFrame[Any]:
     """Per candidate: units of the last dispensing day, units before it, the last prescriber.
 
@@ -676,14 +708,16 @@ def _last_supply_and_prescriber(
         how="inner",
     )
     return (
-        joined.with_columns(**_detail_columns("_last_unit_date", "_last_prescriber_date"))
+        joined.with_columns(
+            **_detail_columns("_last_unit_date", "_last_prescriber_date", days_given=days_given)
+        )
         .group_by("patient_id")
-        .agg(*_detail_aggregates())
+        .agg(*_detail_aggregates(days_given=days_given))
     )
 
 
 def _days_of_use(
-    benzo_rows: nw.LazyFrame[Any], period: Window, units_per_day: float
+    benzo_rows: nw.LazyFrame[Any], period: Window, units_per_day: float, *, days_given: bool
 ) -> nw.LazyFrame[Any]:
     """Days in ``period`` covered by supply, per patient (the NHG definition of chronic use).
 
@@ -693,16 +727,26 @@ def _days_of_use(
     with the effect evaluation. Its running totals join each patient's days to themselves (no
     ordered window: Dask has none; the days of one patient in one window are few, so the pairs
     are too). Only dispensings in the selection window are read.
+
+    A dispensing with ``days_supply`` supplies those days instead
+    (:func:`benzoredux.supply.supply_days`: the NHG counts days of use by the instruction).
     """
     by = "patient_id"
+    given_names = (GIVEN_DAYS, GIVEN_UNITS) if days_given else ()
+    days = supply_days(
+        nw.col("_net"),
+        units_per_day,
+        (nw.col(GIVEN_DAYS), nw.col(GIVEN_UNITS)) if days_given else None,
+        later_end=False,
+    )
     daily = (
         benzo_rows.filter(nw.col("_counted"))
         .group_by(by, "date")
-        .agg(nw.col("_units").sum().alias("_net"))
+        .agg(nw.col("_units").sum().alias("_net"), *(nw.col(c).sum() for c in given_names))
         .select(
             by,
             _day=epoch_days(nw.col("date")),
-            _supply=nw.when(nw.col("_net") > 0).then(nw.col("_net") / units_per_day).otherwise(0.0),
+            _supply=nw.when(days > 0).then(days).otherwise(0.0),
         )
     )
     daily = supply_ends(daily, by)
@@ -720,15 +764,21 @@ def _days_of_use(
 
 
 def _supply_estimate(
-    result: nw.LazyFrame[Any], reference: dt.date, criteria: ChronicUseCriteria
+    result: nw.LazyFrame[Any],
+    reference: dt.date,
+    criteria: ChronicUseCriteria,
+    *,
+    days_given: bool,
 ) -> nw.LazyFrame[Any]:
     """Estimate when the last supply ran out, to flag patients who probably stopped already.
 
     The patient's own rate of use is observed between the first and the last dispensing day
     (the units dispensed before the last day were used up over that span); with a single
     dispensing day the rate is ``assumed_units_per_day`` (:func:`benzoredux.supply.use_rate`,
-    shared with the effect evaluation). The last day's units last ``units / rate`` days.
-    ``days_since_supply_end`` is negative while supply remains.
+    shared with the effect evaluation). The last day's units last ``units / rate`` days, or,
+    with ``days_supply``, the later of that and their given days
+    (:func:`benzoredux.supply.supply_days`). ``days_since_supply_end`` is negative while supply
+    remains.
     """
     result = result.with_columns(
         _last_day=epoch_days(nw.col("_last_unit_date")),
@@ -737,8 +787,18 @@ def _supply_estimate(
     last_day = nw.col("_last_day")
     span = last_day - nw.col("_first_day")
     rate = use_rate(nw.col("_before_units"), span, criteria.assumed_units_per_day)
-    last_units = nw.when(nw.col("_last_units") > 0).then(nw.col("_last_units")).otherwise(0.0)
-    days_since = epoch_day(reference) - (last_day + last_units / rate)
+    if days_given:
+        days = supply_days(
+            nw.col("_last_units"),
+            rate,
+            (nw.col(f"_last{GIVEN_DAYS}"), nw.col(f"_last{GIVEN_UNITS}")),
+            later_end=True,
+        )
+        supplied = nw.when(days > 0).then(days).otherwise(0.0)
+    else:
+        last_units = nw.when(nw.col("_last_units") > 0).then(nw.col("_last_units"))
+        supplied = last_units.otherwise(0.0) / rate
+    days_since = epoch_day(reference) - (last_day + supplied)
     return result.with_columns(days_since_supply_end=days_since.round(1)).with_columns(
         probably_stopped=nw.col("days_since_supply_end") > criteria.stopped_grace_days
     )

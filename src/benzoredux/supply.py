@@ -21,6 +21,21 @@ stated once here and on ``docs/domain/selection.rst`` and ``docs/domain/evaluati
   ``S_i + max over days j <= i of (day_j - (S_j - s_j))``: the latest of "start on day ``j``
   and use up everything dispensed from then on".
 
+* **days of supply**: where a dispensing carries ``days_supply`` (the days its dosage
+  instruction makes it last: MP9's ``daysSupply``, a pharmacy's *dagen voorraad*), it supplies
+  those days, signed as its units (a return takes its days off). The NHG days of use take them
+  as they are: the definition counts days of use by the instruction, and
+  ``nhg_units_per_day`` only stands in for an instruction the data do not give. The estimates
+  of when the tablets run out (``days_since_supply_end``, the effect evaluation) take the
+  *later* of the two ends, the given days or ``units / rate``: an instruction is written for
+  the intended dose (for "zo nodig", the most a patient may take), the rate is what this
+  patient did before, and either may be the longer (a lowered dose while tapering, tablets
+  taken less often than allowed). Those estimates decide whether a patient is flagged as
+  probably stopped or counted as a stopper; like the evaluation's lack of a grace period, they
+  do not count a patient as out of tablets while either estimate says there are some left.
+  Rows without ``days_supply`` keep ``units / rate``; rows whose units do not count (a bottle
+  of drops) give no supply either way.
+
 Everything works on narwhals lazy frames without ordered windows: a running total is a join of
 each patient's days to themselves (Dask has no ordered window), which every backend runs.
 """
@@ -35,7 +50,22 @@ import narwhals as nw
 from benzoredux import codes
 from benzoredux.tables import DistinctValues
 
-__all__ = ["counted_expr", "running", "supply_ends", "supply_offsets", "use_rate"]
+__all__ = [
+    "DAYS_SUPPLY",
+    "counted_expr",
+    "given_days_columns",
+    "running",
+    "supply_days",
+    "supply_ends",
+    "supply_offsets",
+    "use_rate",
+]
+
+DAYS_SUPPLY = "days_supply"
+"""The optional dispensings column of days of supply (:data:`benzoredux.tables.DISPENSINGS`)."""
+
+GIVEN_DAYS = "_given_days"
+GIVEN_UNITS = "_given_units"
 
 
 def counted_expr(
@@ -59,6 +89,58 @@ def counted_expr(
     present = {str(f) for (f,) in distinct.rows(("form",)) if f is not None}
     raw = sorted(f for f in present if f.strip().lower() in solid)
     return form.is_null() | form.cast(nw.String).is_in(raw) if raw else form.is_null()
+
+
+def given_days_columns(columns: Mapping[str, Any], counted: str, units: str) -> dict[str, nw.Expr]:
+    """Per row, where the table has a ``days_supply`` column: ``_given_days``, the row's days
+    of supply signed as its units (a return takes its days off), and ``_given_units``, the
+    units those days are for; both 0 for a row without days of supply or whose units do not
+    count (``counted``, a boolean column). Empty when the table has no such column: the
+    estimates are then exactly ``units / rate`` and cost nothing more.
+
+    Summed per patient and day like the units, they feed :func:`supply_days`.
+    """
+    if DAYS_SUPPLY not in columns:
+        return {}
+    days = nw.col(DAYS_SUPPLY).cast(nw.Float64)
+    amount = nw.col(units).cast(nw.Float64)
+    given = nw.col(counted) & ~days.is_null()
+    return {
+        GIVEN_DAYS: nw.when(given & (nw.col(units) < 0))
+        .then(-days)
+        .when(given)
+        .then(days)
+        .otherwise(0.0),
+        GIVEN_UNITS: nw.when(given).then(amount).otherwise(0.0),
+    }
+
+
+def supply_days(
+    units: nw.Expr,
+    rate: nw.Expr | float,
+    given: tuple[nw.Expr, nw.Expr] | None,
+    *,
+    later_end: bool,
+) -> nw.Expr:
+    """Days of supply of ``units`` (a patient's net units of a day, or of several days) at
+    ``rate`` units a day.
+
+    ``given`` is ``(given_days, given_units)``, the sums of :func:`given_days_columns` over the
+    same rows, or None for a table without days of supply. The units with given days supply
+    those days (``later_end=False``: the NHG days of use) or the larger of those days and
+    ``given_units / rate`` (``later_end=True``: the estimates of when the tablets run out; the
+    module docstring says why); the other units supply ``units / rate`` days.
+    """
+    if given is None:
+        return units / rate
+    given_days, given_units = given
+    by_rate = given_units / rate
+    days = (
+        nw.when(given_days > by_rate).then(given_days).otherwise(by_rate)
+        if later_end
+        else given_days
+    )
+    return (units - given_units) / rate + days
 
 
 def use_rate(before_units: nw.Expr, span: nw.Expr, assumed: float) -> nw.Expr:

@@ -559,6 +559,13 @@ DISPENSINGS = TableSchema(
             "Dosage form; units count as tablets only for solid oral forms.",
             shown=Shown.CODE,
         ),
+        Column(
+            "days_supply",
+            Kind.NUMBER,
+            False,
+            "Days the dispensing lasts by its dosage instruction (MP9 daysSupply, dagen "
+            "voorraad); used by the supply estimates where given.",
+        ),
         Column("prescriber_id", Kind.TEXT, False, "The prescribing GP (AGB code or local id)."),
         Column("pharmacy_id", Kind.TEXT, False, "The dispensing pharmacy."),
         Column(
@@ -590,6 +597,7 @@ DISPENSINGS = TableSchema(
             by_statistics=lambda statistics: statistics.exact_numbers,
         ),
         _positive("strength_mg"),
+        _positive("days_supply"),
         _not_in("channel", CHANNELS),
     ),
 )

@@ -61,15 +61,25 @@ def reference_supply_end(
     ``months`` before the letter up to and including ``until`` run out; ``None`` without any."""
     start = letter - relativedelta(months=months)
     net: dict[dt.date, float] = defaultdict(float)
+    # Per day, the rows with days of supply (MP9 daysSupply): their days, signed as their
+    # units (a return takes its days off), and their units.
+    given_days: dict[dt.date, float] = defaultdict(float)
+    given_units: dict[dt.date, float] = defaultdict(float)
     for row in mine:
         if _counted(row) and start < row["date"] <= until:
             net[row["date"]] += row["quantity"]
+            if row.get("days_supply") is not None:
+                sign = -1.0 if row["quantity"] < 0 else 1.0
+                given_days[row["date"]] += sign * row["days_supply"]
+                given_units[row["date"]] += row["quantity"]
     end: float | None = None
     for day in sorted(net):
         # A day's tablets start when the earlier ones are used up (or on the day itself); a
-        # return (negative units) takes its days off again.
+        # return (negative units) takes its days off again. Units with days of supply last the
+        # later of those days and units / rate.
         begin = day.toordinal() if end is None else max(end, day.toordinal())
-        end = begin + net[day] / rate
+        by_rate = given_units[day] / rate
+        end = begin + (net[day] - given_units[day]) / rate + max(given_days[day], by_rate)
     return end
 
 

@@ -143,6 +143,27 @@ def test_stopped_in_a_window_once_the_supply_has_run_out() -> None:
     assert per.loc["b", "short_term_stop"]
 
 
+@pytest.mark.parametrize(
+    ("days", "short_term", "mid_term"),
+    [
+        (None, False, True),  # 90 tablets at one a day: to 13 July
+        (200.0, False, False),  # a tapering instruction: 200 days, to 31 October
+        (30.0, False, True),  # given days shorter than the rate's: the rate's end, the later
+    ],
+)
+def test_days_of_supply_last_the_later_of_given_days_and_the_rate(
+    days: float | None, short_term: bool, mid_term: bool
+) -> None:
+    """Rule: docs/domain/evaluation.rst, "What stopped means", days of supply."""
+    letters = _letters([("b", "G1")])
+    disp = _disp(_one_a_day("b", (D(2024, 4, 14), 90.0)))
+    disp["days_supply"] = pd.Series([None] * (len(disp) - 1) + [days], dtype="float64")
+    per = _per(letters, disp)
+    assert per.loc["b", "short_term_stop"] == short_term
+    assert per.loc["b", "mid_term_stop"] == mid_term
+    assert per.loc["b", "mid_term_stop_plain"]
+
+
 def test_supply_that_ends_as_the_window_begins_does_not_reach_into_it() -> None:
     # The old supply runs out on 14 April: 2 tablets on 14 April last 14 and 15 April, up to the
     # start of 16 April, the window's first day; a third tablet reaches into it.
@@ -497,6 +518,7 @@ def test_wilson_expression_matches_the_python_formula() -> None:
 
 _day = st.dates(D(2022, 6, 1), D(2026, 6, 1))
 _form = st.sampled_from([None, None, "tablet", "Tablet ", "druppels"])
+_days_supply = st.sampled_from([None, None, 10.0, 30.0, 45.5, 180.0])
 
 
 @st.composite
@@ -515,6 +537,7 @@ def _refills(draw: st.DrawFn, patient: str, letter: dt.date) -> list[dict[str, A
                 "quantity": quantity,
                 "strength_mg": 10.0,
                 "form": draw(_form),
+                "days_supply": draw(_days_supply),
             }
         )
         if draw(st.booleans()) and draw(st.booleans()):  # now and then a return
@@ -550,6 +573,7 @@ def _cases(draw: st.DrawFn) -> tuple[list[dict[str, Any]], ...]:
                     "quantity": st.sampled_from([-30.0, 10.0, 30.0, 90.0]),
                     "strength_mg": st.sampled_from([None, 5.0, 10.0]),
                     "form": _form,
+                    "days_supply": _days_supply,
                 }
             ),
             max_size=25,
@@ -558,6 +582,8 @@ def _cases(draw: st.DrawFn) -> tuple[list[dict[str, Any]], ...]:
     for letter in letters:
         if draw(st.booleans()):
             dispensings += draw(_refills(letter["patient_id"], letter["letter_date"]))
+    if draw(st.booleans()):  # half the cases without a days_supply column
+        dispensings = [{k: v for k, v in row.items() if k != "days_supply"} for row in dispensings]
     patients = [
         {
             "patient_id": p,
@@ -574,17 +600,17 @@ def _cases(draw: st.DrawFn) -> tuple[list[dict[str, Any]], ...]:
 def test_vectorised_path_matches_plain_reference(cases: Any, evaluation: dt.date) -> None:
     letters, dispensings, patients = cases
     expected = reference_effect(letters, dispensings, evaluation, patients)
-    disp = pl.DataFrame(
-        dispensings,
-        schema={
-            "patient_id": pl.String,
-            "date": pl.Date,
-            "atc": pl.String,
-            "quantity": pl.Float64,
-            "strength_mg": pl.Float64,
-            "form": pl.String,
-        },
-    )
+    schema = {
+        "patient_id": pl.String,
+        "date": pl.Date,
+        "atc": pl.String,
+        "quantity": pl.Float64,
+        "strength_mg": pl.Float64,
+        "form": pl.String,
+    }
+    if any("days_supply" in row for row in dispensings):
+        schema["days_supply"] = pl.Float64
+    disp = pl.DataFrame(dispensings, schema=schema)
     evaluated = evaluate_effect(
         pl.DataFrame(letters), disp, evaluation, patients=pl.DataFrame(patients)
     )

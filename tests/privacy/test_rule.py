@@ -160,6 +160,7 @@ def test_the_columns_that_quote_values() -> None:
             "quantity": "number",
             "strength_mg": "number",
             "form": "code",
+            "days_supply": "number",
             "channel": "code",
         },
         "patients": {"sex": "code", "status": "code"},

@@ -137,9 +137,10 @@ def reference_select_chronic_users(
     """The chronic users, one dict per patient, sorted by patient_id.
 
     ``rows`` are dicts with ``patient_id``, ``date`` (date or naive datetime), ``atc``,
-    ``quantity`` and optionally ``form``, ``strength_mg``, ``prescriber_id`` (missing or None:
-    unknown). Each returned dict also carries ``_days_since_unrounded`` (the supply estimate
-    before rounding), so that a caller can be lenient exactly at a rounding boundary.
+    ``quantity`` and optionally ``form``, ``strength_mg``, ``prescriber_id``, ``days_supply``
+    (missing or None: unknown). Each returned dict also carries ``_days_since_unrounded`` (the
+    supply estimate before rounding), so that a caller can be lenient exactly at a rounding
+    boundary.
     """
     window_start = reference_date - relativedelta(months=window_months)
     window_days = (reference_date - window_start).days
@@ -223,18 +224,26 @@ def reference_select_chronic_users(
         first_day = min(counted_days)
         last_units = 0.0
         before_units = 0.0
+        # The last day's rows with days of supply: their days (a return's taken off) and units.
+        given_days = given_units = 0.0
         for row in prows:
             if not (is_benzo(row["atc"]) and is_counted_form(row.get("form"))):
                 continue
             if row["day"] == last_day:
                 last_units += float(row["quantity"])
+                if row.get("days_supply") is not None:
+                    sign = -1.0 if float(row["quantity"]) < 0 else 1.0
+                    given_days += sign * float(row["days_supply"])
+                    given_units += float(row["quantity"])
             elif row["day"] < last_day:
                 before_units += float(row["quantity"])
         span = (last_day - first_day).days
         # Observed rate: units before the last day, used up over the span first -> last day.
         observed = span > 0 and before_units > 0
         rate = before_units / span if observed else assumed_units_per_day
-        supply_days = max(last_units, 0.0) / rate
+        # Units with days of supply last the later of their days and units / rate.
+        by_rate = given_units / rate
+        supply_days = max((last_units - given_units) / rate + max(given_days, by_rate), 0.0)
         days_since = (reference_date - last_day).days - supply_days
         days_since_rounded = round(days_since, 1)
 

@@ -94,6 +94,8 @@ quantities = st.one_of(
 forms = st.sampled_from(["tablet", "capsule", "drank", "zetpil", None, " Tablet ", "CAPSULE"])
 known_strengths = st.sampled_from([0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 50.0])
 prescribers = st.sampled_from(["g1", "g2", "g10", "huisarts B", None])
+# Days of supply as MP9 gives them (whole or half days), or not given for a row.
+days_supplied = st.sampled_from([None, None, 1.0, 7.0, 15.0, 30.0, 45.5, 90.0, 400.0])
 
 SPECIAL_REFERENCE_DATES = [
     dt.date(2024, 2, 29),  # leap day: a year back is 2023-02-28
@@ -163,6 +165,8 @@ def datasets(draw: st.DrawFn, *, implausible: bool = False) -> dict[str, Any]:
         st.sampled_from([known_strengths, known_strengths, st.one_of(st.none(), known_strengths)])
     )
     has_prescriber = draw(st.booleans())
+    # Days of supply (MP9 daysSupply): a third of the datasets, each row's given or not.
+    has_days = draw(st.sampled_from([False, False, True]))
     with_times = draw(st.booleans())  # datetime column with a time of day instead of dates
     n_patients = draw(st.integers(1, 8))
     patient_ids = [f"p{i}" for i in draw(st.permutations(range(1, 11)))[:n_patients]]
@@ -193,6 +197,7 @@ def datasets(draw: st.DrawFn, *, implausible: bool = False) -> dict[str, Any]:
             **({"form": forms} if has_form else {}),
             **({"strength_mg": strengths} if has_strength else {}),
             **({"prescriber_id": prescribers} if has_prescriber else {}),
+            **({"days_supply": days_supplied} if has_days else {}),
         }
     )
     # Per patient a few visits to the pharmacy, each with one or more rows on the same day, so
@@ -270,6 +275,7 @@ def datasets(draw: st.DrawFn, *, implausible: bool = False) -> dict[str, Any]:
             ("form", has_form),
             ("strength_mg", has_strength),
             ("prescriber_id", has_prescriber),
+            ("days_supply", has_days),
         )
         if present
     ]
@@ -301,10 +307,11 @@ def polars_frame(data: dict[str, Any]) -> pl.DataFrame:
         "form": text,
         "strength_mg": pl.Float64,
         "prescriber_id": text,
+        "days_supply": pl.Float64,
     }
     schema = {c: types[c] for c in data["columns"]}
     return pl.DataFrame(
-        [{c: r[c] for c in data["columns"]} for r in data["rows"]], schema=schema, orient="row"
+        [{c: r.get(c) for c in data["columns"]} for r in data["rows"]], schema=schema, orient="row"
     )
 
 
@@ -312,14 +319,14 @@ def pandas_frame(data: dict[str, Any]) -> pd.DataFrame:
     rows = data["rows"]
     frame: dict[str, Any] = {}
     for column in data["columns"]:
-        values = [r[column] for r in rows]
+        values = [r.get(column) for r in rows]
         if column == "date":
             if data["pandas_dates"] == "date32" and not data["with_times"]:
                 frame[column] = pd.Series(values, dtype=pd.ArrowDtype(pa.date32()))
             else:
                 unit = "ns" if data["pandas_dates"] == "datetime64[ns]" else "us"
                 frame[column] = pd.Series(pd.to_datetime(values), dtype=f"datetime64[{unit}]")
-        elif column in {"quantity", "strength_mg"}:
+        elif column in {"quantity", "strength_mg", "days_supply"}:
             frame[column] = pd.Series(
                 [math.nan if v is None else v for v in values], dtype="float64"
             )

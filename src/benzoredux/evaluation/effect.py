@@ -63,7 +63,15 @@ from benzoredux.evaluation.letters import letters_lazy
 from benzoredux.evaluation.months import month_parts, with_month_offsets
 from benzoredux.evaluation.stats import wilson_expressions
 from benzoredux.models import LEFT_PRACTICE
-from benzoredux.supply import counted_expr, supply_offsets, use_rate
+from benzoredux.supply import (
+    GIVEN_DAYS,
+    GIVEN_UNITS,
+    counted_expr,
+    given_days_columns,
+    supply_days,
+    supply_offsets,
+    use_rate,
+)
 from benzoredux.tables import (
     DISPENSINGS,
     MAX_QUANTITY,
@@ -107,7 +115,15 @@ STOP_DEFINITIONS = ("supply", "plain")
 dispensings reaching into it; the default) and ``plain`` (no dispensing in the window: an upper
 bound)."""
 
-_DISPENSING_COLUMNS = ("patient_id", "date", "atc", "quantity", "strength_mg", "form")
+_DISPENSING_COLUMNS = (
+    "patient_id",
+    "date",
+    "atc",
+    "quantity",
+    "strength_mg",
+    "form",
+    "days_supply",
+)
 _STOPS = MEASURES[:3]
 
 
@@ -313,8 +329,11 @@ def _per_patient(  # noqa: PLR0917 - private, called once
             _counted=counted_expr(schema, definitions.extra_forms, distinct),
         )
         .filter(nw.col("_day") <= last_day)
-        .select("patient_id", "_day", "_qty", "_ddd", "_counted")
     )
+    given = given_days_columns(schema, "_counted", "_qty")
+    if given:
+        benzo = benzo.with_columns(**given)
+    benzo = benzo.select("patient_id", "_day", "_qty", "_ddd", "_counted", *given)
     rows = benzo.join(bounds, on="patient_id", how="inner")
 
     def inside(start: str, end: str) -> nw.Expr:
@@ -355,7 +374,9 @@ def _per_patient(  # noqa: PLR0917 - private, called once
         nw.col("_ddd_after").fill_null(0.0),
         nw.col("_ddd_unknown").fill_null(0),
     )
-    reach = _supply_reach(rows, list(windows), definitions.assumed_units_per_day)
+    reach = _supply_reach(
+        rows, list(windows), definitions.assumed_units_per_day, days_given=bool(given)
+    )
 
     def returned_days(name: str) -> nw.Expr:
         """Days of the tablets returned in the window beyond those dispensed in it: they went
@@ -428,7 +449,9 @@ def _per_patient(  # noqa: PLR0917 - private, called once
     )
 
 
-def _supply_reach(rows: nw.LazyFrame[Any], windows: list[str], assumed: float) -> nw.LazyFrame[Any]:
+def _supply_reach(
+    rows: nw.LazyFrame[Any], windows: list[str], assumed: float, *, days_given: bool
+) -> nw.LazyFrame[Any]:
     """Per patient: ``_{window}_end``, the day the supply of the counted dispensings up to the
     window's start runs out, and the rate of use it was estimated with.
 
@@ -439,8 +462,12 @@ def _supply_reach(rows: nw.LazyFrame[Any], windows: list[str], assumed: float) -
     (:func:`benzoredux.supply.supply_offsets`): a plain maximum per window, so one running
     total serves all windows. The letter's columns ride along in the aggregations (one value
     per patient) rather than being joined back: DuckDB plans every reading of a frame anew.
+
+    With ``days_given`` (a ``days_supply`` column), a day's units with given days last the
+    later of those days and ``units / rate`` (:func:`benzoredux.supply.supply_days`).
     """
     by = "patient_id"
+    given_names = (GIVEN_DAYS, GIVEN_UNITS) if days_given else ()
     starts = [f"_{name}_from" for name in windows]
     daily = (
         rows.filter(
@@ -449,7 +476,11 @@ def _supply_reach(rows: nw.LazyFrame[Any], windows: list[str], assumed: float) -
             nw.col("_day") <= nw.col("_supply_to"),
         )
         .group_by(by, "_day")
-        .agg(nw.col("_qty").sum().alias("_net"), *(nw.col(c).max() for c in ("_letter", *starts)))
+        .agg(
+            nw.col("_qty").sum().alias("_net"),
+            *(nw.col(c).sum() for c in given_names),
+            *(nw.col(c).max() for c in ("_letter", *starts)),
+        )
     )
     up_to_letter = nw.col("_day") <= nw.col("_letter")
     dispensed_day = nw.when(up_to_letter & (nw.col("_net") > 0)).then(nw.col("_day"))
@@ -485,7 +516,12 @@ def _supply_reach(rows: nw.LazyFrame[Any], windows: list[str], assumed: float) -
             *starts,
             "units_per_day",
             "_assumed",
-            _supply=nw.col("_net") / nw.col("units_per_day"),
+            _supply=supply_days(
+                nw.col("_net"),
+                nw.col("units_per_day"),
+                (nw.col(GIVEN_DAYS), nw.col(GIVEN_UNITS)) if days_given else None,
+                later_end=True,
+            ),
         )
     )
     daily = supply_offsets(daily, by)
