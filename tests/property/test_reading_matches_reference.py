@@ -9,9 +9,10 @@ readers the same usable rows (values and dtypes), the same rejected rows with th
 line, column, value and reason, the same counts and notes.
 
 Each property runs in several modes, so that every way of the fast path is held to the
-reference on small files too: as is; with pyarrow splitting even a single line of a width
-(``_FEW = 1``); without the plain-file shortcut (every file sorted line by line); and with a
-plain file split in pieces that pyarrow reads at the same time.
+reference on small files too: as is (a plain file split by polars' CSV reader); with pyarrow
+splitting even a single line of a width (``_FEW = 1``); without the plain-file shortcut (every
+file sorted line by line); and with a plain file split in pieces that pyarrow reads at the same
+time (polars' split switched off, as on a polars without per-column categories).
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ MODES = ("as-is", "pyarrow-everywhere", "line-by-line", "in-pieces")
 def mode(name: str) -> Iterator[None]:
     """The fast path as shipped, or forced into one of its ways (see the module docstring)."""
     saved = text_module._FEW, text_module._plain, text_module._PIECE, text_module._cores
+    saved_polars = text_module._polars_plain
     try:
         if name == "pyarrow-everywhere":
             text_module._FEW = 1
@@ -71,9 +73,11 @@ def mode(name: str) -> Iterator[None]:
             text_module._plain = lambda *_args: None  # type: ignore[assignment]
         elif name == "in-pieces":  # a plain body split in three pieces at once, however small
             text_module._PIECE, text_module._cores = 8, lambda: 3
+            text_module._polars_plain = lambda *_args: None  # type: ignore[assignment]
         yield
     finally:
         text_module._FEW, text_module._plain, text_module._PIECE, text_module._cores = saved
+        text_module._polars_plain = saved_polars
 
 
 def outcome(call: Callable[[], Any]) -> tuple[str, Any]:
@@ -242,6 +246,120 @@ def test_a_large_plain_export_matches_line_for_line(tmp_path: Path) -> None:
         assert_same_text(path)
 
 
+# --- text: files polars splits, and files it must hand back ---------------------------------------
+
+PLAIN_WORDS = ("P1", "01-02-2025", "N05BA04", "30", "2,5", "", " ", "\u00a0", "é", "€", "#1", "'a'")
+
+
+@st.composite
+def plain_texts(draw: st.DrawFn) -> tuple[str, str]:
+    """``(text, separator)``: quote-free files, mostly rows as wide as the first (which polars
+    splits), now and then a line it must hand back: fewer or more fields, an empty or
+    spaces-only line, a lone CR, a byte-order mark opening a line, a quote or a NUL byte."""
+    sep = draw(st.sampled_from(SEPARATORS))
+    width = draw(st.integers(1, 4))
+    newline = draw(st.sampled_from(("\n", "\r\n")))
+    trailing = draw(st.booleans())  # a trailing separator on every line (the header's too)
+    fields = width + trailing
+    lines = [sep.join([f"c{i}" for i in range(width)] + ([""] if trailing else []))]
+    for _ in range(draw(st.integers(1, 30))):
+        row = [draw(st.sampled_from(PLAIN_WORDS)) for _ in range(fields)]
+        if draw(st.integers(0, 9)) == 0:  # a line polars must not split
+            odd = draw(st.sampled_from(("short", "long", "empty", "spaces", "cr", "bom", "quote")))
+            if odd == "short":
+                row = row[: draw(st.integers(0, max(fields - 1, 0)))]
+            elif odd == "long":
+                row += [draw(st.sampled_from(("", " ", "x")))]
+            elif odd in ("empty", "spaces"):
+                row = [] if odd == "empty" else ["  "]
+            else:
+                row[0] = {"cr": "a\rb", "bom": "\ufeff", "quote": 'a"b'}[odd] + row[0]
+        lines.append(sep.join(row))
+    text = newline.join(lines)
+    if draw(st.booleans()):
+        text += newline
+    return text, sep
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    export=plain_texts(),
+    encoding=st.sampled_from(("utf-8", "utf-8-sig", "cp1252")),
+    given_separator=st.booleans(),
+)
+@example(export=("c0;c1\n1;2\n3\n;\n", ";"), encoding="utf-8", given_separator=False)
+@example(export=("c0;c1\r\n1;2\r\n3;4;5\r\n", ";"), encoding="utf-8", given_separator=False)
+@example(export=("c0;c1\n\ufeff1;2\n3;4\n", ";"), encoding="utf-8", given_separator=False)
+@example(export=("c0;c1\n1;2\r3;4\n", ";"), encoding="utf-8", given_separator=False)
+def test_plain_text_tables_match_the_record_by_record_reader(
+    tmp_path: Path, export: tuple[str, str], encoding: str, given_separator: bool
+) -> None:
+    text, sep = export
+    note(repr(text))
+    path = tmp_path / "export.csv"
+    _write(path, text, encoding)
+    assert_same_text(path, **({"separator": sep} if given_separator else {}))
+
+
+@pytest.mark.parametrize(
+    ("text", "split_by_polars"),
+    [
+        ("c0;c1\r\n1;2\r\n;\r\n ; \r\n3;4", True),  # blank rows of separators and spaces
+        ("c0;c1;\n1;2;\n3;4; \n", True),  # a trailing separator on every line
+        ("c0\n1\n\n \n2\n", True),  # one column: an empty line is a blank row
+        ("c0;c1\n1;2\n3\n", False),  # a line with fewer fields
+        ("c0;c1\n1;2\n3;4;5\n", False),  # a line with more fields
+        ("c0;c1\n1;2\n\n3;4\n", False),  # an empty line among two columns
+        ("c0;c1\n1;2\r3;4\n", False),  # a lone CR ends a line for csv
+        ("c0;c1\n\ufeff1;2\n", False),  # a byte-order mark opening the body
+        ("c0;c1\n1;" + "x" * 140_000 + "\n", False),  # a field csv refuses as too large
+    ],
+)
+def test_polars_splits_only_what_it_splits_as_csv_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, split_by_polars: bool
+) -> None:
+    """The polars split is taken on plain files and handed back otherwise; either way the
+    table is the record-by-record reader's."""
+    taken: list[bool] = []
+    split = text_module._polars_plain
+
+    def spy(*args: Any) -> Any:
+        found = split(*args)
+        taken.append(found is not None)
+        return found
+
+    monkeypatch.setattr(text_module, "_polars_plain", spy)
+    path = tmp_path / "export.csv"
+    path.write_bytes(text.encode("utf-8"))
+    assert_same_text(path)
+    assert taken[0] is split_by_polars
+
+
+@pytest.mark.parametrize(("long", "short"), [(None, 45_000), (45_000, 20_000)])
+def test_a_large_file_polars_must_hand_back_is_read_as_csv_reads_it(
+    tmp_path: Path, long: int | None, short: int | None
+) -> None:
+    """Lines of another width deep in a large file (which polars reads in chunks on every
+    core): a line with more fields and one with fewer leave the separators' count as if every
+    line were as wide as the first, so only polars' own refusal of the longer line stops the
+    split; either way the file is read line by line, as csv reads it."""
+    rng = random.Random(7)
+    lines = ["Patiëntnummer;Afleverdatum;ATC;Aantal"]
+    for _ in range(60_000):
+        lines.append(f"P{rng.randrange(900):04d};0{rng.randrange(1, 9)}-03-2025;N05BA04;30")
+    if long is not None:
+        lines[long] = "P1;01-03-2025;N05BA04;30;extra"
+    if short is not None:
+        lines[short] = "P2;01-03-2025;N05BA04"
+    path = tmp_path / "export.csv"
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("utf-8"))
+    assert_same_text(path)
+
+
 # --- readers: the fuzzers' exports ----------------------------------------------------------------
 
 READERS = ("ais", "sfk", "his", "delimited", "delimited-mapping")
@@ -400,6 +518,24 @@ def test_the_rows_are_checked_a_block_at_a_time_like_all_at_once(
         + "p1;02-02-2025;N05BA04;30\np2;01-02-2025;N05BAX;30\np3;01-02-2025;N05BA04;\n"
     )
     monkeypatch.setattr(raw_module, "CHECK_ROWS", 3)
+    case = fuzzing.Case("delimited", 0, path, None, {"format": "delimited"})
+    _read_both(case)
+
+
+def test_every_row_is_checked_a_block_at_a_time_when_combinations_cannot_be(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The row checks on every row, a block at a time (what the check of distinct
+    combinations falls back to), find what the record-by-record reader finds."""
+    path = tmp_path / "d.csv"
+    path.write_text(
+        "patient_id;date;atc;quantity;form\n"
+        + "".join(f"p{i};0{1 + i % 9}-02-2025;N05BA04;30;tablet\n" for i in range(10))
+        + "p1;02-02-2025;N05BA04;30;tablet\np2;01-02-2025;N05BAX;30;zalf\n"
+        + "p3;01-02-2025;N05BA04;;tablet\np4;01-02-2025;N05BA04;30;zalf\n"
+    )
+    monkeypatch.setattr(raw_module, "CHECK_ROWS", 3)
+    monkeypatch.setattr(raw_module, "_distinct_rule_pairs", lambda *_args: None)
     case = fuzzing.Case("delimited", 0, path, None, {"format": "delimited"})
     _read_both(case)
 

@@ -22,10 +22,15 @@ so the work is done on what is distinct: each column's distinct cells are conver
 (:func:`distinct_cells`; a column of a million dispensings holds a few hundred dates, codes and
 quantities) and the results are taken at each row's code. The row checks run with polars on
 only the columns a rule reads (which rules run is asked of
-:func:`~benzoredux.tables.validate` on an empty table first), a block of
-``CHECK_ROWS`` (2,097,152) rows at a time when every rule judges a row by its own values (the
-patients' unique ``patient_id`` is a count over all rows, so that table is checked whole).
-Exact duplicates are found on per-row numbers of the distinct values. The usable rows are
+:func:`~benzoredux.tables.validate` on an empty table first). When every rule judges a row by
+its own values, they run on the distinct combinations of values only: the columns are grouped
+so that no rule reads two groups (a column alone, or ``atc`` with ``form`` and ``quantity``,
+which rules read together), each group's distinct combinations go into one small table, and
+each verdict goes back to the rows that hold the combination (a million dispensings are a few
+thousand combinations). The patients' unique ``patient_id`` is a count over all rows, so that
+table's rows are all checked, whole (and a table whose rules give a reason the check does not
+know, ``CHECK_ROWS`` (2,097,152) rows at a time). Exact duplicates are found on per-row numbers
+of the distinct values. The usable rows are
 taken from the distinct values in the end, in the types a caller gets (text in pandas' string
 dtype, dates ``datetime64``, numbers ``float64``, true/false ``boolean``). The results are the
 ones converting and checking every cell gives: a property test holds them to the code this
@@ -655,18 +660,32 @@ class _Rows:
             parts.append(distinct.gather(chosen))
         return (parts[0] if len(parts) == 1 else pl.concat(parts)).alias(name)
 
-    def failed(self, name: str) -> np.ndarray[Any, Any] | None:
-        """Per row: whether the cell of column ``name`` failed to convert (``None``: text)."""
+    def polars_distinct(self, name: str) -> Any:
+        """The distinct values of column ``name`` of every file, one file's after the other's
+        (numbered as :func:`_global_codes` numbers them), as a polars Series."""
+        import polars as pl
+
+        if name not in self.distinct_polars:  # the distinct values, converted once
+            self.distinct_polars[name] = [
+                pl.from_pandas(values.reset_index(drop=True)) for values, _ in self.pieces(name)
+            ]
+        distinct = self.distinct_polars[name]
+        return (distinct[0] if len(distinct) == 1 else pl.concat(distinct)).alias(name)
+
+    def failed(self, name: str, positions: np.ndarray[Any, Any]) -> np.ndarray[Any, Any] | None:
+        """Whether the cells of column ``name`` at ``positions`` failed to convert (``None``:
+        text). Only the rows asked about are looked at, not every row."""
         if not any(name in part and part[name].failed is not None for part in self.parts):
             return None
-        masks = []
+        found = np.zeros(len(positions), dtype=bool)
+        offset = 0
         for part, size in zip(self.parts, self.sizes, strict=True):
             converted = part.get(name)
-            if converted is None or converted.failed is None:
-                masks.append(np.zeros(size, dtype=bool))
-            else:
-                masks.append(converted.failed[converted.codes])
-        return np.concatenate(masks)
+            inside = (positions >= offset) & (positions < offset + size)
+            if converted is not None and converted.failed is not None and inside.any():
+                found[inside] = converted.failed[converted.codes[positions[inside] - offset]]
+            offset += size
+        return found
 
     def cells(self, name: str, positions: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
         """The cells of column ``name`` as written at ``positions`` (``None`` where a file has
@@ -731,8 +750,9 @@ def _collect(schema: TableSchema, raws: Sequence[RawTable]) -> tuple[_Rows, pd.D
 _POSITION = "__benzoredux_read_row"
 """The column holding each row's position while the rows are checked."""
 CHECK_ROWS = 1 << 21
-"""Rows checked at a time when every rule judges a row by its own values: a copy in polars of
-the values of several million rows is not made at once."""
+"""Rows checked at a time when every rule judges a row by its own values but the distinct
+combinations cannot be checked instead (a reason the check does not know): a copy in polars
+of the values of several million rows is not made at once."""
 
 
 def _row_by_row(
@@ -782,30 +802,31 @@ def _rule_problems(
     applied = check(empty).rule_columns
     read = {c for columns in applied.values() for c in columns} | set(schema.required)
     columns = nw.from_native(empty).collect_schema()
-    block = len(rows) or 1
-    if _row_by_row(schema, columns, applied, extra_forms, plausibility):
-        block = CHECK_ROWS
-    found = []
-    for start in range(0, len(rows), block):
-        typed = pl.DataFrame(
-            [rows.polars(name, start, start + block) for name in rows.names if name in read]
-        ).with_row_index(_POSITION, offset=start)
-        checked = check(typed)
-        assert checked.rule_columns.keys() == applied.keys()  # the same rules ran
-        found.append(checked.rejected.select(_POSITION, REASONS).collect())
-        del typed, checked
-    rejected = (
-        pl.concat(found).to_pandas()
-        if found
-        else pd.DataFrame({_POSITION: pd.Series([], dtype="int64"), REASONS: []})
-    )
+    by_row = _row_by_row(schema, columns, applied, extra_forms, plausibility)
+    pairs = _distinct_rule_pairs(rows, applied, read, check) if by_row and len(rows) else None
+    if pairs is None:
+        block = CHECK_ROWS if by_row else len(rows) or 1
+        found = []
+        for start in range(0, len(rows), block):
+            typed = pl.DataFrame(
+                [rows.polars(name, start, start + block) for name in rows.names if name in read]
+            ).with_row_index(_POSITION, offset=start)
+            checked = check(typed)
+            assert checked.rule_columns.keys() == applied.keys()  # the same rules ran
+            found.append(checked.rejected.select(_POSITION, REASONS).collect())
+            del typed, checked
+        rejected = (
+            pl.concat(found).to_pandas()
+            if found
+            else pd.DataFrame({_POSITION: pd.Series([], dtype="int64"), REASONS: []})
+        )
+        pairs = pd.DataFrame(
+            {
+                "pos": rejected[_POSITION].to_numpy(dtype="int64"),
+                "reason": rejected[REASONS].astype(str).str.split("; "),
+            }
+        ).explode("reason")
     blame = {reason: _blamed(reason, columns) for reason, columns in applied.items()}
-    pairs = pd.DataFrame(
-        {
-            "pos": rejected[_POSITION].to_numpy(dtype="int64"),
-            "reason": rejected[REASONS].astype(str).str.split("; "),
-        }
-    ).explode("reason")
     pairs["column"] = pairs["reason"].map(blame)
     # A BSN or postcode that fails its check is a warning (a note), not a rejected row:
     # see benzoredux.reading.identifiers.
@@ -817,11 +838,132 @@ def _rule_problems(
     positions = pairs["pos"].to_numpy(dtype="int64")
     reasons = pairs["reason"].to_numpy(dtype=object)
     for name in rows.names:
-        mask = rows.failed(name)
-        if mask is not None:
+        failed = rows.failed(name, positions)
+        if failed is not None:
             # "date is missing" after "date is not a date" says nothing new.
-            redundant |= (reasons == f"{name} is missing") & mask[positions]
+            redundant |= (reasons == f"{name} is missing") & failed
     return pairs[~redundant]
+
+
+def _groups(applied: Mapping[str, Sequence[str]], read: Iterable[str]) -> list[list[str]]:
+    """The columns ``read``, grouped so that every rule reads the columns of one group only:
+    the columns two rules share join their groups (``atc``, ``form`` and ``quantity`` when
+    one rule reads the form and the code, another the quantity and the code)."""
+    groups: list[set[str]] = [{name} for name in sorted(read)]
+    for names in applied.values():
+        joined = set(names)
+        rest = []
+        for group in groups:
+            if group & joined:
+                joined |= group
+            else:
+                rest.append(group)
+        groups = [*rest, joined]
+    return [sorted(group) for group in groups]
+
+
+def _distinct_rule_pairs(
+    rows: _Rows, applied: Mapping[str, Sequence[str]], read: Iterable[str], check: Any
+) -> pd.DataFrame | None:
+    """``pos, reason`` for each rule a row breaks (a row's reasons in the rules' order),
+    checking each distinct combination of values once instead of every row.
+
+    Only for rules that judge a row by its own values (:func:`_row_by_row`), each reading the
+    columns it names (``RowRule.columns``): a rule's verdict on a row is then its verdict on
+    the row's values of those columns. The columns read are grouped so that no rule reads two
+    groups (:func:`_groups`); per group the distinct combinations of values the rows hold are
+    found (per column its distinct values are a text reader's distinct cells, so a column of
+    a million dispensings holds a few hundred), and one small table holds each group's
+    combinations side by side (a group with fewer repeats its first). :func:`validate` checks
+    that table; each verdict goes back to the rows holding that combination. ``None`` when a
+    reason is not one of the rules' (the caller then checks every row).
+    """
+    import polars as pl
+
+    groups = _groups(applied, [name for name in rows.names if name in set(read)])
+    group_of = {name: index for index, group in enumerate(groups) for name in group}
+    combos, counts, chosen = _combinations(rows, groups)
+    height = max(counts)
+    table = {}
+    for group, count, first in zip(groups, counts, chosen, strict=True):
+        repeat = np.zeros(height - count, dtype=np.int64)  # a short group repeats its first
+        for name in group:
+            everything = rows.polars_distinct(name)
+            if first is not None:
+                everything = everything.gather(_global_codes(rows, name)[first])
+            table[name] = everything.gather(np.concatenate([np.arange(count), repeat]))
+    checked = check(pl.DataFrame(table).with_row_index(_POSITION))
+    assert checked.rule_columns.keys() == applied.keys()  # the same rules ran
+    rejected = checked.rejected.select(_POSITION, REASONS).collect()
+    order = {reason: index for index, reason in enumerate(applied)}
+    bad: dict[str, list[int]] = {}
+    for at, reasons in rejected.iter_rows():
+        for reason in str(reasons).split("; "):
+            if reason not in order:
+                return None
+            if at < counts[group_of[applied[reason][0]]]:  # not a repeat filling a short group
+                bad.setdefault(reason, []).append(at)
+    positions = [np.zeros(0, dtype=np.int64)]
+    ranks = [np.zeros(0, dtype=np.int64)]
+    for reason, combinations in bad.items():
+        index = group_of[applied[reason][0]]
+        flagged = np.zeros(counts[index], dtype=bool)
+        flagged[combinations] = True
+        found = np.flatnonzero(flagged[combos[index]])
+        positions.append(found)
+        ranks.append(np.full(len(found), order[reason], dtype=np.int64))
+    pos, rank = np.concatenate(positions), np.concatenate(ranks)
+    sort = np.lexsort((rank, pos))
+    reason_of = np.array(list(order), dtype=object)
+    return pd.DataFrame({"pos": pos[sort], "reason": reason_of[rank[sort]]})
+
+
+def _combinations(
+    rows: _Rows, groups: Sequence[Sequence[str]]
+) -> tuple[list[np.ndarray[Any, Any]], list[int], list[np.ndarray[Any, Any] | None]]:
+    """Per group of columns: each row's combination of values (a number), how many
+    combinations there are, and a row holding each (``None`` for a group of one column, whose
+    combinations are its distinct values, numbered as :func:`_global_codes` numbers them)."""
+    combos: list[np.ndarray[Any, Any]] = []  # per group: each row's combination
+    counts: list[int] = []  # per group: how many combinations
+    chosen: list[np.ndarray[Any, Any] | None] = []  # per group: a row holding each combination
+    for group in groups:
+        if len(group) == 1:  # the combinations are the column's distinct values
+            combos.append(_global_codes(rows, group[0]))
+            counts.append(sum(len(values) for values, _ in rows.pieces(group[0])))
+            chosen.append(None)
+            continue
+        key = np.zeros(len(rows), dtype=np.int64)
+        size = 1
+        for name in group:
+            width = sum(len(values) for values, _ in rows.pieces(name))
+            if size * width >= 2**62:  # renumber before the key could overflow
+                key, found = pd.factorize(key)
+                size = len(found)
+            key *= width
+            key += _global_codes(rows, name)
+            size *= width
+        numbers, _ = pd.factorize(key)  # numbered as they first appear
+        seen = np.maximum.accumulate(np.concatenate([[-1], numbers[:-1]]))
+        combos.append(numbers)
+        first = np.flatnonzero(numbers > seen)
+        counts.append(len(first))
+        chosen.append(first)
+    return combos, counts, chosen
+
+
+def _global_codes(rows: _Rows, name: str) -> np.ndarray[Any, Any]:
+    """Per row, the number of its value of column ``name`` among the distinct values of all
+    files one after the other (a file's codes plus the distinct values of the files before)."""
+    pieces = rows.pieces(name)
+    if len(pieces) == 1:
+        return pieces[0][1]
+    parts = []
+    offset = 0
+    for values, codes in pieces:
+        parts.append(codes.astype(np.int64) + offset)
+        offset += len(values)
+    return np.concatenate(parts)
 
 
 def _row_keys(rows: _Rows) -> np.ndarray[Any, Any]:

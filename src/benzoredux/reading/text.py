@@ -43,10 +43,16 @@ that need no judgement:
 * the bytes are checked (or transcoded, for Windows-1252) to UTF-8 without building one Python
   string of the whole file: only the runs of non-ASCII bytes need a look;
 * when the file after its header is plain (no quote, no NUL byte, every line as wide as the
-  first), pyarrow splits all of it at once (in pieces of whole lines, one per core, at the same
-  time) and the line of row ``i`` is the line after the header plus ``i``: an empty line is a
-  row of empty fields to pyarrow, a blank row to ``csv``, and the lines are counted to make
-  sure every line became one row;
+  first), polars' CSV reader splits all of it at once, on every core, straight into one
+  categorical per column, and the line of row ``i`` is the line after the header plus ``i``.
+  Where polars would split differently from ``csv``, the file is not handed to it: a CR
+  without an LF after it (a line end to ``csv``, not to polars), a line with fewer fields
+  (polars pads it; so the separators are counted, and their number must be the lines times
+  the first line's), a byte-order mark opening the body (polars drops it); a line with more
+  fields polars refuses itself, and the rows are counted against the lines. An empty line is
+  a row of empty fields to polars, a blank row to ``csv``;
+* a plain file polars does not take (a lone CR; a polars without per-column categories) is
+  split by pyarrow, in pieces of whole lines, one per core, at the same time;
 * otherwise the lines are found with numpy (ending at CR LF, CR or LF, as ``csv`` counts
   them) and sorted by kind: a line without quotes is one record, split at every separator, and
   lines with the same number of separators are split together by pyarrow; so are lines whose
@@ -609,9 +615,52 @@ class _Decoded:
         return self.buffer[self.start :].decode("utf-8")
 
 
-def _others(data: bytes, start: int = 0) -> np.ndarray[Any, Any]:
+_SCAN = 1 << 18
+"""Bytes compared at a time when a file's bytes are scanned with numpy (256 KiB: the masks
+stay in the processor's cache instead of being a mask as large as the file)."""
+
+
+def _scan(data: bytes | bytearray, start: int, end: int) -> Iterator[tuple[int, Any, Any]]:
+    """``(offset, chunk, mask)`` for the bytes of ``data[start:end]`` a chunk at a time: the
+    chunk as a numpy view, and a boolean buffer of its length to compare into (reused: valid
+    until the next chunk)."""
+    array = np.frombuffer(data, dtype=np.uint8, count=end - start, offset=start)
+    mask = np.empty(min(_SCAN, len(array)), dtype=bool)
+    for offset in range(0, len(array), _SCAN):
+        chunk = array[offset : offset + _SCAN]
+        yield offset, chunk, mask[: len(chunk)]
+
+
+def _others(data: bytes | bytearray, start: int = 0) -> np.ndarray[Any, Any]:
     """The positions (from ``start``) of the bytes of ``data[start:]`` that are not ASCII."""
-    return np.flatnonzero(np.frombuffer(data, dtype=np.uint8, offset=start) >= 0x80)
+    found = [np.zeros(0, dtype=np.int64)]
+    for offset, chunk, mask in _scan(data, start, len(data)):
+        np.greater_equal(chunk, 0x80, out=mask)
+        if mask.any():
+            found.append(np.flatnonzero(mask) + offset)
+    return np.concatenate(found)
+
+
+def _byte_counts(walker: _Walker, pos: int) -> tuple[int, int, bool]:
+    """``(separators, line feeds, every CR followed by an LF)`` of the text from ``pos``."""
+    separator = ord(walker.separator)
+    separators = feeds = returns = pairs = 0
+    for offset, chunk, mask in _scan(walker.buffer, pos, walker.end):
+        np.equal(chunk, separator, out=mask)
+        separators += int(np.count_nonzero(mask))
+        np.equal(chunk, 10, out=mask)
+        feeds += int(np.count_nonzero(mask))
+        np.equal(chunk, 13, out=mask)
+        found = int(np.count_nonzero(mask))
+        if found:
+            returns += found
+            ends = np.flatnonzero(mask) + (pos + offset + 1)
+            pairs += int(
+                np.count_nonzero(
+                    np.frombuffer(walker.buffer, np.uint8)[ends[ends < walker.end]] == 10
+                )
+            )
+    return separators, feeds, returns == pairs
 
 
 def _valid_utf8(data: bytes, start: int, others: np.ndarray[Any, Any] | None = None) -> bool:
@@ -882,6 +931,8 @@ def _arrow_split(
     import pyarrow as pa
     import pyarrow.csv as pa_csv
 
+    if data.size >= len(_BOM) and data.slice(0, len(_BOM)).to_pybytes() == _BOM:
+        return None  # pyarrow drops a byte-order mark opening its data; csv keeps it as text
     names = [f"f{i}" for i in range(columns)]
     coded = pa.dictionary(pa.int32(), pa.string())
     try:
@@ -969,11 +1020,107 @@ def _pieces(walker: _Walker, pos: int) -> list[tuple[int, int]]:
     return list(itertools.pairwise(cuts))
 
 
+def _polars_plain(walker: _Walker, pos: int, first_line: int, width: int) -> _Body | None:
+    """The rows of a plain body split by polars' CSV reader (see the module docstring), or
+    ``None`` when the body is not one polars splits as ``csv`` does.
+
+    The caller has made sure that the body holds no quote and no NUL byte. polars then
+    splits every line at every separator, on all cores at once, into dictionary-encoded
+    columns (a categorical per column). Three things it does differently from ``csv`` are
+    ruled out first: a CR not followed by an LF ends a line for ``csv`` but not for polars;
+    a line with fewer fields than the schema is padded by polars (so the separators are
+    counted: every line must have as many as the first, the only case in which the total is
+    the number of lines times the first line's count, since polars refuses a line with more
+    fields than the schema); and a byte-order mark opening the body is dropped by polars. Each
+    line is one row (the rows are counted against the lines), so the line of row ``i`` is
+    the body's first line plus ``i``; an empty line is a row of empty cells, a blank row, as
+    ``csv`` reads it.
+    """
+    import polars as pl
+
+    if not hasattr(pl, "Categories"):  # a polars before per-column categories: pyarrow splits
+        return None
+    buffer, end = walker.buffer, walker.end
+    if buffer.startswith(_BOM, pos):
+        return None
+    first_end, _ = walker.line_end(pos)
+    columns = buffer.count(walker.separator.encode(), pos, first_end) + 1
+    if columns < width:
+        return None
+    separators, feeds, paired = _byte_counts(walker, pos)
+    if not paired:
+        return None  # a lone CR ends a line for csv, not for polars
+    lines = feeds + (0 if buffer[end - 1 : end] == b"\n" else 1)
+    if separators != (columns - 1) * lines:
+        return None  # lines of other widths: sorted line by line
+    names = [f"f{i}" for i in range(columns)]
+    try:
+        frame = pl.read_csv(
+            bytes(memoryview(buffer)[pos:end]),
+            has_header=False,
+            separator=walker.separator,
+            quote_char=None,
+            comment_prefix=None,
+            schema={name: pl.Categorical(pl.Categories.random()) for name in names},
+            truncate_ragged_lines=False,
+            raise_if_empty=True,
+        )
+    except (pl.exceptions.PolarsError, ValueError):
+        return None
+    if frame.shape != (lines, columns):
+        return None
+    split: list[tuple[np.ndarray[Any, Any], list[str]]] = []
+    limit = csv.field_size_limit()
+    for name in names:
+        column = frame.get_column(name)
+        frame = frame.drop(name)  # each column goes once its codes are out
+        try:
+            coded = _polars_codes(column)
+        except (AttributeError, TypeError):  # a polars whose categories work otherwise
+            return None
+        del column
+        if coded is None:
+            return None
+        codes, values = coded
+        if values and max(map(len, values)) > limit:
+            return None  # csv refuses such a field: let csv say so
+        split.append((codes, values))
+    return _assemble(
+        width, [_Split(split, np.arange(first_line, first_line + lines, dtype=np.int64))], _Found()
+    )
+
+
+def _polars_codes(column: Any) -> tuple[np.ndarray[Any, Any], list[str]] | None:
+    """A polars categorical column as ``(codes, distinct values)``: row ``i`` holds
+    ``values[codes[i]]``, an empty field (missing in polars) the value ``""``. ``None`` when
+    a code has no value (polars may reserve codes it has not named yet; never seen)."""
+    values: list[str | None] = column.dtype.categories.to_series().to_list()
+    physical = column.to_physical()
+    codes = physical.to_numpy() if not physical.null_count() else None
+    if codes is None:
+        empty = values.index("") if "" in values else len(values)
+        if empty == len(values):
+            values.append("")
+        codes = physical.fill_null(empty).to_numpy()
+    codes = codes.astype(np.int32, copy=False)
+    if None in values:  # keep the values the rows use, renumbered; none may be unnamed
+        used = np.zeros(len(values), dtype=bool)
+        used[codes] = True
+        if any(v is None for v, u in zip(values, used.tolist(), strict=True) if u):
+            return None
+        codes = (np.cumsum(used) - 1).astype(np.int32)[codes]
+        values = [v for v, u in zip(values, used.tolist(), strict=True) if u]
+    return codes, [v for v in values if v is not None]
+
+
 def _plain(walker: _Walker, pos: int, first_line: int, width: int) -> _Body | None:
     """The rows of a plain body (see the module docstring), or ``None`` when it is not."""
     buffer, end = walker.buffer, walker.end
     if buffer.find(b'"', pos, end) >= 0 or buffer.find(b"\x00", pos, end) >= 0:
         return None
+    by_polars = _polars_plain(walker, pos, first_line, width)
+    if by_polars is not None:
+        return by_polars
     # An empty line is a row of empty cells to pyarrow, a blank row to csv: both one line. The
     # count below makes sure that every line became one row.
     first_end, _ = walker.line_end(pos)
