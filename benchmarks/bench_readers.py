@@ -32,7 +32,8 @@ The formats (``--rows`` rows each, default one million):
   ``polars.read_ndjson`` of the same elements.
 
 ``--before`` also times, once per format, the readers as they were before issue 19 (the
-reference copy in ``tests/property/reading_reference.py``; FHIR with the old ``build_result``).
+reference copies in ``tests/property/reading_reference.py`` and, for FHIR,
+``tests/property/fhir_reference.py`` with the old ``build_result``).
 
 Results go to ``benchmarks/results/readers.json``; docs/performance.rst summarises them.
 """
@@ -534,8 +535,9 @@ def _checksum(tables: dict[str, Any]) -> dict[str, Any]:
 def _before_issue_19() -> Callable[[str, Path, dict[str, Any]], Any]:
     """The readers as they were before issue 19 (record by record in Python, pandas on every
     cell): the reference copy the property tests hold the fast path to
-    (``tests/property/reading_reference.py``). FHIR's own reader did not change; only the
-    toolkit under it did (``build_result``), which is put back."""
+    (``tests/property/reading_reference.py``); FHIR's reader as it was
+    (``tests/property/fhir_reference.py``) with the toolkit under it (``build_result``) put
+    back."""
     import importlib.util
     from unittest import mock
 
@@ -547,6 +549,12 @@ def _before_issue_19() -> Callable[[str, Path, dict[str, Any]], Any]:
     assert spec.loader is not None
     reference = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(reference)
+    path = HERE.parent / "tests" / "property" / "fhir_reference.py"
+    spec = importlib.util.spec_from_file_location("fhir_reference", path)
+    assert spec is not None
+    assert spec.loader is not None
+    fhir_reference = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fhir_reference)
 
     def read(fmt: str, source: Path, options: dict[str, Any]) -> Any:
         mapping = options.get("mapping")
@@ -559,10 +567,9 @@ def _before_issue_19() -> Callable[[str, Path, dict[str, Any]], Any]:
         }
         if fmt == "fhir":
             import benzoredux_adapters._results as results
-            from benzoredux_adapters.fhir import FhirReader
 
             with mock.patch.object(results, "build_result", reference.build_result):
-                return FhirReader().read(source, options=passed)
+                return fhir_reference.FhirReader().read(source, options=passed)
         return reference.read(fmt, source, passed)
 
     return read
