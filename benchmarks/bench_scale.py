@@ -43,7 +43,9 @@ below the same-output query's time and memory; at most 1.5 times the bare query'
 with PASS/MISS.
 
 ``--cli`` adds the whole-process time of ``benzoredux select`` on the Parquet file (imports,
-reading, the selection, writing the CSV and spreadsheet files), and ``--startup`` the time of
+reading, the selection, writing the CSV and spreadsheet files, the register; wall and CPU
+time), ``--cli-only`` measures that alone (``python benchmarks/bench_scale.py --cli-only
+--rows 10000000 --repeat 3``), and ``--startup`` the time of
 ``import benzoredux`` plus a first selection on a practice-sized file in a fresh interpreter.
 """
 
@@ -473,12 +475,18 @@ def report(entry: dict[str, Any]) -> list[str]:
 
 
 def _whole_process(command: list[str], repeat: int) -> dict[str, Any]:
-    times = []
+    """Wall time and CPU time (user + system, all threads) of ``command``, ``repeat`` times."""
+    import resource
+
+    times, cpu = [], []
     for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         subprocess.run(command, check=True, capture_output=True)
         times.append(time.perf_counter() - start)
-    return {"seconds": _spread(times), "times_s": times}
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return {"seconds": _spread(times), "times_s": times, "cpu_s": cpu, "cpu_best_s": min(cpu)}
 
 
 def bench_cli(folder: Path, repeat: int) -> dict[str, Any]:
@@ -522,6 +530,20 @@ def bench_cli(folder: Path, repeat: int) -> dict[str, Any]:
         "load_average_before": list(load_before),
         "load_average_after": list(os.getloadavg()),
     }
+
+
+def cli_entry(folder: Path, repeat: int) -> dict[str, Any]:
+    """:func:`bench_cli`, its figures printed."""
+    entry = bench_cli(folder, repeat)
+    cli, duck = entry["benzoredux_cli"], entry["duckdb_script_to_csv"]
+    print(
+        f"  CLI whole process: best {cli['seconds']['best']:.2f} s "
+        f"(CPU {cli['cpu_best_s']:.2f} s); DuckDB script to CSV "
+        f"{duck['seconds']['best']:.2f} s (CPU {duck['cpu_best_s']:.2f} s); load "
+        f"{entry['load_average_before'][0]:.2f}",
+        flush=True,
+    )
+    return entry
 
 
 STARTUP_CODE = """
@@ -616,6 +638,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--data-dir", type=Path, default=HERE / "data")
     parser.add_argument("--cli", action="store_true", help="whole-process time of the CLI")
+    parser.add_argument(
+        "--cli-only",
+        action="store_true",
+        help="only the CLI's whole-process time (implies --cli; the selection cells of --out "
+        "are kept as they are)",
+    )
     parser.add_argument("--startup", action="store_true", help="import + first selection")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -635,6 +663,8 @@ def main() -> None:
     previous: dict[str, Any] = json.loads(args.out.read_text()) if args.out.exists() else {}
     key = "{shape}-{rows}"
     by_size = {key.format(**e): e for e in previous.get("sizes", []) if "shape" in e}
+    args.cli = args.cli or args.cli_only
+    inputs = () if args.cli_only else inputs
     for rows in args.rows or [REGION_ROWS]:
         for shape in shapes:
             entry = bench_size(rows, shape, args.data_dir, args.repeat, inputs)
@@ -649,7 +679,7 @@ def main() -> None:
             by_size[key.format(**entry)] = entry
             if args.cli:
                 print("  the command line, whole process ...", flush=True)
-                entry["cli"] = bench_cli(dataset(rows, args.data_dir, shape), args.repeat)
+                entry["cli"] = cli_entry(dataset(rows, args.data_dir, shape), args.repeat)
             print("\n".join(report(entry)), flush=True)
     result: dict[str, Any] = {
         "machine": machine(),

@@ -472,50 +472,35 @@ class Programme:
         :func:`benzoredux.select_chronic_users`'s warnings (unknown codes) are issued as
         warnings. Afterwards :attr:`recorded` is the selection snapshot's entry.
         """
-        import narwhals.stable.v1 as nw
-
         from benzoredux.register.steps import record_selection_step
-        from benzoredux.selection import (
-            count_per_gp,
-            select_chronic_users,
-            select_new_users,
-            unknown_code_rows,
-        )
         from benzoredux.tables import DISPENSINGS, EPISODES, PATIENTS
 
         self._trusted()
         reference = self._reference_date(reference_date)
         self._reading(skip_invalid)
         limit = options.get("max_quantity")
-        table_in = self._input(dispensings, DISPENSINGS, reference, limit)
+        # A canonical Parquet file is scanned by the selection itself, unless the rows are to
+        # be sorted into usable and unusable ones (skip_invalid) or an engine is asked for.
+        route = (
+            _parquet_route(dispensings) if self._reads is None and "engine" not in options else None
+        )
+        if route is None:
+            table_in = self._input(dispensings, DISPENSINGS, reference, limit)
         people = self._input(patients, PATIENTS, reference, limit)
         the_episodes = self._input(episodes, EPISODES, reference, limit)
         left_out = self._left_out()
-        table = select_chronic_users(
-            table_in,
-            reference,
-            patients=people,
-            episodes=the_episodes,
-            **options,
-        )
-        chosen = table
-        if "excluded_because" in nw.from_native(table).columns:
-            frame = nw.from_native(table)
-            chosen = nw.to_native(frame.filter(nw.col("excluded_because").is_null()))
-        result = SelectionResult(
-            table=table,
-            chronic_users=chosen,
-            new_users=select_new_users(
-                table_in,
-                reference,
-                patients=people,
-                **{k: options[k] for k in ("extra_forms", "max_quantity") if k in options},
-            ),
-            per_gp=count_per_gp(chosen, people),
-            unknown_codes=unknown_code_rows(
-                table_in, reference, window_months=options.get("window_months", 12)
-            ),
-        )
+        result = None
+        if route is not None:
+            result = _scanned_selection(route, reference, people, the_episodes, options)
+            if result is None:  # refused: read as before, so that it is refused as before
+                table_in = self._input(dispensings, DISPENSINGS, reference, limit)
+            else:
+                inputs = _Inputs(self.inputs)
+                inputs.defer(DISPENSINGS.name, lambda: _canonical(route, DISPENSINGS))
+                self.inputs = inputs
+        if result is None:
+            result = _selection(table_in, reference, people, the_episodes, options)
+        table = result.table
         if write is not None:
             write(result)
         self.recorded = record_selection_step(
@@ -1041,3 +1026,124 @@ class Programme:
             title=title,
             as_of=day,
         )
+
+
+def _selection(
+    table_in: Any, reference: dt.date, people: Any, episodes: Any, options: Mapping[str, Any]
+) -> SelectionResult:
+    """Step 1's lists from the dispensings ``table_in``: a frame (the lists of its kind), or the
+    path of a Parquet file (the lists collected as pandas, as from the file read as pandas)."""
+    import narwhals.stable.v1 as nw
+
+    from benzoredux.selection import (
+        count_per_gp,
+        select_chronic_users,
+        select_new_users,
+        unknown_code_rows,
+    )
+
+    scanned = isinstance(table_in, str)
+
+    def eager(frame: Any) -> Any:
+        return nw.from_native(frame).collect().to_pandas() if scanned else frame
+
+    table = eager(
+        select_chronic_users(table_in, reference, patients=people, episodes=episodes, **options)
+    )
+    chosen = table
+    if "excluded_because" in nw.from_native(table).columns:
+        frame = nw.from_native(table)
+        chosen = nw.to_native(frame.filter(nw.col("excluded_because").is_null()))
+    return SelectionResult(
+        table=table,
+        chronic_users=chosen,
+        new_users=eager(
+            select_new_users(
+                table_in,
+                reference,
+                patients=people,
+                **{k: options[k] for k in ("extra_forms", "max_quantity") if k in options},
+            )
+        ),
+        per_gp=count_per_gp(chosen, people),
+        unknown_codes=eager(
+            unknown_code_rows(table_in, reference, window_months=options.get("window_months", 12))
+        ),
+    )
+
+
+def _parquet_route(value: Any) -> str | None:
+    """The path of a canonical Parquet file the selection can scan itself, or ``None``.
+
+    Reading the file into pandas first (:func:`~benzoredux.reading.read_canonical`) took a
+    third of ``select``'s time on a region's export (issue 19); the selection checks the same
+    rows on the file (from its footers, or row by row) and gives the same lists. A file with a
+    ``bsn`` or ``postcode`` column is read as before, for the warnings about them; a file
+    whose footer cannot be read is read as before, to be refused as before.
+    """
+    if not isinstance(value, str | os.PathLike):
+        return None
+    path = Path(value)
+    if path.suffix.lower() not in {".parquet", ".pq"} or not path.is_file():
+        return None
+    try:
+        import pyarrow.parquet as pq
+
+        names = set(pq.read_schema(path).names)
+    except Exception:  # any unreadable file is read (and refused) as before
+        return None
+    from benzoredux.reading.identifiers import IDENTIFIER_CHECKS
+
+    return None if names & set(IDENTIFIER_CHECKS) else str(path)
+
+
+def _scanned_selection(
+    path: str, reference: dt.date, people: Any, episodes: Any, options: Mapping[str, Any]
+) -> SelectionResult | None:
+    """:func:`_selection` on the Parquet file at ``path``, its warnings issued after it; or
+    ``None`` (and no warning) when it raises, so that the caller reads the file as before and
+    the same error is raised, with the same message, as before the file was scanned."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result = _selection(path, reference, people, episodes, options)
+        except Exception:  # refused again by the caller, by the route that reads the file
+            return None
+    for warning in caught:
+        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    return result
+
+
+class _Inputs(dict[str, Any]):
+    """:attr:`Programme.inputs` in which a table the step scanned from its file (instead of
+    reading it) is read from the file when it is first asked for."""
+
+    def defer(self, name: str, read: Callable[[], Any]) -> None:
+        self[name] = _Deferred(read)
+
+    def __getitem__(self, name: str) -> Any:
+        value = super().__getitem__(name)
+        if isinstance(value, _Deferred):
+            value = value.read()
+            self[name] = value
+        return value
+
+    def get(self, name: str, default: Any = None) -> Any:
+        if name not in self:
+            return default
+        return self[name]
+
+    def values(self) -> list[Any]:  # type: ignore[override]
+        return [self[name] for name in self]
+
+    def items(self) -> list[tuple[str, Any]]:  # type: ignore[override]
+        return [(name, self[name]) for name in self]
+
+
+@frozen
+class _Deferred:
+    """A table to read when it is asked for."""
+
+    read: Callable[[], Any]
