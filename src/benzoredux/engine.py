@@ -42,6 +42,7 @@ from narwhals.typing import IntoFrame
 
 __all__ = [
     "BATCHES_FROM_ROWS",
+    "IGNORED_PREFIXES",
     "SLICE_ROWS",
     "ArrowBatches",
     "Engine",
@@ -385,6 +386,14 @@ def open_lazy_source(source: PathSource, name: str = "input") -> Any:
     Every file is checked up front to start like a Parquet file, so a wrong path fails here,
     naming it, and not halfway through a query with a message about bytes.
 
+    The scan reads exactly the files :func:`parquet_files` lists, the files whose footers the
+    row checks read (:mod:`benzoredux.parquet_statistics`): the marker and hidden files that
+    Spark, Hadoop and Databricks write beside the data (``_SUCCESS``, ``_metadata``,
+    ``.part-0.parquet.crc``, ``_committed_*``, a ``_temporary`` folder) are left out, as Spark
+    and pyarrow datasets leave them out (:data:`IGNORED_PREFIXES`); polars, given the folder
+    itself, would try to read them. A folder's ``name=value`` subfolders (a hive-partitioned
+    dataset) still give their columns, as polars gives them for a folder.
+
     :param source: a ``.parquet`` file, a directory holding ``.parquet`` files (in
         subdirectories too, such as a hive-partitioned dataset), or a glob such as
         ``"dispensings/2025-*.parquet"``.
@@ -392,7 +401,9 @@ def open_lazy_source(source: PathSource, name: str = "input") -> Any:
     :returns: a polars ``LazyFrame`` (typed ``Any``: polars is imported only when used).
     :raises FileNotFoundError: nothing exists at the path, or the glob or directory holds no
         Parquet file.
-    :raises ValueError: a file found is not a Parquet file.
+    :raises ValueError: a file found is not a Parquet file; or a hive-partitioned folder whose
+        own path holds a ``name=value`` part also holds files to leave out (polars cannot be
+        told where such a dataset's partitions start).
 
     >>> open_lazy_source("no/such/dispensings.parquet", "dispensings")
     Traceback (most recent call last):
@@ -401,8 +412,36 @@ def open_lazy_source(source: PathSource, name: str = "input") -> Any:
     """
     import polars as pl
 
-    parquet_files(source, name)
-    return pl.scan_parquet(os.fspath(source))
+    files = parquet_files(source, name)
+    text = os.fspath(source)
+    if _GLOB_CHARACTERS & set(text) or not Path(text).is_dir():
+        # A file or a glob: polars parses no partitions from either by default.
+        return pl.scan_parquet([os.fspath(path) for path in files])
+    base = Path(text)
+    if not any("=" in part for path in files for part in path.relative_to(base).parts[:-1]):
+        return pl.scan_parquet([os.fspath(path) for path in files])
+    # A hive-partitioned folder: polars parses the partitions of a list of files from the
+    # whole path, of a folder from below the folder. The list gives the same columns when no
+    # part above the folder looks like a partition.
+    if not any("=" in part for part in base.parts):
+        return pl.scan_parquet([os.fspath(path) for path in files], hive_partitioning=True)
+    # Otherwise the folder itself, with polars leaving out the files whose names start with
+    # an ignored prefix; polars does not leave out what lies below an ignored subfolder, so
+    # that must be nothing.
+    visible = sorted(
+        path
+        for path in base.rglob("*")
+        if path.is_file() and not path.name.startswith(IGNORED_PREFIXES)
+    )
+    if visible != files:
+        raise ValueError(
+            f"{name}: the hive-partitioned folder {text!r} holds files to leave out in "
+            "ignored subfolders or files without the .parquet extension, and a part of its "
+            "own path looks like a partition ('name=value'); pass a glob of the data files"
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # polars calls the option unstable
+        return pl.scan_parquet(text, hidden_file_prefix=list(IGNORED_PREFIXES))
 
 
 def parquet_dataset(source: object) -> ParquetDataset | None:
@@ -491,21 +530,36 @@ def parquet_files(source: ParquetDataset, name: str = "input") -> list[Path]:
 
     A directory gives every ``.parquet`` file below it (subdirectories too), a glob the files
     it matches (Python's ``glob``, recursive), a file itself; the sources of a bare scan
-    (:func:`parquet_dataset`) each in turn. Errors as :func:`open_lazy_source`, which calls
-    this; the footer statistics (:mod:`benzoredux.parquet_statistics`) are read from the same
-    list.
+    (:func:`parquet_dataset`) each in turn. Below a directory, and in the part of a glob's
+    match that its wildcards matched, a file or folder whose name starts with one of
+    :data:`IGNORED_PREFIXES` is left out (a file named itself is read). Errors as
+    :func:`open_lazy_source`, which scans these files; the footer statistics
+    (:mod:`benzoredux.parquet_statistics`) are read from the same list.
     """
     if isinstance(source, tuple):
         return [path for one in source for path in parquet_files(one, name)]
     text = os.fspath(source)
     if _GLOB_CHARACTERS & set(text):
-        files = sorted(Path(p) for p in glob.glob(text, recursive=True) if Path(p).is_file())
+        pattern = Path(text).parts
+        fixed = next(i for i, part in enumerate(pattern) if _GLOB_CHARACTERS & set(part))
+        files = sorted(
+            Path(p)
+            for p in glob.glob(text, recursive=True)
+            if Path(p).is_file() and not _ignored(Path(p).parts[fixed:])
+        )
         if not files:
-            raise FileNotFoundError(f"{name}: no file matches {text!r}")
+            raise FileNotFoundError(f"{name}: no file matches {text!r}{_IGNORED_NOTE}")
     elif Path(text).is_dir():
-        files = sorted(Path(text).rglob("*.parquet"))
+        base = Path(text)
+        files = sorted(
+            path
+            for path in base.rglob("*.parquet")
+            if path.is_file() and not _ignored(path.relative_to(base).parts)
+        )
         if not files:
-            raise FileNotFoundError(f"{name}: no .parquet file in directory {text!r}")
+            raise FileNotFoundError(
+                f"{name}: no .parquet file in directory {text!r}{_IGNORED_NOTE}"
+            )
     elif Path(text).is_file():
         files = [Path(text)]
     else:
@@ -515,6 +569,23 @@ def parquet_files(source: ParquetDataset, name: str = "input") -> list[Path]:
             if handle.read(4) != _PARQUET_MAGIC:
                 raise ValueError(f"{name}: {os.fspath(path)!r} is not a Parquet file")
     return files
+
+
+IGNORED_PREFIXES = ("_", ".")
+"""Files and folders of a Parquet dataset whose names start with these are not data, and are
+left out (:func:`parquet_files`): what Spark, Hadoop and Databricks write beside the data files
+(``_SUCCESS``, ``_metadata``, ``_common_metadata``, ``_committed_<id>``, ``_started_<id>``,
+checksum files ``.part-0.parquet.crc``, the ``_temporary`` folder of a job still running) and
+hidden files. pyarrow's datasets leave out the same (``ignore_prefixes``, default
+``['.', '_']``, applied to every part of the path below the dataset's folder), as does Spark's
+file listing (names starting with ``_`` or ``.``)."""
+
+_IGNORED_NOTE = " (names starting with '_' or '.' are left out)"
+
+
+def _ignored(parts: Iterable[str]) -> bool:
+    """Whether a path, given by its parts below the dataset's folder, is to be left out."""
+    return any(part.startswith(IGNORED_PREFIXES) for part in parts)
 
 
 def _from_native(

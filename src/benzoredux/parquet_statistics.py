@@ -13,12 +13,14 @@ a file without statistics, a column whose statistics are incomplete, or a bound 
 settle the question leaves the rule to the full scan, which gives the same answer as before.
 
 The files are those :func:`benzoredux.engine.parquet_files` lists for the path (or for the
-sources of a polars ``LazyFrame`` that is a bare ``pl.scan_parquet``). Polars decides
-for itself which files it scans; the two are held together by the row count: the statistics
-are used only when their files hold exactly as many rows as polars' scan of the path (which it
-counts from the same footers). Both listings take every file of a directory, and a glob's
-matches, so when they differ one is a subset of the other, and equal row counts then mean any
-file only one of them has is empty.
+sources of a polars ``LazyFrame`` that is a bare ``pl.scan_parquet``). A path's scan
+(:func:`benzoredux.engine.open_lazy_source`) reads exactly these files. A caller's own bare
+scan reads the files polars lists for its sources, which can be more: polars' own listing
+keeps the hidden and underscore files that :data:`benzoredux.engine.IGNORED_PREFIXES` leaves
+out. The two are held together by the row count: the statistics are used only when their files
+hold exactly as many rows as the scan (which polars counts from the same footers). Our listing
+is a subset of polars' for the same sources, so equal row counts mean any file only polars
+reads is empty.
 """
 
 from __future__ import annotations

@@ -140,7 +140,7 @@ def _refused(source: Any) -> bool:
 
 
 @settings(
-    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=70, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(data=datasets())
 @example(  # a blank id sorts below "!": the bounds in the footer do not prove it away
@@ -203,11 +203,14 @@ def test_parquet_path_refuses_exactly_what_the_full_check_refuses(data: dict[str
             assert scan.equals(path)
             in_memory = _outcome(frame)
             assert in_memory is not None
-            assert scan.equals(in_memory)
+            # Up to the last bit of a float: an integer quantity read from the file and one in
+            # memory are multiplied in another order (found: 0.09652173913043478 and
+            # 0.0965217391304348 as a DDD per day).
+            assert _same_selection(scan, in_memory)
             assert _same_selection(relation, in_memory)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=35, deadline=None)
 @given(data=datasets())
 @example(  # a benzodiazepine's quantity beyond the maximum: decided per code in Python
     data={
