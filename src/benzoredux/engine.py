@@ -32,7 +32,7 @@ import json
 import os
 import re
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeGuard, cast
 
@@ -193,7 +193,7 @@ class Execution:
         frame = frame.select([c for c in frame.columns if c in wanted])
         if frame.implementation is nw.Implementation.PANDAS:
             frame = _without_empty_categoricals(frame)
-        return ArrowBatches(frame.to_arrow())
+        return ArrowBatches(_text_nulls_typed(frame.to_arrow(), frame.collect_schema()))
 
     def _is_eager_backend(self) -> bool:
         return self.backend not in _LAZY_BACKENDS
@@ -586,6 +586,19 @@ _IGNORED_NOTE = " (names starting with '_' or '.' are left out)"
 def _ignored(parts: Iterable[str]) -> bool:
     """Whether a path, given by its parts below the dataset's folder, is to be left out."""
     return any(part.startswith(IGNORED_PREFIXES) for part in parts)
+
+
+def _text_nulls_typed(table: Any, schema: Mapping[str, Any]) -> Any:
+    """``table`` with its columns of Arrow's ``null`` type cast to text where the frame they
+    came from holds text: a pandas ``object`` column with no value but ``None`` (an empty
+    frame, or an optional column left empty) is text to narwhals, but ``null`` to Arrow,
+    whose type the checks cannot tell (found by the property tests on an empty frame)."""
+    import pyarrow as pa
+
+    for index, column in enumerate(table.schema):
+        if pa.types.is_null(column.type) and schema.get(column.name) == nw.String:
+            table = table.set_column(index, column.name, table.column(index).cast(pa.string()))
+    return table
 
 
 def _from_native(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 import pytest
 
@@ -91,3 +93,27 @@ def test_unknown_form_matters_only_on_benzodiazepine_rows() -> None:
     assert out["excluded_because"].tolist() == ["complex co-medication: N02A"]
     with pytest.raises(br.InvalidRowsError, match="form of a benzodiazepine"):
         br.select_chronic_users(rows.assign(form=["kauwtablet", "tablet", "tablet"]), "2025-12-31")
+
+
+@pytest.mark.parametrize("rows", [0, 3])
+def test_empty_text_columns_of_a_large_pandas_frame_are_text(
+    rows: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pandas ``object`` column holding only ``None`` (an empty frame, or an optional column
+    left empty) is text; moved to polars in batches (large frames) it was Arrow's ``null`` type,
+    and refused as "type Unknown" (found by the property tests)."""
+    import benzoredux.engine
+
+    monkeypatch.setattr(benzoredux.engine, "BATCHES_FROM_ROWS", 0)
+    frame = pd.DataFrame(
+        {
+            "patient_id": pd.Series(["p1"] * rows, dtype="object"),
+            "date": pd.Series(pd.to_datetime(["2024-01-01"] * rows), dtype="datetime64[ns]"),
+            "atc": pd.Series(["N05BA04"] * rows, dtype="object"),
+            "quantity": pd.Series([50.0] * rows, dtype="float64"),
+            "prescriber_id": pd.Series([None] * rows, dtype="object"),
+        }
+    )
+    result = br.select_chronic_users(frame, dt.date(2024, 2, 29))
+    assert list(result["patient_id"]) == (["p1"] if rows else [])
+    assert result["gp_id"].isna().all()
