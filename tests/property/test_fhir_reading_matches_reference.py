@@ -430,7 +430,7 @@ def _write(folder: Path, files: dict[str, bytes]) -> Path:
 
 
 @settings(
-    max_examples=50,
+    max_examples=30,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

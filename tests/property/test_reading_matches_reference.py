@@ -394,7 +394,7 @@ def _read_both(case: Any) -> None:
 
 
 @settings(
-    max_examples=60,
+    max_examples=40,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -478,7 +478,7 @@ def raw_frames(draw: st.DrawFn) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(frames=st.lists(raw_frames(), min_size=1, max_size=2), duplicates=st.booleans())
 def test_build_result_matches_converting_every_cell(
     frames: list[pd.DataFrame], duplicates: bool

@@ -98,7 +98,7 @@ EXAMPLES = {
     "pyarrow-auto": 60,
     "pyarrow-batches": 25,
     "pandas-batches": 20,
-    "duckdb-lazy": 60,
+    "duckdb-lazy": 40,
 }
 
 OUTPUT = [
