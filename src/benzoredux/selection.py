@@ -45,6 +45,7 @@ from benzoredux.engine import Engine, Execution, PathSource
 from benzoredux.errors import DataCoverageWarning, UnknownCodesWarning
 from benzoredux.models import LEFT_PRACTICE
 from benzoredux.supply import (
+    DAYS_SUPPLY,
     GIVEN_DAYS,
     GIVEN_UNITS,
     counted_expr,
@@ -523,7 +524,7 @@ def _aggregate_window(
     """
     groups = complex_groups
     details_by_window = execution.plans_each_reading
-    days_given = bool(given_days_columns(schema, "_counted", "quantity"))
+    days_given = DAYS_SUPPLY in schema
     has_strength = "strength_mg" in schema
     prescriber = (
         nw.col("prescriber_id").cast(nw.String)
