@@ -339,6 +339,42 @@ def test_polars_splits_only_what_it_splits_as_csv_does(
     assert taken[0] is split_by_polars
 
 
+@pytest.mark.parametrize(
+    ("text", "header_line"),
+    [
+        ("Export, Delft\n\nc0;c1\n1;2\n3;4\n", 3),  # a title and an empty line first
+        ("Export\rtitel\r\nc0;c1\r\n1;2\r\n3;4", 3),  # a title ending in a lone CR
+        ('"titel\nover twee regels"\nc0;c1\n1;2\n', 3),  # a quoted title over two lines
+        ("\ufeffExport\nc0;c1\n1;2\n", 2),  # a byte-order mark opening the title
+        ("c0;c1\n1;2\n", 1),
+    ],
+)
+@pytest.mark.parametrize("encoding", ["utf-8", "cp1252"])
+def test_polars_reads_the_body_in_the_file_below_the_lines_above_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, header_line: int, encoding: str
+) -> None:
+    """polars is handed the file's bytes and told how many lines (line feeds) lie above the
+    body, not a copy of the body: the rows are the record-by-record reader's whatever the
+    lines above hold (a lone CR, a quoted line feed, a byte-order mark)."""
+    import polars as pl
+
+    skipped: list[int] = []
+    read_csv = pl.read_csv
+
+    def spy(source: Any, **options: Any) -> Any:
+        skipped.append(options.get("skip_lines", 0))
+        return read_csv(source, **options)
+
+    monkeypatch.setattr(pl, "read_csv", spy)
+    path = tmp_path / "export.csv"
+    if encoding == "cp1252":  # transcoded to UTF-8 first (an accent in the body)
+        text = text.replace("\ufeff", "").replace("1;2", "é;2")
+    _write(path, text, encoding)
+    assert_same_text(path, header_line=header_line)
+    assert skipped
+    assert skipped[0] == text[: text.index("c0;c1")].count("\n") + 1
+
+
 @pytest.mark.parametrize(("long", "short"), [(None, 45_000), (45_000, 20_000)])
 def test_a_large_file_polars_must_hand_back_is_read_as_csv_reads_it(
     tmp_path: Path, long: int | None, short: int | None

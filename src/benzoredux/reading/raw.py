@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import ctypes
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -526,13 +527,37 @@ def distinct_cells(values: pd.Series) -> tuple[np.ndarray[Any, Any], pd.Series]:
     return numbers.astype(np.int32), pd.Series(found).astype(object)
 
 
+@functools.cache
+def _text_pool() -> Any:
+    """pyarrow's jemalloc memory pool, or ``None`` where pyarrow has none (Windows, macOS)."""
+    import pyarrow as pa
+
+    try:
+        return pa.jemalloc_memory_pool()
+    except (NotImplementedError, pa.ArrowException):
+        return None
+
+
 def _take(values: pd.Series, codes: np.ndarray[Any, Any]) -> pd.Series:
-    """``values.take(codes)`` with a fresh index. Arrow-backed text is taken by polars, several
-    times faster than pandas' own take, and in the memory polars kept from checking the rows
-    (its allocator holds on to freed memory, so this costs the process little more)."""
+    """``values.take(codes)`` with a fresh index.
+
+    Arrow-backed text is taken by pyarrow into its jemalloc pool (:func:`_text_pool`): the
+    offsets and bytes pandas holds are written once. polars' gather (where pyarrow has no
+    jemalloc) writes each cell as a 16-byte view first and converts the views to Arrow's
+    large strings after, in memory its own allocator kept from the earlier steps. pyarrow's
+    default pool (mimalloc) is not used for this: a million-row take into it took anything
+    from 0.01 to 0.17 s from one fresh process to the next (issue 19, docs/performance.rst).
+    """
     import polars as pl
     import pyarrow as pa
 
+    pool = _text_pool() if isinstance(values.array, pd.arrays.ArrowStringArray) else None
+    if pool is not None:
+        import pyarrow.compute as pc
+
+        taken = pc.take(pa.array(values.array), pa.array(codes), memory_pool=pool)
+        chunked = taken if isinstance(taken, pa.ChunkedArray) else pa.chunked_array([taken])
+        return pd.Series(pd.arrays.ArrowStringArray(chunked), copy=False)
     if isinstance(values.array, pd.arrays.ArrowStringArray):
         text = pl.from_arrow(pa.array(values.array))
         assert isinstance(text, pl.Series)
@@ -979,18 +1004,23 @@ def _row_keys(rows: _Rows) -> np.ndarray[Any, Any]:
         pieces = rows.pieces(name)
         values = pd.concat([v.reset_index(drop=True) for v, _ in pieces], ignore_index=True)
         numbers, distinct = pd.factorize(values, use_na_sentinel=False)
-        column = []
-        offset = 0
-        for value, codes in pieces:
-            column.append(numbers[offset : offset + len(value)][codes])
-            offset += len(value)
         width = len(distinct) + 1
         if size * width >= 2**62:
             key, found = pd.factorize(key)
             size = len(found)
         key *= width
-        key += column[0] if len(column) == 1 else np.concatenate(column)
         size *= width
+        if len(pieces) == 1 and len(distinct) == len(values):
+            # Every value distinct: numbered in order, so a row's number is its code (the
+            # codes are not taken through the numbers, a pass over every row saved).
+            key += pieces[0][1]
+            continue
+        column = []
+        offset = 0
+        for value, codes in pieces:
+            column.append(numbers[offset : offset + len(value)][codes])
+            offset += len(value)
+        key += column[0] if len(column) == 1 else np.concatenate(column)
     return key
 
 
