@@ -3,7 +3,10 @@
 The algorithms are written once, as narwhals lazy queries. This module decides the engine:
 
 * lazy inputs (a polars ``LazyFrame``, a DuckDB relation, ...) stay on their own engine and come
-  back lazy: nothing is collected behind the caller's back;
+  back lazy: nothing is collected behind the caller's back. One exception, for speed: a DuckDB
+  relation's chronic-user selection hands the window's rows of the drugs concerned to polars at
+  the call, and its result is a relation over the rows computed then
+  (:attr:`Execution.hands_rows_to_polars`); ``engine="native"`` keeps it all on DuckDB, deferred;
 * eager inputs (pandas, polars ``DataFrame``, pyarrow ``Table``) run by default (``engine="auto"``)
   on polars' lazy engine and are collected back to the input's library. The benchmarks show why:
   on 10 million dispensings pandas' own group-by on text patient ids is several times slower than
@@ -32,7 +35,7 @@ import json
 import os
 import re
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeGuard, cast
 
@@ -45,6 +48,7 @@ __all__ = [
     "IGNORED_PREFIXES",
     "SLICE_ROWS",
     "ArrowBatches",
+    "ArrowSlices",
     "Engine",
     "Execution",
     "ParquetDataset",
@@ -84,6 +88,9 @@ class Execution:
     """Whether the caller passed a lazy frame or a Parquet path (then the result stays lazy)."""
     main: Any = field(default=None, eq=False, repr=False)
     """The caller's lazy main input (native): auxiliary tables join it on its own connection."""
+    native: bool = False
+    """Whether the caller asked for ``engine="native"``: a lazy input then runs wholly on its
+    own engine (a DuckDB relation hands no rows to polars, :attr:`hands_rows_to_polars`)."""
 
     @classmethod
     def for_input(
@@ -98,7 +105,11 @@ class Execution:
         frame = _from_native(native, name)
         if isinstance(frame, nw.LazyFrame):
             return cls(
-                frame.implementation, frame.implementation, lazy_input=True, main=frame.to_native()
+                frame.implementation,
+                frame.implementation,
+                lazy_input=True,
+                main=frame.to_native(),
+                native=engine == "native",
             )
         own = frame.implementation
         backend = own if engine == "native" else nw.Implementation.POLARS
@@ -222,10 +233,76 @@ class Execution:
 
         DuckDB inlines a relation read twice in one query (``NOT MATERIALIZED``), so a second
         pass over the same rows reads the files and groups the rows again; the algorithms then
-        prefer one pass with window expressions. Polars computes a frame marked as a cache
-        once (:meth:`reuse`), and an eager input's intermediate result is collected.
+        prefer one pass with window expressions (where the rows are not handed to polars,
+        :attr:`hands_rows_to_polars`). Polars computes a frame marked as a cache once
+        (:meth:`reuse`), and an eager input's intermediate result is collected.
         """
         return self.lazy_input and self.backend is nw.Implementation.DUCKDB
+
+    @property
+    def hands_rows_to_polars(self) -> bool:
+        """Whether the per-patient passes run on polars over rows the caller's engine hands over.
+
+        On a DuckDB relation (``engine="auto"``, the default): the row checks run on DuckDB as
+        before (one grouped pass, or the Parquet footers of a bare ``read_parquet``); then one
+        DuckDB query computes what the passes read, the selection window's rows of the drugs
+        concerned (benzodiazepines and the complex co-medication groups in use) with each row's
+        values (units, DDDs, prescriber, co-medication flags), with the query's own
+        expressions; those rows are handed over as Arrow (:meth:`to_polars`), polars groups
+        them per patient, as for a polars ``DataFrame``, and the result (a row per selected
+        patient) goes back onto the caller's connection (:meth:`back_from_polars`), where the
+        patients and episodes are joined. Why: the whole query on DuckDB, as narwhals writes
+        it, took 1.5 to 1.7 times the CPU time of the hand-written same-output DuckDB query
+        (a relation is a chain of ``NOT MATERIALIZED`` parts, so the window's rows were read
+        twice, and the last day's details needed window expressions); this takes 1.1 to 1.2
+        times (issue 19, ``docs/performance.rst``).
+
+        The price, and why it is taken only here: the result is computed at the call, not when
+        the caller runs the relation returned (a relation over the result's rows, held as
+        Arrow), and the call holds the window's rows of the drugs concerned in memory (as
+        Arrow, then polars: about 90 MB for the 1.6 million such rows of 10 million dense
+        dispensings), which makes its peak memory larger than the all-DuckDB route's. A
+        deferred form was tried and left: DuckDB scans a polars ``LazyFrame`` only when the
+        relation runs, but the scan would then run the caller's relation on the same
+        connection while that connection is busy (DuckDB refuses), and on a second cursor the
+        caller's temporary tables and settings are missing. ``engine="native"`` keeps the
+        whole query on DuckDB and deferred.
+        """
+        return (
+            self.lazy_input
+            and self.backend is nw.Implementation.DUCKDB
+            and self.main is not None
+            and not self.native
+        )
+
+    @staticmethod
+    def to_polars(frame: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
+        """``frame`` (a DuckDB relation, already cut down to the rows and columns the rest of
+        the query reads) computed now and handed to polars as Arrow, as a lazy frame over the
+        rows in memory (for :attr:`hands_rows_to_polars`)."""
+        import polars as pl
+
+        table = frame.to_native().to_arrow_table()
+        converted = pl.from_arrow(table, rechunk=False)
+        assert isinstance(converted, pl.DataFrame)  # a table gives a frame, not a series
+        handed: nw.LazyFrame[Any] = nw.from_native(converted).lazy()
+        return handed
+
+    @classmethod
+    def for_polars(cls) -> Execution:
+        """The execution of the rest of a query over rows handed to polars
+        (:meth:`to_polars`): as for a caller's polars ``DataFrame``, intermediate results are
+        collected (:meth:`reuse`)."""
+        polars = nw.Implementation.POLARS
+        return cls(polars, polars, lazy_input=False)
+
+    def back_from_polars(self, result: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
+        """``result`` (computed on polars over rows from :meth:`to_polars`) collected now and
+        read as a relation on the connection of the caller's relation, where the rest of the
+        query (the auxiliary tables, the output) runs."""
+        table = result.collect().to_arrow()
+        back: nw.LazyFrame[Any] = nw.from_native(_on_connection_of(self.main, table))
+        return back
 
     def scans_parquet(self, source: object) -> bool:
         """Whether ``source`` is a Parquet dataset that this execution scans with polars: a
@@ -325,9 +402,10 @@ class ArrowBatches:
     the query's filters where polars can hand them over (comparisons, ``is_in``); a filter it
     cannot hand over runs in polars on the converted batch, so the rows are the same either
     way. :meth:`slices` gives the same rows as polars frames of :data:`SLICE_ROWS` rows, each
-    converted whole and dropped after use: for a pass that reads every row (the row checks),
-    where polars works on each slice with all its threads (the scan above converts on one:
-    measured 0.85 s against 0.3 s for the checks of 10 million rows).
+    converted (the columns asked for, :class:`ArrowSlices`) and dropped after use: for a pass
+    that reads every row (the row checks), where polars works on each slice with all its
+    threads (the scan above converts on one: measured 0.85 s against 0.3 s for the checks of
+    10 million rows).
 
     The conversion is ``pl.from_arrow``'s in both. The property tests hold pandas and pyarrow
     inputs moved this way against the plain reference.
@@ -346,15 +424,62 @@ class ArrowBatches:
         scan: nw.LazyFrame[Any] = nw.from_native(pl.scan_pyarrow_dataset(ds.dataset(self.table)))
         return scan
 
-    def slices(self) -> Iterable[nw.LazyFrame[Any]]:
+    def slices(self) -> ArrowSlices:
         """The rows in slices of :data:`SLICE_ROWS`, each converted to polars when reached."""
+        return ArrowSlices(self.table)
+
+
+class ArrowSlices:
+    """The rows of an Arrow table as polars frames of :data:`SLICE_ROWS` rows, each converted
+    when reached (iterate over it), and what the row checks can learn from the Arrow data
+    without converting it.
+
+    The row checks (:func:`benzoredux.tables.check_rows`) read only some columns, and of a
+    text identifier only whether it is missing and its bounds: :meth:`select` converts only the
+    columns named, and :meth:`text_bounds` takes a text column's bounds and missing values
+    where the Arrow data lies, with pyarrow. Why: converting text to polars is most of the
+    conversion's cost (measured on 10 million rows: 0.33 of the 0.55 s of CPU for the four
+    text columns), and the patients' identifiers are the longest text.
+    """
+
+    def __init__(self, table: Any, columns: Iterable[str] | None = None) -> None:
+        self.table = table
+        """The whole table, all its columns."""
+        self.columns = list(table.column_names if columns is None else columns)
+        """The columns each slice holds, in this order."""
+
+    def __iter__(self) -> Iterator[nw.LazyFrame[Any]]:
         import polars as pl
 
-        for start in range(0, self.table.num_rows, SLICE_ROWS):
-            frame = pl.from_arrow(self.table.slice(start, SLICE_ROWS))
+        table = self.table.select(self.columns)
+        for start in range(0, table.num_rows, SLICE_ROWS):
+            frame = pl.from_arrow(table.slice(start, SLICE_ROWS))
             assert isinstance(frame, pl.DataFrame)  # a table gives a frame, not a series
             part: nw.LazyFrame[Any] = nw.from_native(frame).lazy()
             yield part
+
+    def select(self, columns: Iterable[str]) -> ArrowSlices:
+        """The same slices holding only ``columns`` (in the table's order)."""
+        wanted = set(columns)
+        return ArrowSlices(self.table, [c for c in self.table.column_names if c in wanted])
+
+    def text_bounds(self, column: str) -> tuple[int, Any, Any] | None:
+        """The missing values, smallest and largest value of a text ``column`` over all rows,
+        by pyarrow on the Arrow data (``None``, ``None`` when every value is missing); ``None``
+        when the column is not plain Arrow text (a dictionary, pandas' categorical, or a string
+        view), which pyarrow cannot bound: then the checks take its bounds from the slices.
+
+        pyarrow and polars order text alike (byte by byte in UTF-8, which is the order of code
+        points), so the bounds are those polars would give.
+        """
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        data = self.table.column(column)
+        if not (pa.types.is_string(data.type) or pa.types.is_large_string(data.type)):
+            return None
+        bounds = pc.min_max(data)
+        return data.null_count, bounds["min"].as_py(), bounds["max"].as_py()
 
 
 def _on_connection_of(relation: Any, table: Any) -> Any:
