@@ -200,7 +200,10 @@ def test_parquet_path_refuses_exactly_what_the_full_check_refuses(data: dict[str
         if scan is not None:
             assert path is not None
             assert relation is not None
-            assert scan.equals(path)
+            # Up to the order of addition: polars adds a patient's floats of several row
+            # groups in whatever order its threads finish (found: units 118.07548626023973,
+            # ...971 and ...97 from the same file, run after run).
+            assert _same_selection(scan, path)
             in_memory = _outcome(frame)
             assert in_memory is not None
             # Up to the last bit of a float: an integer quantity read from the file and one in
