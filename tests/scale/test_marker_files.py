@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import benzoredux
-from benzoredux import engine, tables
+from benzoredux import engine
 from benzoredux.errors import InvalidRowsError
 from benzoredux.parquet_statistics import read_statistics
 
@@ -65,20 +65,6 @@ def _spark_folder(root: Path) -> Path:
 def _selected(source: Any) -> list[tuple[str, float]]:
     result = benzoredux.select_chronic_users(source, REFERENCE).collect()
     return sorted(result.select("patient_id", "units").rows())
-
-
-@pytest.fixture
-def bounds_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The columns whose bounds the row checks read from the rows (a pass over the table)."""
-    calls: list[str] = []
-    original = tables.DistinctValues.bounds
-
-    def spy(self: tables.DistinctValues, column: str) -> Any:
-        calls.append(column)
-        return original(self, column)
-
-    monkeypatch.setattr(tables.DistinctValues, "bounds", spy)
-    return calls
 
 
 def test_a_folder_with_spark_markers_reads_its_data_files_only(tmp_path: Path) -> None:

@@ -408,20 +408,6 @@ def test_decimals_are_exact_numbers(tmp_path: Path) -> None:
 # --- the statistics are used when they apply, and only then ----------------------------------
 
 
-@pytest.fixture
-def bounds_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The columns whose bounds the row checks read from the rows (a pass over the table)."""
-    calls: list[str] = []
-    original = tables.DistinctValues.bounds
-
-    def spy(self: tables.DistinctValues, column: str) -> Any:
-        calls.append(column)
-        return original(self, column)
-
-    monkeypatch.setattr(tables.DistinctValues, "bounds", spy)
-    return calls
-
-
 def _clean(tmp_path: Path, *, statistics: bool = True) -> Path:
     table = pa.table(
         {
