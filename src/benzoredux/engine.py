@@ -288,14 +288,6 @@ class Execution:
         handed: nw.LazyFrame[Any] = nw.from_native(converted).lazy()
         return handed
 
-    @classmethod
-    def for_polars(cls) -> Execution:
-        """The execution of the rest of a query over rows handed to polars
-        (:meth:`to_polars`): as for a caller's polars ``DataFrame``, intermediate results are
-        collected (:meth:`reuse`)."""
-        polars = nw.Implementation.POLARS
-        return cls(polars, polars, lazy_input=False)
-
     def back_from_polars(self, result: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
         """``result`` (computed on polars over rows from :meth:`to_polars`) collected now and
         read as a relation on the connection of the caller's relation, where the rest of the

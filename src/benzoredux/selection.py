@@ -401,7 +401,7 @@ def select_chronic_users(
         ),
         complex_groups=_complex_groups_expr(),
     )
-    if aggregated.execution is not execution:
+    if execution.hands_rows_to_polars:
         # Computed on polars from the rows DuckDB handed over: back on the caller's connection,
         # in the types the query gave there (DuckDB sums counts as HUGEINT).
         result = execution.back_from_polars(result).with_columns(
@@ -493,9 +493,6 @@ class _WindowAggregates:
     days_given: bool
     """Whether the dispensings have a ``days_supply`` column: :attr:`rows` then carry the
     given days of supply and their units (:func:`benzoredux.supply.given_days_columns`)."""
-    execution: Execution
-    """The engine the frames above are on: the caller's, or polars when the caller's engine
-    handed the rows over (:attr:`~benzoredux.engine.Execution.hands_rows_to_polars`)."""
 
 
 def _aggregate_window(
@@ -605,7 +602,6 @@ def _aggregate_window(
         )
         rows = handed.filter(nw.col("_benzodiazepine")).select(*_ROW_COLUMNS, *given)
         complex_flags = _complex_flags(handed.filter(nw.col("_complex")), groups)
-        execution = Execution.for_polars()
     else:
         rows = with_row_values(in_window.filter(benzodiazepine)).select(*_ROW_COLUMNS, *given)
         complex_flags = _complex_flags(
@@ -666,7 +662,6 @@ def _aggregate_window(
         rows=rows,
         details_included=details_by_window,
         days_given=days_given,
-        execution=execution,
     )
 
 
