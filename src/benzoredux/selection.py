@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 import narwhals as nw
@@ -41,7 +41,7 @@ from benzoredux.dates import (
     parse_reference_date,
     window_before,
 )
-from benzoredux.engine import Engine, Execution, PathSource
+from benzoredux.engine import Engine, Execution, KeptRows, PathSource
 from benzoredux.errors import DataCoverageWarning, UnknownCodesWarning
 from benzoredux.models import LEFT_PRACTICE
 from benzoredux.supply import (
@@ -263,12 +263,19 @@ def _prepare_dispensings(
     dispensings: IntoFrame | PathSource,
     extra_forms: Mapping[str, bool],
     plausibility: Plausibility,
+    *,
+    keep: Callable[[nw.LazyFrame[Any], DistinctValues], nw.LazyFrame[Any]] | None = None,
 ) -> tuple[nw.LazyFrame[Any], Mapping[str, Any], DistinctValues]:
     """The dispensings as a lazy frame on the chosen engine, checked row by row (implausible
     values with the bounds of ``plausibility``: the run's reference date).
 
     The distinct ATC codes found by the check are kept: the queries match rows to code groups
     by ``is_in`` on the few codes present instead of by prefix on every row.
+
+    ``keep`` says which rows the caller's queries read (given a frame and its distinct
+    values): where the checks pass over a pandas or pyarrow table slice by slice, they keep
+    those rows as they go (:class:`~benzoredux.engine.KeptRows`), and the frame returned holds
+    only them, in polars. Elsewhere the frame is the whole table, and the queries filter it.
     """
     # Required columns are checked against the whole table, before it is cut to what is read.
     DISPENSINGS.check_present(execution.columns(dispensings, "dispensings"))
@@ -280,6 +287,7 @@ def _prepare_dispensings(
     )
     schema = lazy.collect_schema()
     distinct = DistinctValues(lazy, scan=execution.scans_parquet(dispensings))
+    kept = KeptRows(schema, keep) if batches is not None and keep is not None else None
     check_rows(
         dispensings,
         lazy,
@@ -289,8 +297,10 @@ def _prepare_dispensings(
         used=_USED_DISPENSINGS,
         distinct=distinct,
         plausibility=plausibility,
-        slices=batches.slices() if batches is not None else None,
+        slices=batches.slices(kept) if batches is not None else None,
     )
+    if kept is not None and kept.complete:
+        lazy = kept.frame()
     return lazy, schema, distinct
 
 
@@ -349,14 +359,15 @@ def select_chronic_users(
     window = window_before(reference, months=criteria.window_months)
     recent = window_before(reference, months=criteria.recent_months)
     execution = Execution.for_input(dispensings, criteria.engine, name="dispensings")
+    groups = criteria.complex_groups()
     lazy, schema, distinct = _prepare_dispensings(
         execution,
         dispensings,
         criteria.extra_forms,
         Plausibility(as_of=reference, max_quantity=criteria.max_quantity),
+        keep=lambda frame, found: _window_rows(frame, found, window, groups),
     )
 
-    groups = criteria.complex_groups()
     aggregated = _aggregate_window(
         lazy,
         schema,
@@ -554,7 +565,7 @@ def _aggregate_window(
     in_window = lazy.filter(window.expression("date", schema["date"])).with_columns(
         nw.col("atc").cast(nw.String)
     )
-    window_rows = in_window.filter(distinct.atc_in(_relevant_groups(groups)))
+    window_rows = _window_rows(in_window, distinct, window, groups)
     if distinct.scan:
         # The codes and forms present are read from the window's rows of the codes concerned:
         # few rows, found by a filter polars evaluates on the columns' dictionaries.
@@ -663,6 +674,19 @@ def _aggregate_window(
         details_included=details_by_window,
         days_given=days_given,
     )
+
+
+def _window_rows(
+    frame: nw.LazyFrame[Any],
+    distinct: DistinctValues,
+    window: Window,
+    complex_groups: tuple[codes.ATCGroup, ...],
+) -> nw.LazyFrame[Any]:
+    """The rows of ``frame`` that the chronic-use selection reads: the selection ``window``'s
+    rows of the benzodiazepines and of the ``complex_groups`` in use (with the codes present,
+    ``distinct``, matched by ``is_in``)."""
+    in_window = window.expression("date", frame.collect_schema()["date"])
+    return frame.filter(in_window & distinct.atc_in(_relevant_groups(complex_groups)))
 
 
 def _ddd_mg(distinct: DistinctValues, *, by_case: bool) -> nw.Expr:

@@ -1440,7 +1440,9 @@ def _sliced_summary(
     """The pass of :func:`_breaks_any_grouped` over a table in parts (in memory, each read
     twice at no cost): per distinct key, the rows and the :attr:`RowRule.per_code` counts; and
     over all rows, every other count and the texts' bounds. Both added up over the parts.
-    ``reads`` gives the columns of each flag that is not a text identifier's."""
+    ``reads`` gives the columns of each flag that is not a text identifier's. Slices that keep
+    rows for the queries after the checks (:attr:`~benzoredux.engine.ArrowSlices.kept`) hand
+    each part to them, with the distinct values its grouping found."""
     totals: list[dict[str, Any]] = []
     if isinstance(slices, ArrowSlices):
         read = {*keys, *(c for columns in reads.values() for c in columns)}
@@ -1457,16 +1459,20 @@ def _sliced_summary(
         slices = slices.select(read)
     counted = [name for name in flags if name not in per_code]
     groups: list[dict[str, Any]] = []
+    kept = slices.kept if isinstance(slices, ArrowSlices) else None
     for part in slices:
         flagged = part.with_columns(
             **{name: expr.cast(nw.Int64) for name, expr in flags.items()}, **texts
         )
+        present = DistinctValues(part)
         if keys:
             grouped = flagged.group_by(*keys, drop_null_keys=False).agg(
                 nw.len().alias("__rows"), *(nw.col(name).sum().alias(name) for name in per_code)
             )
-            groups += grouped.collect().rows(named=True)
-        totals += (
+            part_groups = grouped.collect().rows(named=True)
+            groups += part_groups
+            present.seed(tuple(keys), [tuple(g[k] for k in keys) for g in part_groups])
+        part_totals = (
             flagged.select(
                 nw.len().alias("__rows"),
                 *(nw.col(name).sum().alias(name) for name in counted),
@@ -1476,6 +1482,11 @@ def _sliced_summary(
             .collect()
             .rows(named=True)
         )
+        totals += part_totals
+        if kept is not None:
+            # The slice is in memory: the rows the queries read next are kept from it now
+            # (chosen by the codes its grouping found), not read from the table again.
+            kept.take(part, present, int(part_totals[0]["__rows"]))
     total = _added_up(totals, ())
     return _added_up(groups, keys), total[0] if total else {}
 

@@ -364,12 +364,15 @@ def run(kind: str, data: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]
     if kind in ("polars-scan", "duckdb-lazy"):
         return _run_lazy_source(kind, data)
     if engine == "batches":
-        threshold = benzoredux.engine.BATCHES_FROM_ROWS
-        benzoredux.engine.BATCHES_FROM_ROWS = 0
+        # Moved to polars in slices of three rows: the checks and the rows kept for the
+        # queries (benzoredux.engine.KeptRows) see several slices, each with its own codes.
+        threshold, slice_rows = benzoredux.engine.BATCHES_FROM_ROWS, benzoredux.engine.SLICE_ROWS
+        benzoredux.engine.BATCHES_FROM_ROWS, benzoredux.engine.SLICE_ROWS = 0, 3
         try:
             return run(f"{source}-auto", data)
         finally:
             benzoredux.engine.BATCHES_FROM_ROWS = threshold
+            benzoredux.engine.SLICE_ROWS = slice_rows
     options = {**data["options"]}
     if source == "pyarrow":
         engine = "auto"
