@@ -441,7 +441,7 @@ class KeptRows:
     that ``where`` keeps, in polars, and the queries read those (:meth:`frame`).
 
     ``where`` is given a slice and the distinct values of that slice (its ATC codes and forms,
-    :class:`~benzoredux.tables.DistinctValues`, found by the checks' grouping): the rows to
+    ``benzoredux.tables.DistinctValues``, found by the checks' grouping): the rows to
     keep are chosen by ``is_in`` on the codes present, as the queries choose them, not by a
     prefix test per row (three times slower). ``columns`` are those the kept rows hold.
 
