@@ -279,6 +279,54 @@ class Execution:
             and not self.native
         )
 
+    def polars_scan(self, source: object) -> Any:
+        """For :attr:`hands_rows_to_polars`: a polars scan of the Parquet files ``source`` reads,
+        when ``source`` is a DuckDB relation that is exactly ``read_parquet(paths)`` with
+        DuckDB's default options (:func:`parquet_dataset`) and DuckDB reads the very files that
+        polars would scan; ``None`` otherwise (then DuckDB reads the rows it hands over).
+
+        Why: such a relation is the same dataset as the path, whose checks the footers prove
+        and whose window rows polars reads from the files with its filters applied there, in
+        one run (issue 19: the path takes 0.75 times the same-output DuckDB query's time, the
+        relation's hand-over 1.2 to 1.3 times, mostly DuckDB's grouped pass for the distinct
+        codes and its computing the rows handed over). The files are compared as DuckDB lists
+        them on the relation's own connection (``glob``), so a file DuckDB would read and the
+        scan would leave out (a ``_``-prefixed file a glob matches) keeps the DuckDB route, as
+        does a connection with a ``file_search_path`` (where DuckDB may find a relative path
+        elsewhere). The result is a relation holding the result computed at the call, as with
+        the rows handed over.
+        """
+        if not self.hands_rows_to_polars:
+            return None
+        sources = parquet_dataset(source)
+        if not isinstance(sources, tuple) or type(source).__name__ != "DuckDBPyRelation":
+            return None
+        relation = cast(Any, source)
+        try:
+            ((search,),) = relation.query(
+                "_benzoredux_setting", "SELECT current_setting('file_search_path')"
+            ).fetchall()
+            if search:  # relative paths may resolve elsewhere for DuckDB than for polars
+                return None
+            scanned = [path.resolve() for path in parquet_files(sources, "dispensings")]
+            read: list[Path] = []
+            for one in sources:
+                if _GLOB_CHARACTERS & set(one):
+                    # The glob as DuckDB's own SQL text read it from the relation (quoted
+                    # there, and without a quote: _DUCKDB_READ_PARQUET), so no injection.
+                    listed = relation.query(
+                        "_benzoredux_files",
+                        f"SELECT file FROM glob('{one}')",  # noqa: S608
+                    )
+                    read += [Path(file).resolve() for (file,) in listed.fetchall()]
+                else:
+                    read.append(Path(one).resolve())
+        except Exception:  # a listing that fails is no proof: DuckDB reads the rows
+            return None
+        if sorted(read) != sorted(scanned):
+            return None
+        return _scan_files(scanned)
+
     @staticmethod
     def to_polars(frame: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
         """``frame`` (a DuckDB relation, already cut down to the rows and columns the rest of
@@ -652,6 +700,13 @@ def open_lazy_source(source: PathSource, name: str = "input") -> Any:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # polars calls the option unstable
         return pl.scan_parquet(text, hidden_file_prefix=list(IGNORED_PREFIXES))
+
+
+def _scan_files(files: Iterable[Path]) -> Any:
+    """A polars scan of the Parquet ``files`` (a list: no partitions parsed from their paths)."""
+    import polars as pl
+
+    return pl.scan_parquet([os.fspath(path) for path in files])
 
 
 def parquet_dataset(source: object) -> ParquetDataset | None:

@@ -360,9 +360,15 @@ def select_chronic_users(
     recent = window_before(reference, months=criteria.recent_months)
     execution = Execution.for_input(dispensings, criteria.engine, name="dispensings")
     groups = criteria.complex_groups()
+    # A DuckDB relation that only reads Parquet files is read as those files, by polars (as a
+    # path is); its result goes back to the relation's connection below, like the result of
+    # rows DuckDB hands over (Execution.polars_scan).
+    scan = execution.polars_scan(dispensings)
+    source = dispensings if scan is None else scan
+    reading = execution if scan is None else Execution.for_input(scan, name="dispensings")
     lazy, schema, distinct = _prepare_dispensings(
-        execution,
-        dispensings,
+        reading,
+        source,
         criteria.extra_forms,
         Plausibility(as_of=reference, max_quantity=criteria.max_quantity),
         keep=lambda frame, found: _window_rows(frame, found, window, groups),
@@ -376,7 +382,7 @@ def select_chronic_users(
         criteria.extra_forms,
         recent=recent,
         complex_groups=groups,
-        execution=execution,
+        execution=reading,
     )
     per_patient = aggregated.per_patient
     if criteria.definition == "nhg":
