@@ -494,9 +494,9 @@ class KeptRows:
     prefix test per row (three times slower). ``columns`` are those the kept rows hold.
 
     The rows are kept only if the pass reads every slice (:attr:`complete`): the checks may
-    decide without a pass (the footers of a Parquet file are no help here, but a table with no
-    rule to check has none) or in one pass over the whole table (rules that count values
-    across rows); then the queries read the Arrow table as before.
+    decide without reading the slices (no rule left to check) or in one pass over the whole
+    table (rules that count values across rows); then the queries read the Arrow table as
+    before (:meth:`ArrowBatches.scan`).
     """
 
     def __init__(
