@@ -173,7 +173,9 @@ class ChronicUseCriteria:
     """Where the query runs: see :mod:`benzoredux.engine`. For a DuckDB relation, ``auto``
     has DuckDB check the rows and compute the window's rows of the drugs concerned, and polars
     group them per patient, at the call (faster; the result is a relation over the rows
-    computed then); ``native`` runs the whole query on DuckDB when the relation runs."""
+    computed then); a relation that is exactly ``read_parquet(paths)`` is read by polars from
+    those files (:meth:`~benzoredux.engine.Execution.polars_scan`). ``native`` runs the whole
+    query on DuckDB when the relation runs."""
 
     def complex_groups(self) -> tuple[codes.ATCGroup, ...]:
         """The complex co-medication groups with these options applied: the one definition
@@ -571,7 +573,9 @@ def _aggregate_window(
     in_window = lazy.filter(window.expression("date", schema["date"])).with_columns(
         nw.col("atc").cast(nw.String)
     )
-    window_rows = _window_rows(in_window, distinct, window, groups)
+    window_rows = _window_rows(lazy, distinct, window, groups).with_columns(
+        nw.col("atc").cast(nw.String)
+    )
     if distinct.scan:
         # The codes and forms present are read from the window's rows of the codes concerned:
         # few rows, found by a filter polars evaluates on the columns' dictionaries.

@@ -1464,14 +1464,13 @@ def _sliced_summary(
         flagged = part.with_columns(
             **{name: expr.cast(nw.Int64) for name, expr in flags.items()}, **texts
         )
-        present = DistinctValues(part)
+        part_groups: list[dict[str, Any]] = []
         if keys:
             grouped = flagged.group_by(*keys, drop_null_keys=False).agg(
                 nw.len().alias("__rows"), *(nw.col(name).sum().alias(name) for name in per_code)
             )
             part_groups = grouped.collect().rows(named=True)
             groups += part_groups
-            present.seed(tuple(keys), [tuple(g[k] for k in keys) for g in part_groups])
         part_totals = (
             flagged.select(
                 nw.len().alias("__rows"),
@@ -1486,6 +1485,9 @@ def _sliced_summary(
         if kept is not None:
             # The slice is in memory: the rows the queries read next are kept from it now
             # (chosen by the codes its grouping found), not read from the table again.
+            present = DistinctValues(part)
+            if keys:
+                present.seed(tuple(keys), [tuple(g[k] for k in keys) for g in part_groups])
             kept.take(part, present, int(part_totals[0]["__rows"]))
     total = _added_up(totals, ())
     return _added_up(groups, keys), total[0] if total else {}
