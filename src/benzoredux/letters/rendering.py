@@ -105,12 +105,20 @@ class TemplateSecurityError(TemplateRenderError):
 
 def _finalise(value: Any) -> Any:
     """Applied by Jinja to every ``{{ value }}`` before escaping."""
-    from markupsafe import Markup
+    from markupsafe import Markup, escape
 
     if value is None:
         return ""
     if isinstance(value, str) and not isinstance(value, Markup):
-        return _UNSAFE_CHARACTERS.sub("", value)
+        text = _UNSAFE_CHARACTERS.sub("", value)
+        if "{_" in text or "_}" in text:
+            # docxtpl turns ``{_{``, ``}_}``, ``{_%`` and ``%_}`` of the rendered XML into
+            # Jinja's braces (its way of writing them in a template), also inside a value: an
+            # underscore beside a brace is written as a character reference, which that step
+            # does not match and Word shows as "_".
+            escaped = str(escape(text)).replace("{_", "{&#95;").replace("_}", "&#95;}")
+            return Markup(escaped)  # noqa: S704 - escaped just above
+        return text
     if isinstance(value, dt.datetime):
         return value.isoformat(sep=" ", timespec="minutes")
     if isinstance(value, dt.date):
