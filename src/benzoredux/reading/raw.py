@@ -44,6 +44,7 @@ import datetime as dt
 import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
 
@@ -1049,6 +1050,20 @@ def _build_table(
     plausibility: Plausibility,
 ) -> tuple[pd.DataFrame, pd.DataFrame, TableCounts, list[str]]:
     rows, conversion = _collect(schema, raws)
+    copies = (
+        _duplicate_problems(rows)
+        if duplicates == "reject" and schema.name == "dispensings"
+        else None
+    )
+    # Every row's values are taken on a second thread while the rules are checked on this
+    # one: pyarrow's and numpy's take and polars' checks give up the GIL, so the two overlap
+    # on two cores. (The duplicates are found before: their key and hash table of every row
+    # would be held beside the values.) The rejected rows, usually none, are dropped from the
+    # taken values afterwards.
+    _text_pool()  # made once, here, not by both threads
+    taking = ThreadPoolExecutor(max_workers=1, thread_name_prefix="benzoredux-take")
+    taken = taking.submit(lambda: {name: rows.values(name) for name in rows.names})
+    taking.shutdown(wait=False)
     warned = (
         identifier_warnings(
             pd.DataFrame({n: rows.values(n) for n in IDENTIFIER_CHECKS if n in rows.names}),
@@ -1060,8 +1075,8 @@ def _build_table(
         else []
     )
     parts = [conversion, _rule_problems(schema, rows, extra_forms, plausibility)]
-    if duplicates == "reject" and schema.name == "dispensings":
-        parts.append(_duplicate_problems(rows))
+    if copies is not None:
+        parts.append(copies)
     found = pd.concat(parts, ignore_index=True).sort_values("pos", kind="stable")
     pos = found["pos"].to_numpy(dtype="int64")
     column_names = found["column"].to_numpy(dtype=object)
@@ -1098,7 +1113,10 @@ def _build_table(
     ).reset_index(drop=True)
     kept = np.ones(len(rows), dtype=bool)
     kept[pos] = False
-    valid = pd.DataFrame({name: rows.values(name, kept, last_use=True) for name in rows.names})
+    columns = taken.result()
+    if len(pos):
+        columns = {name: values[kept].reset_index(drop=True) for name, values in columns.items()}
+    valid = pd.DataFrame(columns, copy=False)
     count = TableCounts(
         table=schema.name,
         rows_read=len(rows) + n_unreadable,
