@@ -192,16 +192,18 @@ def test_a_group_whose_identifiers_are_all_missing_is_refused_on_pandas(dtype: s
         br.select_chronic_users(frame, REFERENCE, engine="native")
 
 
-def test_groups_are_added_up_without_missing_bounds() -> None:
-    """Counts summed, the least lower bound, a part without a count or with a missing bound
-    (None, NaN, ``pd.NA``) left out."""
+def test_groups_are_added_up_without_missing_counts() -> None:
+    """Counts summed per key; a part without a count, or with a missing one (None, NaN,
+    ``pd.NA``), left out of it."""
     from benzoredux.tables import _added_up
 
     parts = [
-        {"__rows": 2, "__text0_low": "b", "__text0_high": "c"},
-        {"__rows": 1, "__text0_low": pd.NA, "__text0_high": float("nan")},
-        {"__null0": 1, "__text0_low": "a", "__text0_high": None},
+        {"atc": "N05BA01", "__rows": 2, "__outside0": 0},
+        {"atc": "N05BA01", "__rows": 1, "__outside0": pd.NA, "__null0": float("nan")},
+        {"atc": "N05BA01", "__null0": 1, "__outside0": 1},
+        {"atc": "N05CD08", "__rows": 4, "__outside0": None},
     ]
-    assert _added_up(parts, ()) == [
-        {"__rows": 3, "__text0_low": "a", "__text0_high": "c", "__null0": 1}
+    assert _added_up(parts, ("atc",)) == [
+        {"atc": "N05BA01", "__rows": 3, "__outside0": 1, "__null0": 1},
+        {"atc": "N05CD08", "__rows": 4, "__outside0": None},
     ]

@@ -240,6 +240,67 @@ def test_blank_id_shortcut_from_bounds_flags_exactly_the_rows_the_rule_flags(
     assert list(by_shortcut["bad"]) == list(by_definition["bad"])
 
 
+def test_whitespace_is_what_python_strips() -> None:
+    """The characters every engine strips by name are exactly Python's whitespace."""
+    import sys
+
+    from benzoredux.tables import WHITESPACE
+
+    python = "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
+    assert WHITESPACE == python
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.text(alphabet=_ID_ALPHABET, max_size=4), min_size=1, max_size=12),
+    st.sampled_from(["pandas", "polars", "duckdb"]),
+)
+@example(["p1", "\x85"], "duckdb")  # whitespace just above the ASCII range
+@example(["p1", "\u3000"], "duckdb")
+@example(["p1", "\xa0\xa0"], "pandas")
+@example(["p1", " "], "polars")
+@example(["p1", ""], "duckdb")
+@example(["p1", "\x84 "], "duckdb")  # starts below U+0085: never blank
+@example(["!", "~\x7f"], "polars")
+def test_the_checks_refuse_exactly_the_frames_with_a_blank_id(ids: list[str], kind: str) -> None:
+    """The checks' pass counts the identifiers that do not start with a character ruling out a
+    blank value (instead of taking their bounds) and checks those rows by the rule itself:
+    a frame is refused exactly when one of its identifiers is blank, on every engine."""
+    import duckdb
+
+    from benzoredux.engine import Execution
+    from benzoredux.errors import InvalidRowsError
+    from benzoredux.tables import DISPENSINGS, check_rows
+
+    rows = len(ids)
+    table = pd.DataFrame(
+        {
+            "patient_id": pd.Series(ids, dtype=object),
+            "date": pd.to_datetime(["2025-01-01"] * rows),
+            "atc": ["N05BA04"] * rows,
+            "quantity": [30.0] * rows,
+        }
+    )
+    connection = duckdb.connect()
+    native: object = (
+        table
+        if kind == "pandas"
+        else pl.from_pandas(table)
+        if kind == "polars"
+        else connection.from_arrow(pl.from_pandas(table).to_arrow())
+    )
+    execution = Execution.for_input(native)
+    lazy = execution.lazy(native, "dispensings")
+    blank = [i for i, value in enumerate(ids) if value.strip() == ""]
+    used = ("patient_id", "date", "atc", "quantity")
+    if blank:
+        where = "a row" if kind == "duckdb" else f"row {blank[0]}"  # DuckDB: no row order
+        with pytest.raises(InvalidRowsError, match=f"{where}: patient_id is missing"):
+            check_rows(native, lazy, DISPENSINGS, execution, used=used)
+    else:
+        check_rows(native, lazy, DISPENSINGS, execution, used=used)
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     st.lists(

@@ -28,7 +28,15 @@ from benzoredux.consult.questionnaires import BENDEP_SRQ, BWSQ, Instrument
 from benzoredux.engine import Engine
 from benzoredux.errors import InvalidRowsError
 from benzoredux.models import Consult, ConsultOutcome, ConsultRole
-from benzoredux.tables import Column, Kind, RowRule, TableSchema, Validation, validate
+from benzoredux.tables import (
+    Column,
+    Kind,
+    RowRule,
+    TableSchema,
+    Validation,
+    missing_text_rule,
+    validate,
+)
 
 __all__ = [
     "CONSULTS",
@@ -44,14 +52,6 @@ CONTACTS = ("in_person", "phone", "did_not_attend")
 
 _ROLES = tuple(r.value for r in ConsultRole)
 _OUTCOMES = tuple(o.value for o in ConsultOutcome)
-
-
-def _text_missing(name: str) -> RowRule:
-    def invalid() -> nw.Expr:
-        col = nw.col(name).cast(nw.String)
-        return col.is_null() | (col.str.strip_chars() == "")
-
-    return RowRule((name,), f"{name} is missing", invalid)
 
 
 def _one_of(name: str, allowed: Sequence[str]) -> RowRule:
@@ -111,11 +111,11 @@ def consults_schema(instruments: Iterable[Instrument] = (BWSQ, BENDEP_SRQ)) -> T
             *score_columns,
         ),
         rules=(
-            _text_missing("patient_id"),
+            missing_text_rule("patient_id"),
             RowRule(("date",), "date is missing", lambda: nw.col("date").is_null()),
-            _text_missing("held_by"),
+            missing_text_rule("held_by"),
             _one_of("held_by", _ROLES),
-            _text_missing("contact"),
+            missing_text_rule("contact"),
             _one_of("contact", CONTACTS),
             _one_of("outcome", _OUTCOMES),
             *score_rules,

@@ -17,17 +17,17 @@ import narwhals as nw
 from narwhals.typing import IntoFrame
 
 from benzoredux.engine import Execution
-from benzoredux.tables import Column, Kind, RowRule, TableSchema, check_rows, unique_rule
+from benzoredux.tables import (
+    Column,
+    Kind,
+    RowRule,
+    TableSchema,
+    check_rows,
+    missing_text_rule,
+    unique_rule,
+)
 
 __all__ = ["LETTERS_SENT", "consults_from_register", "letters_from_register", "letters_lazy"]
-
-
-def _text_missing(name: str) -> RowRule:
-    def invalid() -> nw.Expr:
-        col = nw.col(name).cast(nw.String)
-        return col.is_null() | (col.str.strip_chars() == "")
-
-    return RowRule((name,), f"{name} is missing", invalid)
 
 
 LETTERS_SENT = TableSchema(
@@ -44,7 +44,7 @@ LETTERS_SENT = TableSchema(
         ),
     ),
     rules=(
-        _text_missing("patient_id"),
+        missing_text_rule("patient_id"),
         unique_rule("patient_id", "patient_id occurs more than once (one stop letter per patient)"),
         RowRule(
             ("letter_date",), "letter_date is missing", lambda: nw.col("letter_date").is_null()
