@@ -17,6 +17,8 @@ Then, for every input kind (``--inputs``, all by default):
 * ``glob``: ``"<folder>/*.parquet"``;
 * ``scan``: ``pl.scan_parquet(glob)``, a polars LazyFrame;
 * ``duckdb``: ``duckdb.read_parquet(glob)``, a DuckDB relation;
+* ``duckdb-table``: a relation over an in-memory DuckDB table of the data
+  (``con.table(...)``; the table is made before the clock, as the frames in memory are);
 * ``lazy``: a polars DataFrame in memory, passed as ``.lazy()``;
 * ``polars``, ``pandas``, ``pyarrow``: the data in memory as that library's table;
 * ``dask`` (only when named in ``--inputs``): ``dask.dataframe.read_parquet(glob)`` on a local
@@ -28,7 +30,8 @@ it times three engines, each run in a fresh process (``--worker``), the engines 
   result collected, a relation fetched as Arrow);
 * ``duckdb_same``: the hand-written DuckDB query of the library's whole output
   (``bench_selection.SQL``) over the same data: ``read_parquet()`` for the inputs on disk,
-  DuckDB's replacement scan of the frame for the inputs in memory, fetched as the input's kind;
+  DuckDB's replacement scan of the frame for the inputs in memory (the table itself for
+  ``duckdb-table``), fetched as the input's kind;
 * ``duckdb_bare``: the bare rule (``bench_selection.BARE_SQL``: the window, more than 90 units,
   no complex co-medication; patient and units only) on the same data, the yardstick of issue 19.
 
@@ -73,7 +76,7 @@ ROW_GROUP = 1_000_000
 PRACTICE_ROWS = 50_000
 GOALS = {"same_ratio": 1.0, "bare_ratio": 1.5, "startup_seconds": 0.3}
 SHAPES = ("sparse", "dense")
-INPUTS = ("path", "glob", "scan", "duckdb", "lazy", "polars", "pandas", "pyarrow")
+INPUTS = ("path", "glob", "scan", "duckdb", "duckdb-table", "lazy", "polars", "pandas", "pyarrow")
 OPTIONAL_INPUTS = ("dask",)  # --inputs dask: a local cluster of two single-threaded workers
 IN_MEMORY = frozenset({"lazy", "polars", "pandas", "pyarrow"})
 ENGINES = ("benzoredux", "duckdb_same", "duckdb_bare")
@@ -199,6 +202,12 @@ def _load(kind: str, folder: Path) -> Any:
         import duckdb
 
         return duckdb.connect().read_parquet(glob)
+    if kind == "duckdb-table":
+        import duckdb
+
+        con = duckdb.connect()
+        con.sql(f"CREATE TABLE dispensings_table AS SELECT * FROM read_parquet('{glob}')")
+        return con.table("dispensings_table")
     if kind in ("polars", "lazy"):
         import polars as pl
 
@@ -227,7 +236,7 @@ def _run_library(kind: str, data: Any) -> Any:
     result = benzoredux.select_chronic_users(data, REFERENCE)
     if kind in ("path", "glob", "scan", "lazy"):
         return result.collect()
-    if kind == "duckdb":
+    if kind in ("duckdb", "duckdb-table"):
         return result.to_arrow_table()
     return result
 
@@ -254,6 +263,8 @@ def _run_dask(frame: Any) -> Any:
 def _run_duckdb(kind: str, data: Any, folder: Path, sql: str) -> Any:
     import duckdb
 
+    if kind == "duckdb-table":  # the query on the table's own connection, as ``dispensings``
+        return data.query("dispensings", sql).to_arrow_table()
     con = duckdb.connect()
     if kind in IN_MEMORY:
         dispensings = data.collect() if kind == "lazy" else data  # noqa: F841 - DuckDB reads it
@@ -278,7 +289,7 @@ def worker(engine: str, kind: str, folder: Path, sql_file: str | None) -> None:
         import pandas  # noqa: F401
     if kind in ("polars", "lazy", "scan") or engine == "benzoredux":
         import polars  # noqa: F401
-    if kind == "duckdb" or engine != "benzoredux":
+    if kind in ("duckdb", "duckdb-table") or engine != "benzoredux":
         import duckdb  # noqa: F401
     if kind == "dask":
         import dask.dataframe  # noqa: F401
