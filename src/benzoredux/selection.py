@@ -386,6 +386,10 @@ def select_chronic_users(
         complex_groups=groups,
         execution=reading,
     )
+    # What is read from here on is aggregated.rows and .complex_flags. An eager input's are
+    # computed already: the rows kept from the checks' pass of a pandas or pyarrow table (95 MB
+    # at 10 million dense rows) are let go before the per-patient passes run, not after.
+    del lazy
     per_patient = aggregated.per_patient
     if criteria.definition == "nhg":
         period = window_before(reference, months=criteria.nhg_months)
@@ -639,6 +643,10 @@ def _aggregate_window(
         # Execution.reuse). Rows handed over are in memory already: each pass filters them
         # (collecting the filter would copy them: 60 MB more at 10 million dense rows).
         rows = execution.reuse(rows)
+        if not execution.lazy_input:
+            # The co-medication flags too (a row per patient): then nothing the rest of the
+            # query reads holds on to the input's rows, which the caller can let go of.
+            complex_flags = execution.reuse(complex_flags)
     dispensed = nw.col("quantity") > 0
     counted_rows = nw.col("_counted")
     # The date is a Date by now: the recent window is tested on calendar days.
