@@ -247,7 +247,7 @@ def test_whitespace_is_what_python_strips() -> None:
     from benzoredux.tables import WHITESPACE
 
     python = "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
-    assert WHITESPACE == python
+    assert python == WHITESPACE
 
 
 @settings(max_examples=80, deadline=None)
