@@ -28,6 +28,7 @@ import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+import attrs
 import narwhals as nw
 from attrs import Factory, field, frozen, validators
 from narwhals.typing import IntoFrame
@@ -436,10 +437,6 @@ def missing_text_rule(name: str) -> RowRule:
     return RowRule((name,), f"{name} is missing", lambda: blank_or_missing(name))
 
 
-def _text_id_invalid(name: str) -> Callable[[], nw.Expr]:
-    return lambda: blank_or_missing(name)
-
-
 _FIRST_NON_BLANK = "!"
 """Every whitespace character (:data:`WHITESPACE`) is at most U+0020 or at least U+0085; text
 that starts with a character in between cannot be blank."""
@@ -468,10 +465,9 @@ def _text_id_by_bounds(name: str) -> Callable[[Any, Any], nw.Expr]:
     """The blank-id rule from the column's bounds: when every value starts with a character
     that is not whitespace, no value is empty or blank, only missing values break the rule,
     and no value needs stripping."""
-    full = _text_id_invalid(name)
 
     def invalid(low: Any, high: Any) -> nw.Expr:
-        return nw.col(name).is_null() if _starts_non_blank(low, high) else full()
+        return nw.col(name).is_null() if _starts_non_blank(low, high) else blank_or_missing(name)
 
     return invalid
 
@@ -486,10 +482,10 @@ def _text_id_by_statistics(statistics: ColumnStatistics) -> bool:
 
 
 def _text_id_rule(name: str) -> RowRule:
-    return RowRule(
-        (name,),
-        f"{name} is missing",
-        _text_id_invalid(name),
+    """:func:`missing_text_rule`, decided from the column's bounds or statistics where they
+    rule out a blank value."""
+    return attrs.evolve(
+        missing_text_rule(name),
         by_bounds=_text_id_by_bounds(name),
         by_statistics=_text_id_by_statistics,
     )

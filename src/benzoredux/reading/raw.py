@@ -1064,16 +1064,6 @@ def _build_table(
     taking = ThreadPoolExecutor(max_workers=1, thread_name_prefix="benzoredux-take")
     taken = taking.submit(lambda: {name: rows.values(name) for name in rows.names})
     taking.shutdown(wait=False)
-    warned = (
-        identifier_warnings(
-            pd.DataFrame({n: rows.values(n) for n in IDENTIFIER_CHECKS if n in rows.names}),
-            files=list(rows.where(np.arange(len(rows)))[0]),
-            lines=list(rows.where(np.arange(len(rows)))[1]),
-            source_columns=raws[0].source_columns,
-        )
-        if schema.name == "patients"
-        else []
-    )
     parts = [conversion, _rule_problems(schema, rows, extra_forms, plausibility)]
     if copies is not None:
         parts.append(copies)
@@ -1113,9 +1103,18 @@ def _build_table(
     ).reset_index(drop=True)
     kept = np.ones(len(rows), dtype=bool)
     kept[pos] = False
-    columns = taken.result()
+    columns = taken.result()  # every row's values, the rejected ones too
+    warned: list[str] = []
+    if schema.name == "patients":
+        every_file, every_line, _ = rows.where(np.arange(len(rows)))
+        warned = identifier_warnings(
+            pd.DataFrame({n: columns[n] for n in IDENTIFIER_CHECKS if n in columns}),
+            files=list(every_file),
+            lines=list(every_line),
+            source_columns=raws[0].source_columns,
+        )
     if len(pos):
-        columns = {name: values[kept].reset_index(drop=True) for name, values in columns.items()}
+        columns = {name: column[kept].reset_index(drop=True) for name, column in columns.items()}
     valid = pd.DataFrame(columns, copy=False)
     count = TableCounts(
         table=schema.name,
