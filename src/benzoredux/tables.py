@@ -80,6 +80,7 @@ __all__ = [
     "form_rule",
     "missing_text_rule",
     "plausibility_rules",
+    "rule_columns",
     "shown_value",
     "unique_rule",
     "validate",
@@ -1174,6 +1175,21 @@ def _rules(
     return [r for r in rules if all(c in columns for c in r.columns)]
 
 
+def rule_columns(
+    schema: TableSchema,
+    columns: Mapping[str, Any],
+    *,
+    forms: Mapping[str, bool] | None = None,
+    plausibility: Plausibility | None = None,
+) -> dict[str, tuple[str, ...]]:
+    """The row rules :func:`validate` runs on a table with ``columns`` (name -> type), by
+    reason, with the columns each reads (:attr:`Validation.rule_columns`), without building or
+    running any of them: a reader asks this before it decides what to check, and on a table
+    of a few hundred distinct values, building the rules' expressions costs more than the
+    check."""
+    return {rule.reason: rule.columns for rule in _rules(schema, columns, forms, plausibility)}
+
+
 def _invalid_expressions(rules: Iterable[RowRule], distinct: DistinctValues) -> dict[str, nw.Expr]:
     """Each rule's expression for the bad rows; value-level rules look at distinct values first
     and drop out when no value is bad (on a Parquet scan, whose values are not read, they keep
@@ -1275,7 +1291,7 @@ def validate(
             if counts[f"__rule{i}"]
         },
         examples=_describe(rejected, schema, rules, examples, position) if n_rejected else (),
-        rule_columns={rule.reason: rule.columns for rule in rules},
+        rule_columns=rule_columns(schema, columns, forms=forms, plausibility=plausibility),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import narwhals as nw
 import pandas as pd
 import polars as pl
 import pytest
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 from stdnum.nl import bsn as stdnum_bsn
 
 import benzoredux as br
-from benzoredux.tables import validate
+from benzoredux.tables import DISPENSINGS, Plausibility, rule_columns, validate
 
 
 def _dispensings(**overrides: list[object]) -> pd.DataFrame:
@@ -74,6 +75,23 @@ def test_bad_rows_come_back_with_every_reason_and_counts_reconcile() -> None:
     assert result.reasons["quantity is missing"] == 1
     assert list(result.valid["patient_id"]) == ["p1", "p4"]
     assert result.examples[0].startswith("row 1: patient_id is missing")
+
+
+@pytest.mark.parametrize("forms", [None, {"zetpil": False}])
+@pytest.mark.parametrize(
+    "extra", [{}, {"strength_mg": [5.0] * 4}, {"form": ["tablet"] * 4, "prescriber_id": ["a"] * 4}]
+)
+def test_rule_columns_are_the_rules_validate_runs(
+    forms: dict[str, bool] | None, extra: dict[str, list[object]]
+) -> None:
+    frame = _dispensings(**extra)
+    bounds = Plausibility(as_of=dt.date(2025, 12, 31), today=dt.date(2025, 12, 31))
+    ran = validate(frame, DISPENSINGS, forms=forms, plausibility=bounds).rule_columns
+    asked = rule_columns(
+        DISPENSINGS, nw.from_native(frame).collect_schema(), forms=forms, plausibility=bounds
+    )
+    assert asked == ran
+    assert ("form" in frame) == any("form" in columns for columns in asked.values())
 
 
 def test_raise_if_rejected_names_rows_and_points_to_validate() -> None:

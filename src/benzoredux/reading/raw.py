@@ -80,6 +80,7 @@ from benzoredux.tables import (
     TableSchema,
     form_rule,
     plausibility_rules,
+    rule_columns,
     validate,
 )
 
@@ -821,13 +822,13 @@ def _rule_problems(
             frame.lazy(), schema, engine="auto", forms=extra_forms, plausibility=plausibility
         )
 
-    # Which rules run with all the columns is asked of validate() on an empty table: only the
-    # columns they read are handed over (not a prescriber's or pharmacy's code), and when all
-    # of them judge a row by itself, the rows are checked a block at a time.
+    # Which rules run with all the columns (the types of an empty table's): only the columns
+    # they read are handed over (not a prescriber's or pharmacy's code), and when all of them
+    # judge a row by itself, the rows are checked a block at a time.
     empty = pl.DataFrame([rows.polars(name, 0, 0) for name in rows.names])
-    applied = check(empty).rule_columns
-    read = {c for columns in applied.values() for c in columns} | set(schema.required)
     columns = nw.from_native(empty).collect_schema()
+    applied = rule_columns(schema, columns, forms=extra_forms, plausibility=plausibility)
+    read = {c for columns in applied.values() for c in columns} | set(schema.required)
     by_row = _row_by_row(schema, columns, applied, extra_forms, plausibility)
     pairs = _distinct_rule_pairs(rows, applied, read, check) if by_row and len(rows) else None
     if pairs is None:
