@@ -339,6 +339,32 @@ def test_polars_splits_only_what_it_splits_as_csv_does(
     assert taken[0] is split_by_polars
 
 
+def test_a_column_of_many_values_is_named_by_polars_as_the_reference_reads_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past :data:`~benzoredux.reading.text._MANY_CATEGORIES` codes, a column's values are
+    named by casting its codes in polars, not listed: empty and blank cells among them, and
+    values that repeat, read as the record-by-record reader reads them."""
+    named: list[int] = []
+    values = text_module._category_values
+
+    def spy(column: Any, physical: Any) -> Any:
+        found = values(column, physical)
+        named.append(len(found))
+        return found
+
+    monkeypatch.setattr(text_module, "_category_values", spy)
+    many = text_module._MANY_CATEGORIES + 500
+    lines = ["id;kind"]
+    for i in range(many):
+        cell = "" if i % 97 == 0 else " " if i % 89 == 0 else f"P{i % (many - 7):06d}"
+        lines.append(f"{cell};{'' if i % 5 == 0 else i % 3}")
+    path = tmp_path / "export.csv"
+    path.write_bytes("\n".join(lines).encode("utf-8"))
+    assert_same_text(path)
+    assert max(named) > text_module._MANY_CATEGORIES
+
+
 @pytest.mark.parametrize(
     ("text", "header_line"),
     [
