@@ -1148,8 +1148,10 @@ def _category_values(column: Any, physical: Any) -> list[str | None]:
         except pl.exceptions.PolarsError:
             pass  # a code polars will not name this way: listed below
         else:
-            return named.to_list()
-    return column.dtype.categories.to_series().to_list()
+            listed: list[str | None] = named.to_list()
+            return listed
+    listed = column.dtype.categories.to_series().to_list()
+    return listed
 
 
 def _plain(walker: _Walker, pos: int, first_line: int, width: int) -> _Body | None:
