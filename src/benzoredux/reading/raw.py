@@ -824,9 +824,11 @@ def _rule_problems(
 
     # Which rules run with all the columns (the types of an empty table's): only the columns
     # they read are handed over (not a prescriber's or pharmacy's code), and when all of them
-    # judge a row by itself, the rows are checked a block at a time.
+    # judge a row by itself, the rows are checked a block at a time. A missing or mistyped
+    # column is refused first, as validate() refuses it, even when there is no row to check.
     empty = pl.DataFrame([rows.polars(name, 0, 0) for name in rows.names])
     columns = nw.from_native(empty).collect_schema()
+    schema.check_columns(columns)
     applied = rule_columns(schema, columns, forms=extra_forms, plausibility=plausibility)
     read = {c for columns in applied.values() for c in columns} | set(schema.required)
     by_row = _row_by_row(schema, columns, applied, extra_forms, plausibility)
