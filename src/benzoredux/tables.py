@@ -1187,7 +1187,12 @@ def rule_columns(
     running any of them: a reader asks this before it decides what to check, and on a table
     of a few hundred distinct values, building the rules' expressions costs more than the
     check."""
-    return {rule.reason: rule.columns for rule in _rules(schema, columns, forms, plausibility)}
+    return _columns_read(_rules(schema, columns, forms, plausibility))
+
+
+def _columns_read(rules: Iterable[RowRule]) -> dict[str, tuple[str, ...]]:
+    """Per rule's reason, the columns it reads."""
+    return {rule.reason: rule.columns for rule in rules}
 
 
 def _invalid_expressions(rules: Iterable[RowRule], distinct: DistinctValues) -> dict[str, nw.Expr]:
@@ -1291,7 +1296,7 @@ def validate(
             if counts[f"__rule{i}"]
         },
         examples=_describe(rejected, schema, rules, examples, position) if n_rejected else (),
-        rule_columns=rule_columns(schema, columns, forms=forms, plausibility=plausibility),
+        rule_columns=_columns_read(rules),
     )
 
 

@@ -1510,13 +1510,14 @@ def _assemble(width: int, parts: list[_Split], found: _Found) -> _Body:
 
 def _categories(
     pieces: list[np.ndarray[Any, Any]],
-    values: Sequence[str] | dict[str, int],
+    values: Iterable[str],
     order: Any,
     blank: np.ndarray[Any, Any] | None = None,
 ) -> tuple[np.ndarray[Any, Any], list[str]]:
     """A column's codes (``-1``: a blank cell) and its distinct values that are not blank,
-    from the codes of its parts into ``values``, in line order (``blank``: which of
-    ``values`` are blank, when known)."""
+    from the codes of its parts into ``values`` (the distinct values in code order, or a
+    lookup of them by code), in line order (``blank``: which of ``values`` are blank, when
+    known)."""
     codes = (
         (pieces[0] if len(pieces) == 1 else np.concatenate(pieces))
         if pieces
